@@ -1,0 +1,143 @@
+package gitdir
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// ErrRefChanged reports a lost compare-and-swap: the ref no longer holds the
+// expected value. Current is what it holds now (zero when absent).
+type ErrRefChanged struct {
+	Ref      string
+	Expected plumbing.Hash
+	Current  plumbing.Hash
+}
+
+func (e *ErrRefChanged) Error() string {
+	return fmt.Sprintf("ref %s changed: expected %s, found %s", e.Ref, short(e.Expected), short(e.Current))
+}
+
+func short(h plumbing.Hash) string {
+	if h.IsZero() {
+		return "(absent)"
+	}
+	return h.String()[:12]
+}
+
+// ErrLockBusy reports that another writer held <ref>.lock beyond the wait.
+var ErrLockBusy = errors.New("ref is locked by another writer")
+
+const (
+	// lockWait bounds how long an update waits for another writer's lock;
+	// writers hold it for microseconds, so this is only hit under heavy load.
+	lockWait = 5 * time.Second
+	// staleLockAge: a lock file this old belongs to a writer that died
+	// between creating and renaming it (no live writer holds one that long).
+	staleLockAge = 10 * time.Second
+)
+
+// UpdateRef atomically moves ref from old to new with git's protocol:
+// create <ref>.lock exclusively, check the current value (loose, else
+// packed-refs) against old, write new, rename the lock over the ref. A zero
+// old means the ref must not exist. A crash leaves the old or the new value.
+func (r *Repo) UpdateRef(name string, newHash, old plumbing.Hash) error {
+	if !strings.HasPrefix(name, "refs/grite/") {
+		return fmt.Errorf("refusing to write %s: grite only writes refs/grite/*", name)
+	}
+	if newHash.IsZero() {
+		return r.DeleteRef(name, old)
+	}
+	path := filepath.Join(r.CommonDir, filepath.FromSlash(name))
+	lock := path + ".lock"
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("update %s: %w", name, err)
+	}
+	f, err := acquireLock(lock)
+	if err != nil {
+		return fmt.Errorf("update %s: %w", name, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			f.Close()
+			os.Remove(lock)
+		}
+	}()
+	cur, _, err := r.readRef(name)
+	if err != nil {
+		return fmt.Errorf("update %s: %w", name, err)
+	}
+	if cur != old {
+		return &ErrRefChanged{Ref: name, Expected: old, Current: cur}
+	}
+	if _, err := f.WriteString(newHash.String() + "\n"); err != nil {
+		return fmt.Errorf("update %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("update %s: %w", name, err)
+	}
+	if err := os.Rename(lock, path); err != nil {
+		return fmt.Errorf("update %s: %w", name, err)
+	}
+	committed = true
+	return nil
+}
+
+func acquireLock(lock string) (*os.File, error) {
+	deadline := time.Now().Add(lockWait)
+	backoff := 50 * time.Microsecond
+	for {
+		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		if fi, serr := os.Stat(lock); serr == nil && time.Since(fi.ModTime()) > staleLockAge {
+			// Move the stale lock aside atomically rather than deleting it,
+			// so two writers cannot both "clean up" and then both lock.
+			aside := fmt.Sprintf("%s.stale-%d", lock, rand.Uint64())
+			if os.Rename(lock, aside) == nil {
+				os.Remove(aside)
+			}
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: %s exists", ErrLockBusy, lock)
+		}
+		time.Sleep(backoff + time.Duration(rand.Int64N(int64(backoff))))
+		if backoff < 5*time.Millisecond {
+			backoff *= 2
+		}
+	}
+}
+
+// DeleteRef removes a ref if it still holds old. Deletion must also clear a
+// packed copy, so it goes through git itself (rare: lock gc, snapshot gc).
+func (r *Repo) DeleteRef(name string, old plumbing.Hash) error {
+	if !strings.HasPrefix(name, "refs/grite/") {
+		return fmt.Errorf("refusing to delete %s: grite only writes refs/grite/*", name)
+	}
+	args := []string{"--git-dir", r.CommonDir, "update-ref", "-d", name}
+	if !old.IsZero() {
+		args = append(args, old.String())
+	}
+	out, err := exec.Command("git", args...).CombinedOutput()
+	if err != nil {
+		cur, _, rerr := r.readRef(name)
+		if rerr == nil && cur != old {
+			return &ErrRefChanged{Ref: name, Expected: old, Current: cur}
+		}
+		return fmt.Errorf("delete %s: %v: %s", name, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

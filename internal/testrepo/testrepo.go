@@ -1,0 +1,77 @@
+// Package testrepo builds real git repositories, clones and bare remotes in
+// temporary directories for tests. Only tests import it.
+package testrepo
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Git runs git in dir and returns trimmed stdout; it fails the test on error.
+func Git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	out, err := GitErr(dir, args...)
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// GitErr runs git in dir and returns trimmed combined output and the error.
+func GitErr(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = Env()
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// Env is the environment for git and grite child processes: a fixed identity
+// and no user or system config, so tests behave the same on every machine.
+func Env() []string {
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GIT_") || strings.HasPrefix(kv, "GRITE_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"GIT_AUTHOR_NAME=test", "GIT_AUTHOR_EMAIL=test@localhost",
+		"GIT_COMMITTER_NAME=test", "GIT_COMMITTER_EMAIL=test@localhost",
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+	)
+}
+
+// New makes a fresh non-bare repository with one commit on main and returns
+// its working tree path.
+func New(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "repo")
+	Git(t, ".", "init", "-q", "-b", "main", dir)
+	if err := os.WriteFile(filepath.Join(dir, "README"), []byte("test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	Git(t, dir, "add", "README")
+	Git(t, dir, "commit", "-q", "-m", "init")
+	return dir
+}
+
+// NewBare makes an empty bare repository (a remote) and returns its path.
+func NewBare(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "remote.git")
+	Git(t, ".", "init", "-q", "--bare", dir)
+	return dir
+}
+
+// Clone clones remote into a new temp dir and returns its working tree.
+func Clone(t testing.TB, remote string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "clone")
+	Git(t, ".", "clone", "-q", remote, dir)
+	return dir
+}
