@@ -8,12 +8,12 @@ type Issue struct {
 	Title       string
 	Body        string
 	State       event.State
-	Labels      []string // sorted byte-wise, never nil
-	Assignees   []string // sorted byte-wise, never nil
-	Comments    []Comment
-	Links       []Link
-	Attachments []Attachment
-	Deps        []Dep // sorted by (target bytes, type)
+	Labels      []string     // sorted byte-wise, never nil
+	Assignees   []string     // sorted byte-wise, never nil
+	Comments    []Comment    // in version order, never nil
+	Links       []Link       // in version order, never nil
+	Attachments []Attachment // in version order, never nil
+	Deps        []Dep        // sorted by (target bytes, type), never nil
 	CreatedBy   event.ActorID
 	CreatedTS   uint64
 	UpdatedTS   uint64 // max ts of every event applied to the issue

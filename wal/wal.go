@@ -71,7 +71,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("WAL commit %s: %v", e.Commit, e.Err) }
-func (e *Error) Unwrap() error  { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // AppendResult is what one append wrote.
 type AppendResult struct {
