@@ -1,12 +1,210 @@
-// Command grite is the command-line interface of the grite issue tracker.
+// Command grite is the command-line interface of the grite issue tracker:
+// flags, wiring and exit codes over the tools package; no logic of its own.
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"grite/actor"
+	"grite/tools"
 )
 
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// globals are the flags every command accepts.
+type globals struct {
+	json     bool
+	quiet    bool
+	dataDir  string
+	actorID  string
+	noDaemon bool
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
 func main() {
-	fmt.Fprintln(os.Stderr, "grite: not yet implemented")
-	os.Exit(1)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var done *reported
+	if errors.As(err, &done) {
+		return done.exit
+	}
+	// Cobra's own failures (unknown flag or command, bad arity) are usage errors.
+	te := tools.AsError(err)
+	if te.Code == tools.CodeInternal {
+		te = tools.InvalidArgs("%s", err.Error())
+		te.Details = map[string]any{"suggestions": []string{"Run 'grite --help' or 'grite <command> --help' for usage"}}
+	}
+	return g.fail(te)
+}
+
+// reported marks an error already printed, carrying its exit code.
+type reported struct{ exit int }
+
+func (r *reported) Error() string { return "reported" }
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "grite",
+		Short:         "grite: a git-backed issue tracker for AI coding agents and people",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		CompletionOptions: cobra.CompletionOptions{
+			DisableDefaultCmd: true,
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.BoolVar(&g.json, "json", false, "print one JSON envelope on stdout")
+	pf.BoolVar(&g.quiet, "quiet", false, "print nothing on success")
+	pf.StringVar(&g.dataDir, "data-dir", "", "actor data directory (also GRITE_HOME)")
+	pf.StringVar(&g.actorID, "actor", "", "actor ID to act as")
+	pf.BoolVar(&g.noDaemon, "no-daemon", false, "accepted for compatibility; grite has no daemon")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return tools.InvalidArgs("%v", err)
+	})
+	root.AddCommand(
+		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g),
+	)
+	addMaintenance(root, g)
+	return root
+}
+
+func versionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "version", Short: "Print the version", Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return g.emit(map[string]string{"version": version}, func(w io.Writer) { fmt.Fprintln(w, "grite", version) })
+		},
+	}
+}
+
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return tools.InvalidArgs("%s takes no arguments, got %q", c.CommandPath(), args)
+	}
+	return nil
+}
+
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return tools.InvalidArgs("%s needs %s", c.CommandPath(), names)
+		}
+		return nil
+	}
+}
+
+// selection builds actor selection from flags and environment.
+func (g *globals) selection() actor.Selection {
+	sel := actor.Selection{DataDir: g.dataDir, ActorID: g.actorID}
+	if sel.DataDir == "" {
+		if env := os.Getenv("GRITE_HOME"); env != "" {
+			sel.DataDir, sel.FromEnv = env, true
+		}
+	}
+	return sel
+}
+
+func (g *globals) warn(msg string) {
+	fmt.Fprintln(g.stderr, "warning:", msg)
+}
+
+// session opens the repository as the selected actor.
+func (g *globals) session(ctx context.Context) (*tools.Session, error) {
+	return tools.Open(ctx, tools.OpenOptions{Dir: ".", Selection: g.selection(), Warn: g.warn})
+}
+
+// withSession runs fn in a session and prints its result.
+func withSession[O any](g *globals, fn func(ctx context.Context, s *tools.Session) (O, error), human func(io.Writer, O)) error {
+	ctx := context.Background()
+	s, err := g.session(ctx)
+	if err != nil {
+		return g.reportErr(err)
+	}
+	defer s.Close()
+	out, err := fn(ctx, s)
+	if err != nil {
+		return g.reportErr(err)
+	}
+	return g.emit(out, func(w io.Writer) { human(w, out) })
+}
+
+// withBare runs fn in a session without an actor (init, actor commands).
+func withBare[O any](g *globals, fn func(ctx context.Context, s *tools.Session) (O, error), human func(io.Writer, O)) error {
+	s, err := tools.OpenBare(".", nil)
+	if err != nil {
+		return g.reportErr(err)
+	}
+	out, err := fn(context.Background(), s)
+	if err != nil {
+		return g.reportErr(err)
+	}
+	return g.emit(out, func(w io.Writer) { human(w, out) })
+}
+
+type envelope struct {
+	SchemaVersion int          `json:"schema_version"`
+	OK            bool         `json:"ok"`
+	Data          any          `json:"data,omitempty"`
+	Error         *tools.Error `json:"error,omitempty"`
+}
+
+func (g *globals) writeJSON(v any) {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintln(g.stderr, "error: encode output:", err)
+	}
+}
+
+func (g *globals) emit(data any, human func(io.Writer)) error {
+	switch {
+	case g.json:
+		g.writeJSON(envelope{SchemaVersion: 1, OK: true, Data: data})
+	case g.quiet:
+	default:
+		human(g.stdout)
+	}
+	return nil
+}
+
+func (g *globals) reportErr(err error) error {
+	return &reported{exit: g.fail(tools.AsError(err))}
+}
+
+func (g *globals) fail(e *tools.Error) int {
+	if g.json {
+		g.writeJSON(envelope{SchemaVersion: 1, OK: false, Error: e})
+		fmt.Fprintf(g.stderr, "error: %s\n", e.Message)
+	} else {
+		fmt.Fprintf(g.stderr, "error: %s\n", e.Message)
+		if c, ok := e.Details["candidates"].([]string); ok {
+			fmt.Fprintf(g.stderr, "candidates:\n  %s\n", strings.Join(c, "\n  "))
+		}
+		if s := e.Suggestions(); len(s) > 0 {
+			fmt.Fprintf(g.stderr, "Suggestions:\n  - %s\n", strings.Join(s, "\n  - "))
+		}
+	}
+	return e.Code.ExitCode()
 }

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"grite/event"
+	"grite/tools"
+)
+
+func issueCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "issue", Short: "Create, change and read issues", Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error { return c.Help() }}
+	c.AddCommand(
+		issueCreateCmd(g), issueUpdateCmd(g), issueListCmd(g), issueShowCmd(g),
+		issueCommentCmd(g),
+		issueStateCmd(g, "close", event.StateClosed), issueStateCmd(g, "reopen", event.StateOpen),
+		issueSetCmd(g, "label", "label", "label",
+			func(v string) event.Kind { return event.LabelAdded{Label: v} },
+			func(v string) event.Kind { return event.LabelRemoved{Label: v} }),
+		issueSetCmd(g, "assignee", "user", "user",
+			func(v string) event.Kind { return event.AssigneeAdded{User: v} },
+			func(v string) event.Kind { return event.AssigneeRemoved{User: v} }),
+		issueLinkCmd(g), issueAttachmentCmd(g),
+	)
+	return c
+}
+
+func printWrite(verb string) func(io.Writer, tools.WriteResult) {
+	return func(w io.Writer, r tools.WriteResult) {
+		fmt.Fprintf(w, "%s %s\n", verb, r.IssueID)
+	}
+}
+
+func issueCreateCmd(g *globals) *cobra.Command {
+	var in tools.IssueCreateInput
+	c := &cobra.Command{Use: "create --title T [--body B] [--label L]...", Short: "Create an issue", Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
+				return tools.IssueCreate.Call(ctx, s, in)
+			}, printWrite("created"))
+		}}
+	c.Flags().StringVar(&in.Title, "title", "", "title (required)")
+	c.Flags().StringVar(&in.Body, "body", "", "body text")
+	c.Flags().StringArrayVar(&in.Labels, "label", nil, "label (repeatable)")
+	c.Flags().StringArrayVar(&in.Assignees, "assignee", nil, "assignee (repeatable)")
+	return c
+}
+
+func issueUpdateCmd(g *globals) *cobra.Command {
+	var title, body, state string
+	var addL, rmL, addA, rmA []string
+	c := &cobra.Command{Use: "update ID [--title T] [--body B]", Short: "Change an issue", Args: exactArgs(1, "an issue ID"),
+		RunE: func(c *cobra.Command, args []string) error {
+			in := tools.IssueUpdateInput{ID: args[0], State: state, AddLabels: addL, RemoveLabels: rmL, AddAssignees: addA, RemoveAssignees: rmA}
+			if c.Flags().Changed("title") {
+				in.Title = &title
+			}
+			if c.Flags().Changed("body") {
+				in.Body = &body
+			}
+			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
+				return tools.IssueUpdate.Call(ctx, s, in)
+			}, printWrite("updated"))
+		}}
+	f := c.Flags()
+	f.StringVar(&title, "title", "", "new title")
+	f.StringVar(&body, "body", "", "new body")
+	f.StringVar(&state, "state", "", "open or closed")
+	f.StringArrayVar(&addL, "add-label", nil, "label to add (repeatable)")
+	f.StringArrayVar(&rmL, "remove-label", nil, "label to remove (repeatable)")
+	f.StringArrayVar(&addA, "add-assignee", nil, "assignee to add (repeatable)")
+	f.StringArrayVar(&rmA, "remove-assignee", nil, "assignee to remove (repeatable)")
+	f.Bool("lock", false, "accepted; locks arrive with the coordination commands")
+	return c
+}
+
+func issueListCmd(g *globals) *cobra.Command {
+	var in tools.IssueListInput
+	c := &cobra.Command{Use: "list", Short: "List issues (oldest first)", Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.IssueListOutput, error) {
+				return tools.IssueList.Call(ctx, s, in)
+			}, printList)
+		}}
+	f := c.Flags()
+	f.StringVar(&in.State, "state", "", "open or closed (default: all)")
+	f.StringVar(&in.Label, "label", "", "only issues with this label")
+	f.StringVar(&in.Assignee, "assignee", "", "only issues assigned to this name")
+	f.StringVar(&in.Query, "search", "", "only issues whose title or body contains this text")
+	f.IntVar(&in.Limit, "limit", 0, "at most this many (default: no limit)")
+	return c
+}
+
+func printList(w io.Writer, out tools.IssueListOutput) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, i := range out.Issues {
+		labels := ""
+		if len(i.Labels) > 0 {
+			labels = "[" + strings.Join(i.Labels, ",") + "]"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", i.IssueID[:8], i.State, oneLine(i.Title, 72), labels)
+	}
+	tw.Flush()
+	if len(out.Issues) < out.Total {
+		fmt.Fprintf(w, "(%d of %d shown)\n", len(out.Issues), out.Total)
+	} else if out.Total == 0 {
+		fmt.Fprintln(w, "no issues")
+	}
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len([]rune(s)) > max {
+		return string([]rune(s)[:max-1]) + "…"
+	}
+	return s
+}
+
+func issueShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{Use: "show ID", Short: "Show an issue with comments and events", Args: exactArgs(1, "an issue ID"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.IssueShowOutput, error) {
+				return tools.IssueShow.Call(ctx, s, tools.IssueShowInput{ID: args[0]})
+			}, printShow)
+		}}
+}
+
+func fmtTS(ms uint64) string {
+	return time.UnixMilli(int64(ms)).UTC().Format("2006-01-02 15:04 UTC")
+}
+
+func printShow(w io.Writer, out tools.IssueShowOutput) {
+	i := out.Issue
+	fmt.Fprintf(w, "%s  %s\n%s\n", i.IssueID, i.State, i.Title)
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	fmt.Fprintf(tw, "created:\t%s by %s\n", fmtTS(i.CreatedTS), i.CreatedBy[:8])
+	fmt.Fprintf(tw, "updated:\t%s\n", fmtTS(i.UpdatedTS))
+	if len(i.Labels) > 0 {
+		fmt.Fprintf(tw, "labels:\t%s\n", strings.Join(i.Labels, ", "))
+	}
+	if len(i.Assignees) > 0 {
+		fmt.Fprintf(tw, "assignees:\t%s\n", strings.Join(i.Assignees, ", "))
+	}
+	for _, d := range i.Deps {
+		fmt.Fprintf(tw, "%s:\t%s\n", d.DepType, d.Target)
+	}
+	for _, l := range i.Links {
+		note := ""
+		if l.Note != nil {
+			note = " (" + *l.Note + ")"
+		}
+		fmt.Fprintf(tw, "link:\t%s%s\n", l.URL, note)
+	}
+	for _, a := range i.Attachments {
+		fmt.Fprintf(tw, "attachment:\t%s %s sha256:%s\n", a.Name, a.MIME, a.SHA256[:12])
+	}
+	tw.Flush()
+	if i.Body != "" {
+		fmt.Fprintf(w, "\n%s\n", i.Body)
+	}
+	for _, c := range i.Comments {
+		fmt.Fprintf(w, "\n--- %s, %s\n%s\n", c.Actor[:8], fmtTS(c.TS), c.Body)
+	}
+	fmt.Fprintf(w, "\n%d events\n", len(out.Events))
+}
+
+func issueCommentCmd(g *globals) *cobra.Command {
+	var body string
+	c := &cobra.Command{Use: "comment ID --body B", Short: "Comment on an issue", Args: exactArgs(1, "an issue ID"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
+				return tools.IssueComment.Call(ctx, s, tools.IssueCommentInput{ID: args[0], Body: body})
+			}, printWrite("commented on"))
+		}}
+	c.Flags().StringVar(&body, "body", "", "comment text (required)")
+	c.Flags().Bool("lock", false, "accepted; locks arrive with the coordination commands")
+	return c
+}
+
+// applyCmd runs one single-event change.
+func applyCmd(g *globals, id string, k event.Kind, verb string) error {
+	return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
+		return tools.IssueApply.Call(ctx, s, tools.IssueKindInput{ID: id, Kind: k})
+	}, printWrite(verb))
+}
+
+func issueStateCmd(g *globals, name string, st event.State) *cobra.Command {
+	c := &cobra.Command{Use: name + " ID", Short: strings.ToUpper(name[:1]) + name[1:] + " an issue", Args: exactArgs(1, "an issue ID"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return applyCmd(g, args[0], event.StateChanged{State: st}, map[string]string{"close": "closed", "reopen": "reopened"}[name])
+		}}
+	c.Flags().Bool("lock", false, "accepted; locks arrive with the coordination commands")
+	return c
+}
+
+// issueSetCmd builds "<noun> add|remove ID --<flag> V".
+func issueSetCmd(g *globals, noun, flag, _ string, add, remove func(string) event.Kind) *cobra.Command {
+	parent := &cobra.Command{Use: noun, Short: "Add or remove a " + noun, Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error { return c.Help() }}
+	for _, v := range []struct {
+		name string
+		mk   func(string) event.Kind
+		verb string
+	}{{"add", add, noun + " added to"}, {"remove", remove, noun + " removed from"}} {
+		var val string
+		c := &cobra.Command{Use: v.name + " ID --" + flag + " V", Short: v.name + " a " + noun, Args: exactArgs(1, "an issue ID"),
+			RunE: func(c *cobra.Command, args []string) error {
+				if !c.Flags().Changed(flag) {
+					return g.reportErr(tools.InvalidArgs("--%s is required", flag))
+				}
+				return applyCmd(g, args[0], v.mk(val), v.verb)
+			}}
+		c.Flags().StringVar(&val, flag, "", noun)
+		c.Flags().Bool("lock", false, "accepted; locks arrive with the coordination commands")
+		parent.AddCommand(c)
+	}
+	return parent
+}
+
+func issueLinkCmd(g *globals) *cobra.Command {
+	parent := &cobra.Command{Use: "link", Short: "Add a link", Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error { return c.Help() }}
+	var url, note string
+	c := &cobra.Command{Use: "add ID --url U [--note N]", Short: "Add a link to an issue", Args: exactArgs(1, "an issue ID"),
+		RunE: func(c *cobra.Command, args []string) error {
+			k := event.LinkAdded{URL: url}
+			if c.Flags().Changed("note") {
+				k.Note = &note
+			}
+			return applyCmd(g, args[0], k, "link added to")
+		}}
+	c.Flags().StringVar(&url, "url", "", "URL (required)")
+	c.Flags().StringVar(&note, "note", "", "note")
+	c.Flags().Bool("lock", false, "accepted; locks arrive with the coordination commands")
+	parent.AddCommand(c)
+	return parent
+}
+
+func issueAttachmentCmd(g *globals) *cobra.Command {
+	parent := &cobra.Command{Use: "attachment", Short: "Add an attachment reference", Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error { return c.Help() }}
+	var name, sum, mime string
+	c := &cobra.Command{Use: "add ID --name N --sha256 HEX --mime M", Short: "Record an attachment", Args: exactArgs(1, "an issue ID"),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := tools.ParseSHA256(sum)
+			if err != nil {
+				return g.reportErr(err)
+			}
+			return applyCmd(g, args[0], event.AttachmentAdded{Name: name, SHA256: h, MIME: mime}, "attachment added to")
+		}}
+	c.Flags().StringVar(&name, "name", "", "file name (required)")
+	c.Flags().StringVar(&sum, "sha256", "", "SHA-256 of the content, 64 hex (required)")
+	c.Flags().StringVar(&mime, "mime", "", "MIME type (required)")
+	c.Flags().Bool("lock", false, "accepted; locks arrive with the coordination commands")
+	parent.AddCommand(c)
+	return parent
+}

@@ -1,0 +1,256 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"grite/event"
+)
+
+// Summary is one row of an issue listing.
+type Summary struct {
+	IssueID      string
+	Title        string
+	State        string
+	Labels       []string
+	Assignees    []string
+	CreatedTS    uint64
+	UpdatedTS    uint64
+	CommentCount int
+}
+
+// Filter narrows a listing; zero values match everything.
+type Filter struct {
+	State    string
+	Label    string
+	Assignee string
+	Search   string // case-insensitive substring of title or body
+	Limit    int    // 0 = no limit
+	Offset   int
+}
+
+func (f Filter) where() (string, []any) {
+	var conds []string
+	var args []any
+	if f.State != "" {
+		conds = append(conds, "i.state = ?")
+		args = append(args, f.State)
+	}
+	if f.Label != "" {
+		conds = append(conds, "EXISTS(SELECT 1 FROM labels l WHERE l.issue_id = i.issue_id AND l.label = ?)")
+		args = append(args, f.Label)
+	}
+	if f.Assignee != "" {
+		conds = append(conds, "EXISTS(SELECT 1 FROM assignees a WHERE a.issue_id = i.issue_id AND a.user = ?)")
+		args = append(args, f.Assignee)
+	}
+	if f.Search != "" {
+		conds = append(conds, "(instr(lower(i.title), lower(?)) > 0 OR instr(lower(i.body), lower(?)) > 0)")
+		args = append(args, f.Search, f.Search)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ListIssues returns the page of issues matching f in creation order, and
+// the total number matching (ignoring Limit/Offset).
+func (s *Store) ListIssues(ctx context.Context, f Filter) ([]Summary, int, error) {
+	where, args := f.where()
+	var total int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM issues i"+where, args...).Scan(&total); err != nil {
+		return nil, 0, mapErr(err)
+	}
+	q := "SELECT i.issue_id, i.title, i.state, i.created_ts, i.updated_ts, i.comment_count FROM issues i" + where + " ORDER BY i.created_ts, i.issue_id"
+	if f.Limit > 0 || f.Offset > 0 {
+		limit := f.Limit
+		if limit <= 0 {
+			limit = -1
+		}
+		q += " LIMIT ? OFFSET ?"
+		args = append(args, limit, f.Offset)
+	}
+	out, err := s.summaries(ctx, q, args...)
+	return out, total, err
+}
+
+// summaries runs a query selecting (issue_id, title, state, created_ts,
+// updated_ts, comment_count) and attaches labels and assignees.
+func (s *Store) summaries(ctx context.Context, q string, args ...any) ([]Summary, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	var out []Summary
+	index := map[string]int{}
+	for rows.Next() {
+		var r Summary
+		var c, u int64
+		if err := rows.Scan(&r.IssueID, &r.Title, &r.State, &c, &u, &r.CommentCount); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.CreatedTS, r.UpdatedTS = uint64(c), uint64(u)
+		r.Labels, r.Assignees = []string{}, []string{}
+		index[r.IssueID] = len(out)
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// One query per side table for the whole page: small pages use the
+	// primary key, full listings scan the (small) table once.
+	attach := func(table, col string, set func(*Summary, string)) error {
+		var rows *sql.Rows
+		var err error
+		if len(out) <= 500 {
+			ph := strings.Repeat("?,", len(out))
+			ids := make([]any, len(out))
+			for i, r := range out {
+				ids[i] = r.IssueID
+			}
+			rows, err = s.db.QueryContext(ctx, "SELECT issue_id, "+col+" FROM "+table+" WHERE issue_id IN ("+ph[:len(ph)-1]+") ORDER BY issue_id, "+col, ids...)
+		} else {
+			rows, err = s.db.QueryContext(ctx, "SELECT issue_id, "+col+" FROM "+table+" ORDER BY issue_id, "+col)
+		}
+		if err != nil {
+			return mapErr(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, v string
+			if err := rows.Scan(&id, &v); err != nil {
+				return err
+			}
+			if i, ok := index[id]; ok {
+				set(&out[i], v)
+			}
+		}
+		return rows.Err()
+	}
+	if err := attach("labels", "label", func(r *Summary, v string) { r.Labels = append(r.Labels, v) }); err != nil {
+		return nil, err
+	}
+	if err := attach("assignees", "user", func(r *Summary, v string) { r.Assignees = append(r.Assignees, v) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Issue returns one issue's summary; ok is false when it is not (yet) created.
+func (s *Store) Issue(ctx context.Context, id string) (Summary, bool, error) {
+	out, err := s.summaries(ctx, "SELECT issue_id, title, state, created_ts, updated_ts, comment_count FROM issues WHERE issue_id = ?", id)
+	if err != nil || len(out) == 0 {
+		return Summary{}, false, err
+	}
+	return out[0], true, nil
+}
+
+// IssueEvents returns every stored event of an issue (any order).
+func (s *Store) IssueEvents(ctx context.Context, id event.IssueID) ([]event.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT record FROM events WHERE issue_id=?`, id.String())
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return decodeRows(rows)
+}
+
+// AllEvents returns every stored event (any order).
+func (s *Store) AllEvents(ctx context.Context) ([]event.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT record FROM events`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return decodeRows(rows)
+}
+
+// EventsSince returns events with ts >= since (any order).
+func (s *Store) EventsSince(ctx context.Context, since uint64) ([]event.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT record FROM events WHERE ts >= ?`, int64(since))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return decodeRows(rows)
+}
+
+// HasEvent reports whether an event is stored, and its ts.
+func (s *Store) EventTS(ctx context.Context, id string) (uint64, bool, error) {
+	var ts int64
+	err := s.db.QueryRowContext(ctx, `SELECT ts FROM events WHERE event_id=?`, id).Scan(&ts)
+	if err == sql.ErrNoRows {
+		return 0, false, nil
+	}
+	return uint64(ts), err == nil, mapErr(err)
+}
+
+// MatchPrefix returns up to max issue IDs (created or pending) starting with
+// the lowercase hex prefix.
+func (s *Store) MatchPrefix(ctx context.Context, prefix string, max int) ([]string, error) {
+	hi := prefix + "g" // 'g' sorts after every hex digit
+	rows, err := s.db.QueryContext(ctx, `SELECT issue_id FROM issues WHERE issue_id >= ? AND issue_id < ? ORDER BY issue_id LIMIT ?`, prefix, hi, max)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// Stats are counts for `grite db stats`.
+type Stats struct {
+	Path       string `json:"path"`
+	SizeBytes  int64  `json:"size_bytes"`
+	Events     int    `json:"event_count"`
+	Issues     int    `json:"issue_count"`
+	Pending    int    `json:"pending_issue_count"`
+	Labels     int    `json:"label_count"`
+	Deps       int    `json:"dep_count"`
+	AppliedWAL string `json:"wal_head"`
+}
+
+// Stats counts rows.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	st := Stats{Path: s.path}
+	for _, q := range []struct {
+		sql string
+		dst *int
+	}{
+		{"SELECT count(*) FROM events", &st.Events},
+		{"SELECT count(*) FROM issues", &st.Issues},
+		{"SELECT count(DISTINCT issue_id) FROM events WHERE kind_tag < 13 AND issue_id NOT IN (SELECT issue_id FROM issues)", &st.Pending},
+		{"SELECT count(DISTINCT label) FROM labels", &st.Labels},
+		{"SELECT count(*) FROM deps", &st.Deps},
+	} {
+		if err := s.db.QueryRowContext(ctx, q.sql).Scan(q.dst); err != nil {
+			return st, mapErr(err)
+		}
+	}
+	var err error
+	st.AppliedWAL, err = s.Meta(ctx, "wal_head")
+	for _, suffix := range []string{"", "-wal"} {
+		if fi, e := statSize(s.path + suffix); e == nil {
+			st.SizeBytes += fi
+		}
+	}
+	return st, err
+}
+
+// MaxIssueTS is the largest ts among an issue's stored events (0 if none).
+func (s *Store) MaxIssueTS(ctx context.Context, id string) (uint64, error) {
+	var ts sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT max(ts) FROM events WHERE issue_id=?`, id).Scan(&ts)
+	return uint64(ts.Int64), mapErr(err)
+}

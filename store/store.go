@@ -1,0 +1,341 @@
+// Package store is the local materialized view of the WAL in SQLite: the raw
+// events (deduplicated by ID) plus the projected issues, labels, assignees
+// and dependencies that listing and the ready queue query with indexes. It is
+// a cache: everything in it is derived from refs/grite/* and can be rebuilt;
+// a missing, foreign-schema or corrupt database file is recreated empty (the
+// caller then refills it). Only this package touches SQLite.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mattn/go-sqlite3"
+
+	"grite/crdt"
+	"grite/event"
+)
+
+// schemaVersion changes whenever the tables change; a mismatch recreates the DB.
+const schemaVersion = "1"
+
+// ErrBusy reports that another process held the database beyond the wait.
+var ErrBusy = errors.New("database is locked by another process")
+
+// Store is an open view database.
+type Store struct {
+	db   *sql.DB
+	path string
+	// Recreated is true when Open found the file missing, corrupt or of
+	// another schema and started empty: the caller must refill it.
+	Recreated bool
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events(
+	event_id TEXT PRIMARY KEY,
+	issue_id TEXT NOT NULL,
+	actor TEXT NOT NULL,
+	ts INTEGER NOT NULL,
+	kind_tag INTEGER NOT NULL,
+	record BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_issue ON events(issue_id, ts);
+CREATE TABLE IF NOT EXISTS issues(
+	issue_id TEXT PRIMARY KEY,
+	title TEXT NOT NULL,
+	body TEXT NOT NULL,
+	state TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_ts INTEGER NOT NULL,
+	updated_ts INTEGER NOT NULL,
+	comment_count INTEGER NOT NULL,
+	event_count INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS issues_created ON issues(created_ts, issue_id);
+CREATE INDEX IF NOT EXISTS issues_state ON issues(state, created_ts, issue_id);
+CREATE TABLE IF NOT EXISTS labels(issue_id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY(issue_id, label)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS labels_label ON labels(label, issue_id);
+CREATE TABLE IF NOT EXISTS assignees(issue_id TEXT NOT NULL, user TEXT NOT NULL, PRIMARY KEY(issue_id, user)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS assignees_user ON assignees(user, issue_id);
+CREATE TABLE IF NOT EXISTS deps(issue_id TEXT NOT NULL, target TEXT NOT NULL, dep_type TEXT NOT NULL, PRIMARY KEY(issue_id, target, dep_type)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deps_target ON deps(target, dep_type);
+`
+
+// Open opens (creating if needed) the view at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	s, err := open(ctx, path)
+	if err == nil {
+		return s, nil
+	}
+	if errors.Is(err, ErrBusy) {
+		return nil, err
+	}
+	// Corrupt, truncated, garbage or foreign: the view is only a cache.
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if rmErr := os.Remove(path + suffix); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
+			return nil, fmt.Errorf("recreate view %s: %w (after %v)", path, rmErr, err)
+		}
+	}
+	s, err2 := open(ctx, path)
+	if err2 != nil {
+		return nil, fmt.Errorf("open view %s: %w", path, err2)
+	}
+	s.Recreated = true
+	return s, nil
+}
+
+func open(ctx context.Context, path string) (*Store, error) {
+	_, statErr := os.Stat(path)
+	fresh := errors.Is(statErr, os.ErrNotExist)
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: path, Recreated: fresh}
+	var v string
+	err = db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='schema'`).Scan(&v)
+	switch {
+	case err == nil && v == schemaVersion:
+		return s, nil
+	case err == nil:
+		db.Close()
+		return nil, fmt.Errorf("view schema %s, want %s", v, schemaVersion)
+	case errors.Is(err, sql.ErrNoRows) || (err != nil && strings.Contains(err.Error(), "no such table")):
+	default:
+		db.Close()
+		return nil, mapErr(err)
+	}
+	if err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, schema); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta(key, value) VALUES('schema', ?)`, schemaVersion)
+		return err
+	}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.Recreated = true
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+func mapErr(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) {
+		return fmt.Errorf("%w: %v", ErrBusy, err)
+	}
+	return err
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return mapErr(err)
+	}
+	return mapErr(tx.Commit())
+}
+
+// Meta reads a bookkeeping value ("" when unset).
+func (s *Store) Meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key=?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, mapErr(err)
+}
+
+// Update runs fn in one write transaction (taken immediately, so concurrent
+// writers queue on SQLite's lock instead of failing on upgrade).
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx, ctx: ctx}) })
+}
+
+// Tx is a write transaction on the view.
+type Tx struct {
+	tx  *sql.Tx
+	ctx context.Context
+}
+
+// Meta reads a bookkeeping value inside the transaction.
+func (t *Tx) Meta(key string) (string, error) {
+	var v string
+	err := t.tx.QueryRowContext(t.ctx, `SELECT value FROM meta WHERE key=?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+// SetMeta writes a bookkeeping value.
+func (t *Tx) SetMeta(key, value string) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)`, key, value)
+	return err
+}
+
+// Reset empties every derived table (keeps the schema marker).
+func (t *Tx) Reset() error {
+	for _, tbl := range []string{"events", "issues", "labels", "assignees", "deps"} {
+		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+tbl); err != nil {
+			return err
+		}
+	}
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM meta WHERE key <> 'schema'`)
+	return err
+}
+
+// Apply adds events (duplicates ignored) and re-projects every issue they
+// touch from all of that issue's stored events, so the view always equals
+// the order-independent fold of crdt. It returns how many were new.
+func (t *Tx) Apply(events []event.Event) (int, error) {
+	ins, err := t.tx.PrepareContext(t.ctx, `INSERT OR IGNORE INTO events(event_id, issue_id, actor, ts, kind_tag, record) VALUES(?,?,?,?,?,?)`)
+	if err != nil {
+		return 0, err
+	}
+	defer ins.Close()
+	touched := map[event.IssueID]bool{}
+	added := 0
+	for i := range events {
+		e := &events[i]
+		rec, err := event.EncodeChunk(events[i : i+1])
+		if err != nil {
+			return added, err
+		}
+		res, err := ins.ExecContext(t.ctx, e.ID.String(), e.IssueID.String(), e.Actor.String(), int64(e.TS), int64(e.Kind.Tag()), rec[len(event.ChunkHeader):])
+		if err != nil {
+			return added, err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			added++
+			if tag := e.Kind.Tag(); tag != event.TagContextUpdated && tag != event.TagProjectContextUpdated {
+				touched[e.IssueID] = true
+			}
+		}
+	}
+	for id := range touched {
+		evs, err := t.issueEvents(id)
+		if err != nil {
+			return added, err
+		}
+		iss, ok := crdt.FoldIssue(id, evs)
+		if err := t.writeIssue(id, iss, ok); err != nil {
+			return added, err
+		}
+	}
+	return added, nil
+}
+
+// ApplyFolded bulk-loads a fresh view (after Reset): events are inserted and
+// the projection p, already folded by the caller, is written once per issue.
+func (t *Tx) ApplyFolded(events []event.Event, p *crdt.Projection) error {
+	ins, err := t.tx.PrepareContext(t.ctx, `INSERT OR IGNORE INTO events(event_id, issue_id, actor, ts, kind_tag, record) VALUES(?,?,?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for i := range events {
+		e := &events[i]
+		rec, err := event.EncodeChunk(events[i : i+1])
+		if err != nil {
+			return err
+		}
+		if _, err := ins.ExecContext(t.ctx, e.ID.String(), e.IssueID.String(), e.Actor.String(), int64(e.TS), int64(e.Kind.Tag()), rec[len(event.ChunkHeader):]); err != nil {
+			return err
+		}
+	}
+	for _, iss := range p.Issues() {
+		if err := t.writeIssue(iss.ID, iss, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tx) issueEvents(id event.IssueID) ([]event.Event, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT record FROM events WHERE issue_id=?`, id.String())
+	if err != nil {
+		return nil, err
+	}
+	return decodeRows(rows)
+}
+
+func decodeRows(rows *sql.Rows) ([]event.Event, error) {
+	defer rows.Close()
+	var out []event.Event
+	buf := append([]byte(nil), event.ChunkHeader...)
+	for rows.Next() {
+		var rec []byte
+		if err := rows.Scan(&rec); err != nil {
+			return nil, err
+		}
+		// The stored record is a one-element chunk body; re-prefix the header
+		// so the one chunk decoder is the only CBOR reader.
+		evs, err := event.DecodeChunk(append(buf[:len(event.ChunkHeader)], rec...))
+		if err != nil {
+			return nil, fmt.Errorf("view holds an undecodable event: %w", err)
+		}
+		out = append(out, evs...)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) writeIssue(id event.IssueID, iss crdt.Issue, created bool) error {
+	key := id.String()
+	for _, tbl := range []string{"issues", "labels", "assignees", "deps"} {
+		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+tbl+" WHERE issue_id=?", key); err != nil {
+			return err
+		}
+	}
+	if !created {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO issues(issue_id, title, body, state, created_by, created_ts, updated_ts, comment_count, event_count) VALUES(?,?,?,?,?,?,?,?,?)`,
+		key, iss.Title, iss.Body, string(iss.State), iss.CreatedBy.String(), int64(iss.CreatedTS), int64(iss.UpdatedTS), len(iss.Comments), iss.EventCount); err != nil {
+		return err
+	}
+	for _, l := range iss.Labels {
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO labels(issue_id, label) VALUES(?,?)`, key, l); err != nil {
+			return err
+		}
+	}
+	for _, a := range iss.Assignees {
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO assignees(issue_id, user) VALUES(?,?)`, key, a); err != nil {
+			return err
+		}
+	}
+	for _, d := range iss.Deps {
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO deps(issue_id, target, dep_type) VALUES(?,?,?)`, key, d.Target.String(), string(d.Type)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func statSize(p string) (int64, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}

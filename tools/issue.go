@@ -1,0 +1,415 @@
+package tools
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sort"
+	"strings"
+
+	"grite/crdt"
+	"grite/event"
+	"grite/store"
+)
+
+// WriteResult is what a write returns (CLI.md data payloads).
+type WriteResult struct {
+	IssueID  string   `json:"issue_id"`
+	EventID  string   `json:"event_id"`
+	EventIDs []string `json:"event_ids,omitempty"`
+	State    string   `json:"state,omitempty"`
+	WALHead  string   `json:"wal_head"`
+}
+
+// writeEvents appends kinds on one issue as one WAL commit.
+func (s *Session) writeEvents(ctx context.Context, issue event.IssueID, kinds ...event.Kind) (WriteResult, error) {
+	events := make([]event.Event, 0, len(kinds))
+	for i, k := range kinds {
+		e, err := s.newEvent(ctx, issue, k)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		e.TS += uint64(i) // keep the order of one call's events as written
+		events = append(events, e)
+	}
+	head, err := s.append(ctx, events)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	r := WriteResult{IssueID: issue.String(), EventID: events[0].ID.String(), WALHead: head.String()}
+	if len(events) > 1 {
+		for _, e := range events {
+			r.EventIDs = append(r.EventIDs, e.ID.String())
+		}
+	}
+	return r, nil
+}
+
+// IssueCreateInput creates an issue.
+type IssueCreateInput struct {
+	Title     string   `json:"title"`
+	Body      string   `json:"body,omitempty"`
+	Labels    []string `json:"labels,omitempty"`
+	Assignees []string `json:"assignees,omitempty"`
+}
+
+var IssueCreate = Op[IssueCreateInput, WriteResult]{
+	Name: "issue_create", Title: "Create issue",
+	Description: "Create an issue with a title and optional body, labels and assignees.",
+	Run: func(ctx context.Context, s *Session, in IssueCreateInput) (WriteResult, error) {
+		if err := checkTitle(in.Title); err != nil {
+			return WriteResult{}, err
+		}
+		if err := checkText("body", in.Body, MaxBodyBytes); err != nil {
+			return WriteResult{}, err
+		}
+		if err := checkNames("label", in.Labels); err != nil {
+			return WriteResult{}, err
+		}
+		if err := checkNames("assignee", in.Assignees); err != nil {
+			return WriteResult{}, err
+		}
+		var id event.IssueID
+		if _, err := rand.Read(id[:]); err != nil {
+			return WriteResult{}, err
+		}
+		kinds := []event.Kind{event.IssueCreated{Title: in.Title, Body: in.Body, Labels: dedupe(in.Labels)}}
+		for _, a := range dedupe(in.Assignees) {
+			kinds = append(kinds, event.AssigneeAdded{User: a})
+		}
+		return s.writeEvents(ctx, id, kinds...)
+	},
+}
+
+func dedupe(vs []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, v := range vs {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// IssueUpdateInput changes an issue in one call (one or more events).
+type IssueUpdateInput struct {
+	ID              string   `json:"id"`
+	Title           *string  `json:"title,omitempty"`
+	Body            *string  `json:"body,omitempty"`
+	State           string   `json:"state,omitempty"`
+	AddLabels       []string `json:"add_labels,omitempty"`
+	RemoveLabels    []string `json:"remove_labels,omitempty"`
+	AddAssignees    []string `json:"add_assignees,omitempty"`
+	RemoveAssignees []string `json:"remove_assignees,omitempty"`
+}
+
+var IssueUpdate = Op[IssueUpdateInput, WriteResult]{
+	Name: "issue_update", Title: "Update issue", Idempotent: true,
+	Description: "Change title, body, state, labels or assignees of an issue in one call.",
+	Run: func(ctx context.Context, s *Session, in IssueUpdateInput) (WriteResult, error) {
+		id, err := s.ResolveIssue(ctx, in.ID)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		var kinds []event.Kind
+		if in.Title != nil || in.Body != nil {
+			if in.Title != nil {
+				if err := checkTitle(*in.Title); err != nil {
+					return WriteResult{}, err
+				}
+			}
+			if in.Body != nil {
+				if err := checkText("body", *in.Body, MaxBodyBytes); err != nil {
+					return WriteResult{}, err
+				}
+			}
+			kinds = append(kinds, event.IssueUpdated{Title: in.Title, Body: in.Body})
+		}
+		if in.State != "" {
+			st, err := event.ParseState(in.State)
+			if err != nil {
+				return WriteResult{}, newErr(CodeInvalidArgs, "%v", err)
+			}
+			kinds = append(kinds, event.StateChanged{State: st})
+		}
+		for _, set := range []struct {
+			field string
+			vs    []string
+			mk    func(string) event.Kind
+		}{
+			{"label", in.AddLabels, func(v string) event.Kind { return event.LabelAdded{Label: v} }},
+			{"label", in.RemoveLabels, func(v string) event.Kind { return event.LabelRemoved{Label: v} }},
+			{"assignee", in.AddAssignees, func(v string) event.Kind { return event.AssigneeAdded{User: v} }},
+			{"assignee", in.RemoveAssignees, func(v string) event.Kind { return event.AssigneeRemoved{User: v} }},
+		} {
+			if err := checkNames(set.field, set.vs); err != nil {
+				return WriteResult{}, err
+			}
+			for _, v := range dedupe(set.vs) {
+				kinds = append(kinds, set.mk(v))
+			}
+		}
+		if len(kinds) == 0 {
+			return WriteResult{}, newErr(CodeInvalidArgs, "nothing to update: give a title, body, state, labels or assignees")
+		}
+		r, err := s.writeEvents(ctx, id, kinds...)
+		if err == nil && in.State != "" {
+			r.State = in.State
+		}
+		return r, err
+	},
+}
+
+// IssueCommentInput adds a comment.
+type IssueCommentInput struct {
+	ID   string `json:"id"`
+	Body string `json:"body"`
+}
+
+var IssueComment = Op[IssueCommentInput, WriteResult]{
+	Name: "issue_comment", Title: "Comment on issue",
+	Description: "Add a comment to an issue.",
+	Run: func(ctx context.Context, s *Session, in IssueCommentInput) (WriteResult, error) {
+		id, err := s.ResolveIssue(ctx, in.ID)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		if err := checkText("comment", in.Body, MaxBodyBytes); err != nil {
+			return WriteResult{}, err
+		}
+		if strings.TrimSpace(in.Body) == "" {
+			return WriteResult{}, newErr(CodeInvalidArgs, "comment must not be empty")
+		}
+		return s.writeEvents(ctx, id, event.CommentAdded{Body: in.Body})
+	},
+}
+
+// IssueKindInput is one single-event change on an issue (CLI subcommands).
+type IssueKindInput struct {
+	ID   string
+	Kind event.Kind
+}
+
+// IssueApply appends one already-built event kind after validating it; the
+// CLI's small commands (close, label add, link add...) go through it.
+var IssueApply = Op[IssueKindInput, WriteResult]{
+	Name: "issue_apply", Title: "Apply one change",
+	Run: func(ctx context.Context, s *Session, in IssueKindInput) (WriteResult, error) {
+		id, err := s.ResolveIssue(ctx, in.ID)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		if err := validateKind(in.Kind); err != nil {
+			return WriteResult{}, err
+		}
+		r, err := s.writeEvents(ctx, id, in.Kind)
+		if sc, ok := in.Kind.(event.StateChanged); ok && err == nil {
+			r.State = string(sc.State)
+		}
+		return r, err
+	},
+}
+
+func validateKind(k event.Kind) error {
+	switch k := k.(type) {
+	case event.LabelAdded:
+		return checkName("label", k.Label)
+	case event.LabelRemoved:
+		return checkName("label", k.Label)
+	case event.AssigneeAdded:
+		return checkName("assignee", k.User)
+	case event.AssigneeRemoved:
+		return checkName("assignee", k.User)
+	case event.StateChanged:
+		_, err := event.ParseState(string(k.State))
+		return err
+	case event.LinkAdded:
+		if strings.TrimSpace(k.URL) == "" {
+			return newErr(CodeInvalidArgs, "url must not be empty")
+		}
+		if err := checkText("url", k.URL, MaxURLBytes); err != nil {
+			return err
+		}
+		if k.Note != nil {
+			return checkText("note", *k.Note, MaxBodyBytes)
+		}
+	case event.AttachmentAdded:
+		if err := checkName("name", k.Name); err != nil {
+			return err
+		}
+		return checkName("mime", k.MIME)
+	}
+	return nil
+}
+
+// ParseSHA256 parses 64 hex characters.
+func ParseSHA256(s string) ([32]byte, error) {
+	var h [32]byte
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return h, newErr(CodeInvalidArgs, "sha256 must be 64 hex characters")
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+// IssueSummary is one issue in listings (CLI.md key order).
+type IssueSummary struct {
+	IssueID      string   `json:"issue_id"`
+	Title        string   `json:"title"`
+	State        string   `json:"state"`
+	Labels       []string `json:"labels"`
+	Assignees    []string `json:"assignees"`
+	CreatedTS    uint64   `json:"created_ts"`
+	UpdatedTS    uint64   `json:"updated_ts"`
+	CommentCount int      `json:"comment_count"`
+}
+
+func summaryOf(r store.Summary) IssueSummary {
+	return IssueSummary{r.IssueID, r.Title, r.State, r.Labels, r.Assignees, r.CreatedTS, r.UpdatedTS, r.CommentCount}
+}
+
+// IssueListInput filters a listing.
+type IssueListInput struct {
+	State    string `json:"state,omitempty"`
+	Label    string `json:"label,omitempty"`
+	Assignee string `json:"assignee,omitempty"`
+	Query    string `json:"query,omitempty"`
+	Limit    int    `json:"limit,omitempty"`
+	Offset   int    `json:"-"`
+}
+
+// IssueListOutput is a page of issues and the total matching.
+type IssueListOutput struct {
+	Issues []IssueSummary `json:"issues"`
+	Total  int            `json:"total"`
+}
+
+var IssueList = Op[IssueListInput, IssueListOutput]{
+	Name: "issue_list", Title: "List issues", ReadOnly: true, Idempotent: true,
+	Description: "List issues, oldest first, filtered by state, label, assignee or text.",
+	Run: func(ctx context.Context, s *Session, in IssueListInput) (IssueListOutput, error) {
+		if in.State != "" {
+			if _, err := event.ParseState(in.State); err != nil {
+				return IssueListOutput{}, newErr(CodeInvalidArgs, "%v", err)
+			}
+		}
+		if in.Limit < 0 || in.Offset < 0 {
+			return IssueListOutput{}, newErr(CodeInvalidArgs, "limit must not be negative")
+		}
+		rows, total, err := s.Store.ListIssues(ctx, store.Filter{State: in.State, Label: in.Label, Assignee: in.Assignee, Search: in.Query, Limit: in.Limit, Offset: in.Offset})
+		if err != nil {
+			return IssueListOutput{}, err
+		}
+		out := IssueListOutput{Issues: make([]IssueSummary, len(rows)), Total: total}
+		for i, r := range rows {
+			out.Issues[i] = summaryOf(r)
+		}
+		return out, nil
+	},
+}
+
+// IssueDetail is an issue with everything the projection knows.
+type IssueDetail struct {
+	IssueSummary
+	Body        string           `json:"body"`
+	CreatedBy   string           `json:"created_by"`
+	Comments    []CommentJSON    `json:"comments"`
+	Links       []LinkJSON       `json:"links"`
+	Attachments []AttachmentJSON `json:"attachments"`
+	Deps        []DepJSON        `json:"deps"`
+	EventCount  int              `json:"event_count"`
+}
+
+type CommentJSON struct {
+	EventID string `json:"event_id"`
+	Actor   string `json:"actor"`
+	TS      uint64 `json:"ts_unix_ms"`
+	Body    string `json:"body"`
+}
+
+type LinkJSON struct {
+	EventID string  `json:"event_id"`
+	URL     string  `json:"url"`
+	Note    *string `json:"note"`
+}
+
+type AttachmentJSON struct {
+	EventID string `json:"event_id"`
+	Name    string `json:"name"`
+	SHA256  string `json:"sha256"`
+	MIME    string `json:"mime"`
+}
+
+type DepJSON struct {
+	Target  string `json:"target"`
+	DepType string `json:"dep_type"`
+}
+
+func detailOf(iss crdt.Issue) IssueDetail {
+	d := IssueDetail{
+		IssueSummary: IssueSummary{
+			IssueID: iss.ID.String(), Title: iss.Title, State: string(iss.State),
+			Labels: iss.Labels, Assignees: iss.Assignees, CreatedTS: iss.CreatedTS,
+			UpdatedTS: iss.UpdatedTS, CommentCount: len(iss.Comments),
+		},
+		Body: iss.Body, CreatedBy: iss.CreatedBy.String(), EventCount: iss.EventCount,
+		Comments: []CommentJSON{}, Links: []LinkJSON{}, Attachments: []AttachmentJSON{}, Deps: []DepJSON{},
+	}
+	for _, c := range iss.Comments {
+		d.Comments = append(d.Comments, CommentJSON{c.EventID.String(), c.Actor.String(), c.TS, c.Body})
+	}
+	for _, l := range iss.Links {
+		d.Links = append(d.Links, LinkJSON{l.EventID.String(), l.URL, l.Note})
+	}
+	for _, a := range iss.Attachments {
+		d.Attachments = append(d.Attachments, AttachmentJSON{a.EventID.String(), a.Name, hex.EncodeToString(a.SHA256[:]), a.MIME})
+	}
+	for _, dep := range iss.Deps {
+		d.Deps = append(d.Deps, DepJSON{dep.Target.String(), string(dep.Type)})
+	}
+	return d
+}
+
+// IssueShowInput selects one issue.
+type IssueShowInput struct {
+	ID string `json:"id"`
+}
+
+// IssueShowOutput is an issue with its events in version order.
+type IssueShowOutput struct {
+	Issue  IssueDetail `json:"issue"`
+	Events []EventJSON `json:"events"`
+}
+
+var IssueShow = Op[IssueShowInput, IssueShowOutput]{
+	Name: "issue_show", Title: "Show issue", ReadOnly: true, Idempotent: true,
+	Description: "Show one issue with its comments, dependencies and events.",
+	Run: func(ctx context.Context, s *Session, in IssueShowInput) (IssueShowOutput, error) {
+		id, err := s.ResolveIssue(ctx, in.ID)
+		if err != nil {
+			return IssueShowOutput{}, err
+		}
+		events, err := s.Store.IssueEvents(ctx, id)
+		if err != nil {
+			return IssueShowOutput{}, err
+		}
+		iss, ok := crdt.FoldIssue(id, events)
+		if !ok {
+			return IssueShowOutput{}, newErr(CodeNotFound, "issue %s not found", id)
+		}
+		SortByVersion(events)
+		out := IssueShowOutput{Issue: detailOf(iss), Events: make([]EventJSON, len(events))}
+		for i := range events {
+			out.Events[i] = EventToJSON(&events[i])
+		}
+		return out, nil
+	},
+}
+
+// SortByVersion orders events by (ts, actor, event id), the fold order.
+func SortByVersion(events []event.Event) {
+	sort.Slice(events, func(i, j int) bool { return events[i].Version().Less(events[j].Version()) })
+}

@@ -1,0 +1,24 @@
+package tools
+
+import "context"
+
+// Op is one operation: the single definition the CLI and MCP both use.
+type Op[I, O any] struct {
+	Name        string // snake_case; the MCP tool name where one exists
+	Title       string
+	Description string
+	ReadOnly    bool
+	Destructive bool
+	Idempotent  bool
+	OpenWorld   bool
+	Run         func(ctx context.Context, s *Session, in I) (O, error)
+}
+
+// Call runs the operation and maps any failure onto the error taxonomy.
+func (op Op[I, O]) Call(ctx context.Context, s *Session, in I) (O, error) {
+	out, err := op.Run(ctx, s, in)
+	if err != nil {
+		return out, AsError(err)
+	}
+	return out, nil
+}

@@ -1,0 +1,250 @@
+// Package tools is grite's operations layer: one typed definition per
+// operation (input, output, read-only or not, handler) over a Session that
+// holds the repository, the actor, the WAL and the view. The CLI and the MCP
+// server both call these and nothing below them, so they never drift. It
+// never reads stdin or writes stdout; warnings go through Session.Warn.
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"grite/actor"
+	"grite/crdt"
+	"grite/event"
+	"grite/gitdir"
+	"grite/store"
+	"grite/wal"
+)
+
+// Session is one repository handle: the only writer of its process (or MCP
+// session). Everything above receives it explicitly.
+type Session struct {
+	Repo        *gitdir.Repo
+	Grite       actor.Dir
+	Actor       *actor.Actor
+	ActorSource actor.Source
+	WAL         *wal.WAL
+	Store       *store.Store
+	Now         func() time.Time
+	// Warn receives non-fatal problems (e.g. an unreadable WAL commit while
+	// catching up); the CLI prints them on stderr, MCP adds them to results.
+	Warn func(string)
+
+	warnings []string
+}
+
+// OpenOptions say where and as whom to open.
+type OpenOptions struct {
+	Dir       string // any directory inside the repository
+	Selection actor.Selection
+	Now       func() time.Time
+	Warn      func(string)
+}
+
+// OpenRepo locates the repository only (no actor, no view).
+func OpenRepo(dir string) (*gitdir.Repo, actor.Dir, error) {
+	repo, err := gitdir.Discover(dir)
+	if err != nil {
+		return nil, "", AsError(err)
+	}
+	return repo, actor.Dir(repo.GriteDir()), nil
+}
+
+// Open discovers the repository, selects the actor (creating the default on
+// first use), opens its view and catches it up with the WAL.
+func Open(ctx context.Context, opts OpenOptions) (*Session, error) {
+	repo, gd, err := OpenRepo(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	a, src, err := gd.Resolve(opts.Selection, now())
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return OpenAs(ctx, repo, a, src, now, opts.Warn)
+}
+
+// OpenAs opens a session for a known actor.
+func OpenAs(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.Source, now func() time.Time, warn func(string)) (*Session, error) {
+	st, err := store.Open(ctx, filepath.Join(a.DataDir, "view.db"))
+	if err != nil {
+		return nil, AsError(err)
+	}
+	s := &Session{
+		Repo: repo, Grite: actor.Dir(repo.GriteDir()), Actor: a, ActorSource: src,
+		WAL: wal.Open(repo), Store: st, Now: now, Warn: warn,
+	}
+	if err := s.CatchUp(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the view.
+func (s *Session) Close() error { return s.Store.Close() }
+
+func (s *Session) warn(msg string) {
+	s.warnings = append(s.warnings, msg)
+	if s.Warn != nil {
+		s.Warn(msg)
+	}
+}
+
+// TakeWarnings returns and clears warnings gathered since the last call.
+func (s *Session) TakeWarnings() []string {
+	w := s.warnings
+	s.warnings = nil
+	return w
+}
+
+func (s *Session) nowMS() uint64 { return uint64(s.Now().UnixMilli()) }
+
+// CatchUp applies WAL commits the view has not seen. A commit that cannot
+// be read stops the walk there: newer events are applied, a warning names
+// the commit, and the view keeps its previous head so it retries next time.
+func (s *Session) CatchUp(ctx context.Context) error {
+	head, err := s.WAL.Head()
+	if err != nil {
+		return AsError(err)
+	}
+	applied, err := s.Store.Meta(ctx, "wal_head")
+	if err != nil {
+		return AsError(err)
+	}
+	if applied == head.String() || (applied == "" && head.IsZero() && !s.Store.Recreated) {
+		return nil
+	}
+	appliedHash := plumbing.NewHash(applied)
+	if applied == "" {
+		appliedHash = plumbing.ZeroHash
+	}
+	var commits []wal.Commit
+	found := appliedHash.IsZero()
+	walkErr := s.WAL.Walk(ctx, head, wal.ReadOptions{Stop: func(h plumbing.Hash) bool {
+		if h == appliedHash {
+			found = true
+			return true
+		}
+		return false
+	}}, func(c wal.Commit) error { commits = append(commits, c); return nil })
+	var werr *wal.Error
+	if walkErr != nil && !errors.As(walkErr, &werr) {
+		return AsError(walkErr)
+	}
+	events := make([]event.Event, 0, len(commits))
+	for i := len(commits) - 1; i >= 0; i-- {
+		events = append(events, commits[i].Events...)
+	}
+	rebuild := !found && walkErr == nil // applied head is not in history any more
+	err = s.Store.Update(ctx, func(tx *store.Tx) error {
+		if rebuild || applied == "" {
+			if err := tx.Reset(); err != nil {
+				return err
+			}
+			if err := tx.ApplyFolded(events, crdt.Fold(events)); err != nil {
+				return err
+			}
+		} else if _, err := tx.Apply(events); err != nil {
+			return err
+		}
+		if walkErr != nil {
+			return nil
+		}
+		return tx.SetMeta("wal_head", head.String())
+	})
+	if err != nil {
+		return AsError(err)
+	}
+	if walkErr != nil {
+		s.warn(fmt.Sprintf("WAL commit %s is unreadable (%v); showing the events of the %d newer commits and the view's earlier state; run 'grite doctor'", werr.Commit, werr.Err, len(commits)))
+	}
+	return nil
+}
+
+// Rebuild refills the view from the whole WAL.
+func (s *Session) Rebuild(ctx context.Context) (plumbing.Hash, int, error) {
+	events, head, err := s.WAL.ReadAll(ctx)
+	if err != nil {
+		return head, 0, AsError(err)
+	}
+	return head, len(events), s.load(ctx, events, head)
+}
+
+func (s *Session) load(ctx context.Context, events []event.Event, head plumbing.Hash) error {
+	err := s.Store.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.Reset(); err != nil {
+			return err
+		}
+		if err := tx.ApplyFolded(events, crdt.Fold(events)); err != nil {
+			return err
+		}
+		if head.IsZero() {
+			return nil
+		}
+		return tx.SetMeta("wal_head", head.String())
+	})
+	return AsError2(err)
+}
+
+// AsError2 is AsError that keeps nil as nil.
+func AsError2(err error) error {
+	if err == nil {
+		return nil
+	}
+	return AsError(err)
+}
+
+// append seals events of the current actor, appends them as one WAL commit
+// and brings the view up to date.
+func (s *Session) append(ctx context.Context, events []event.Event) (plumbing.Hash, error) {
+	for i := range events {
+		if err := events[i].Seal(s.Actor.Key); err != nil {
+			return plumbing.ZeroHash, AsError(err)
+		}
+	}
+	res, err := s.WAL.Append(ctx, s.Actor.ID, events, s.Now())
+	if err != nil {
+		return plumbing.ZeroHash, AsError(err)
+	}
+	if err := s.CatchUp(ctx); err != nil {
+		return res.Commit, err
+	}
+	return res.Commit, nil
+}
+
+// newEvent builds an unsealed event on issue by the session's actor. Its ts
+// is after every event of the issue this view has seen, so an edit always
+// wins over the state its author saw, even with skewed clocks.
+func (s *Session) newEvent(ctx context.Context, issue event.IssueID, k event.Kind) (event.Event, error) {
+	ts := s.nowMS()
+	if max, err := s.Store.MaxIssueTS(ctx, issue.String()); err != nil {
+		return event.Event{}, AsError(err)
+	} else if max >= ts {
+		ts = max + 1
+	}
+	return event.Event{IssueID: issue, Actor: s.Actor.ID, TS: ts, Kind: k}, nil
+}
+
+// OpenBare opens the repository without selecting an actor or a view, for
+// commands that manage actors themselves (init, actor ...).
+func OpenBare(dir string, now func() time.Time) (*Session, error) {
+	repo, gd, err := OpenRepo(dir)
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Session{Repo: repo, Grite: gd, WAL: wal.Open(repo), Now: now}, nil
+}

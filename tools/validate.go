@@ -1,0 +1,77 @@
+package tools
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits in bytes of UTF-8 (CLI.md decision 13).
+const (
+	MaxTitleBytes    = 1024
+	MaxBodyBytes     = 1 << 20
+	MaxNameBytes     = 128 // labels, assignees
+	MaxLabelsPerCall = 100
+	MaxURLBytes      = 8192
+)
+
+// checkText validates a free-text field: valid UTF-8 within the limit.
+// Control characters are preserved in bodies (tabs, newlines, anything).
+func checkText(field, v string, limit int) error {
+	if !utf8.ValidString(v) {
+		return newErr(CodeInvalidArgs, "%s is not valid UTF-8", field)
+	}
+	if len(v) > limit {
+		return newErr(CodeInvalidArgs, "%s is %d bytes, limit %d", field, len(v), limit).with("limit", limit)
+	}
+	return nil
+}
+
+// checkTitle: required, not blank, one line of printable text.
+func checkTitle(v string) error {
+	if err := checkText("title", v, MaxTitleBytes); err != nil {
+		return err
+	}
+	if strings.TrimSpace(v) == "" {
+		return newErr(CodeInvalidArgs, "title must not be empty or blank")
+	}
+	if hasControl(v, true) {
+		return newErr(CodeInvalidArgs, "title must not contain control characters or newlines")
+	}
+	return nil
+}
+
+// checkName validates a label or assignee: non-blank, no controls, ≤ 128 bytes.
+func checkName(field, v string) error {
+	if err := checkText(field, v, MaxNameBytes); err != nil {
+		return err
+	}
+	if strings.TrimSpace(v) == "" {
+		return newErr(CodeInvalidArgs, "%s must not be empty", field)
+	}
+	if hasControl(v, false) {
+		return newErr(CodeInvalidArgs, "%s must not contain control characters", field)
+	}
+	return nil
+}
+
+func checkNames(field string, vs []string) error {
+	if len(vs) > MaxLabelsPerCall {
+		return newErr(CodeInvalidArgs, "%d %ss, limit %d per call", len(vs), field, MaxLabelsPerCall)
+	}
+	for _, v := range vs {
+		if err := checkName(field, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hasControl(s string, allowTab bool) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) && !(allowTab && r == '\t') {
+			return true
+		}
+	}
+	return false
+}
