@@ -75,7 +75,7 @@ func newRoot(g *globals) *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.json, "json", false, "print one JSON envelope on stdout")
-	pf.BoolVar(&g.quiet, "quiet", false, "print nothing on success")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on success")
 	pf.StringVar(&g.dataDir, "data-dir", "", "actor data directory (also GRITE_HOME)")
 	pf.StringVar(&g.actorID, "actor", "", "actor ID to act as")
 	pf.BoolVar(&g.noDaemon, "no-daemon", false, "accepted for compatibility; grite has no daemon")

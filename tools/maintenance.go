@@ -1,0 +1,324 @@
+package tools
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"grite/crdt"
+	"grite/event"
+	"grite/store"
+	"grite/wal"
+)
+
+// RebuildOutput reports a rebuild (CLI.md data payload).
+type RebuildOutput struct {
+	WALHead        string `json:"wal_head"`
+	EventCount     int    `json:"event_count"`
+	FromSnapshot   bool   `json:"from_snapshot"`
+	SnapshotEvents int    `json:"snapshot_events"`
+	SnapshotRef    string `json:"snapshot_ref,omitempty"`
+}
+
+// Rebuild refills the view from the WAL, or from the newest snapshot plus
+// the WAL commits after the snapshot's head (the original's docs; its code
+// loads the snapshot alone, which would hide newer events).
+func Rebuild(ctx context.Context, s *Session, fromSnapshot bool) (RebuildOutput, error) {
+	if !fromSnapshot {
+		head, n, err := s.Rebuild(ctx)
+		return RebuildOutput{WALHead: hashOrEmpty(head), EventCount: n}, err
+	}
+	snaps, err := wal.ListSnapshots(s.Repo)
+	if err != nil {
+		return RebuildOutput{}, err
+	}
+	if len(snaps) == 0 {
+		return RebuildOutput{}, newErr(CodeNotFound, "no snapshot exists").suggest("Run 'grite snapshot' to create one", "Run 'grite rebuild' to rebuild from the WAL")
+	}
+	meta, events, err := wal.ReadSnapshot(ctx, s.Repo, snaps[0])
+	if err != nil {
+		return RebuildOutput{}, err
+	}
+	head, err := s.WAL.Head()
+	if err != nil {
+		return RebuildOutput{}, err
+	}
+	since := plumbing.NewHash(meta.WALHead)
+	newer, err := s.WAL.ReadSince(ctx, head, since, wal.ReadOptions{})
+	if err != nil {
+		return RebuildOutput{}, err
+	}
+	snapCount := len(events)
+	events = append(events, wal.Events(newer)...)
+	if err := s.load(ctx, events, head); err != nil {
+		return RebuildOutput{}, err
+	}
+	return RebuildOutput{WALHead: hashOrEmpty(head), EventCount: len(events), FromSnapshot: true, SnapshotEvents: snapCount, SnapshotRef: snaps[0].Ref}, nil
+}
+
+func hashOrEmpty(h plumbing.Hash) string {
+	if h.IsZero() {
+		return ""
+	}
+	return h.String()
+}
+
+// SnapshotCreateOutput reports a new snapshot.
+type SnapshotCreateOutput struct {
+	SnapshotRef string `json:"snapshot_ref"`
+	WALHead     string `json:"wal_head"`
+	EventCount  int    `json:"event_count"`
+}
+
+// SnapshotCreate writes the whole WAL (in the original's read order) as a snapshot.
+func SnapshotCreate(ctx context.Context, s *Session) (SnapshotCreateOutput, error) {
+	events, head, err := s.WAL.ReadAll(ctx)
+	if err != nil {
+		return SnapshotCreateOutput{}, err
+	}
+	if len(events) == 0 {
+		return SnapshotCreateOutput{}, newErr(CodeInvalidArgs, "the WAL is empty: nothing to snapshot")
+	}
+	snap, err := wal.CreateSnapshot(s.Repo, events, head, s.Now())
+	if err != nil {
+		return SnapshotCreateOutput{}, err
+	}
+	return SnapshotCreateOutput{SnapshotRef: snap.Ref, WALHead: head.String(), EventCount: len(events)}, nil
+}
+
+// SnapshotInfo is one snapshot in a listing.
+type SnapshotInfo struct {
+	Ref       string `json:"ref"`
+	CreatedTS uint64 `json:"created_ts"`
+	Commit    string `json:"commit"`
+}
+
+// SnapshotListOutput lists snapshots newest first.
+type SnapshotListOutput struct {
+	Snapshots []SnapshotInfo `json:"snapshots"`
+}
+
+// SnapshotList lists snapshot refs.
+func SnapshotList(ctx context.Context, s *Session) (SnapshotListOutput, error) {
+	snaps, err := wal.ListSnapshots(s.Repo)
+	out := SnapshotListOutput{Snapshots: []SnapshotInfo{}}
+	for _, sn := range snaps {
+		out.Snapshots = append(out.Snapshots, SnapshotInfo{sn.Ref, sn.CreatedTS, sn.Commit.String()})
+	}
+	return out, err
+}
+
+// SnapshotGCOutput reports deleted snapshot refs.
+type SnapshotGCOutput struct {
+	Deleted []string `json:"deleted"`
+	Kept    int      `json:"kept"`
+}
+
+// SnapshotGC deletes all but the keep newest snapshot refs (local only).
+func SnapshotGC(ctx context.Context, s *Session, keep int) (SnapshotGCOutput, error) {
+	if keep < 0 {
+		return SnapshotGCOutput{}, newErr(CodeInvalidArgs, "--keep must not be negative")
+	}
+	snaps, err := wal.ListSnapshots(s.Repo)
+	if err != nil {
+		return SnapshotGCOutput{}, err
+	}
+	out := SnapshotGCOutput{Deleted: []string{}}
+	for i, sn := range snaps {
+		if i < keep {
+			out.Kept++
+			continue
+		}
+		if err := s.Repo.DeleteRef(sn.Ref, sn.Commit); err != nil {
+			return out, err
+		}
+		out.Deleted = append(out.Deleted, sn.Ref)
+	}
+	return out, nil
+}
+
+// DBStats reports the view's counts.
+func DBStats(ctx context.Context, s *Session) (store.Stats, error) {
+	return s.Store.Stats(ctx)
+}
+
+// ExportOutput is the JSON export: every issue in full and the events.
+type ExportOutput struct {
+	WALHead string        `json:"wal_head"`
+	Since   uint64        `json:"since_ts,omitempty"`
+	Issues  []IssueDetail `json:"issues"`
+	Events  []EventJSON   `json:"events"`
+	// Markdown is set for --format md.
+	Markdown string `json:"markdown,omitempty"`
+}
+
+// Export renders the tracker; since (a ms timestamp or an event ID) limits
+// the events listed and the issues to those updated at or after it.
+func Export(ctx context.Context, s *Session, format, since string) (ExportOutput, error) {
+	if format != "json" && format != "md" {
+		return ExportOutput{}, newErr(CodeInvalidArgs, "--format must be json or md, got %q", format)
+	}
+	var sinceTS uint64
+	if since != "" {
+		if ts, err := strconv.ParseUint(since, 10, 64); err == nil && len(since) < 20 {
+			sinceTS = ts
+		} else if _, err := event.ParseEventID(since); err == nil {
+			ts, ok, err := s.Store.EventTS(ctx, strings.ToLower(since))
+			if err != nil {
+				return ExportOutput{}, err
+			}
+			if !ok {
+				return ExportOutput{}, newErr(CodeNotFound, "event %s not found", since)
+			}
+			sinceTS = ts
+		} else {
+			return ExportOutput{}, newErr(CodeInvalidArgs, "--since must be a ms timestamp or a 64-hex event ID")
+		}
+	}
+	all, err := s.Store.AllEvents(ctx)
+	if err != nil {
+		return ExportOutput{}, err
+	}
+	head, _ := s.WAL.Head()
+	out := ExportOutput{WALHead: hashOrEmpty(head), Since: sinceTS, Issues: []IssueDetail{}, Events: []EventJSON{}}
+	SortByVersion(all)
+	for i := range all {
+		if all[i].TS >= sinceTS {
+			out.Events = append(out.Events, EventToJSON(&all[i]))
+		}
+	}
+	for _, iss := range crdt.Fold(all).Issues() {
+		if iss.UpdatedTS >= sinceTS {
+			out.Issues = append(out.Issues, detailOf(iss))
+		}
+	}
+	if format == "md" {
+		out.Markdown = markdown(out.Issues)
+	}
+	return out, nil
+}
+
+func markdown(issues []IssueDetail) string {
+	var b strings.Builder
+	b.WriteString("# Issues\n")
+	for _, i := range issues {
+		fmt.Fprintf(&b, "\n## %s (%s)\n\n", i.Title, i.State)
+		fmt.Fprintf(&b, "- ID: `%s`\n", i.IssueID)
+		if len(i.Labels) > 0 {
+			fmt.Fprintf(&b, "- Labels: %s\n", strings.Join(i.Labels, ", "))
+		}
+		if len(i.Assignees) > 0 {
+			fmt.Fprintf(&b, "- Assignees: %s\n", strings.Join(i.Assignees, ", "))
+		}
+		for _, d := range i.Deps {
+			fmt.Fprintf(&b, "- %s: `%s`\n", d.DepType, d.Target)
+		}
+		for _, l := range i.Links {
+			fmt.Fprintf(&b, "- Link: %s\n", l.URL)
+		}
+		if i.Body != "" {
+			fmt.Fprintf(&b, "\n%s\n", i.Body)
+		}
+		for _, c := range i.Comments {
+			fmt.Fprintf(&b, "\n### Comment by %s at %d\n\n%s\n", c.Actor[:8], c.TS, c.Body)
+		}
+	}
+	return b.String()
+}
+
+// Check is one doctor finding.
+type Check struct {
+	Name    string `json:"name"`
+	OK      bool   `json:"ok"`
+	Message string `json:"message"`
+	Code    Code   `json:"code,omitempty"`
+	Commit  string `json:"commit,omitempty"`
+}
+
+// DoctorOutput lists the checks; Fixed says whether --fix rebuilt the view.
+type DoctorOutput struct {
+	Healthy bool    `json:"healthy"`
+	Checks  []Check `json:"checks"`
+	Fixed   bool    `json:"fixed"`
+}
+
+// Doctor checks the repository, the WAL (every commit strictly: shape,
+// chunk_hash, event IDs, known signatures), the actor config and the view.
+// fix only rebuilds local state; it never touches refs.
+func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
+	out := DoctorOutput{Healthy: true}
+	add := func(c Check) {
+		if !c.OK {
+			out.Healthy = false
+		}
+		out.Checks = append(out.Checks, c)
+	}
+	add(Check{Name: "repository", OK: true, Message: "git dir " + s.Repo.CommonDir})
+	add(Check{Name: "actor", OK: true, Message: fmt.Sprintf("%s (%s)", s.Actor.ID, s.ActorSource)})
+	keys, kerr := s.Grite.PublicKeys()
+	if kerr != nil {
+		add(Check{Name: "actor_config", OK: false, Message: kerr.Error(), Code: CodeIO})
+	}
+	head, err := s.WAL.Head()
+	if err != nil {
+		return out, err
+	}
+	var events []event.Event
+	commits := 0
+	walkErr := s.WAL.Walk(ctx, head, wal.ReadOptions{Strict: true, PublicKey: func(a event.ActorID) ed25519.PublicKey { return keys[a] }},
+		func(c wal.Commit) error { commits++; events = append(events, c.Events...); return nil })
+	var werr *wal.Error
+	switch {
+	case walkErr == nil:
+		add(Check{Name: "wal", OK: true, Message: fmt.Sprintf("%d commits, %d events, hashes verified", commits, len(events))})
+	case errors.As(walkErr, &werr):
+		add(Check{Name: "wal", OK: false, Message: werr.Error(), Code: CodeWAL, Commit: werr.Commit.String()})
+	default:
+		return out, walkErr
+	}
+	p := crdt.Fold(events)
+	if dups := p.DuplicateCreations(); len(dups) > 0 {
+		add(Check{Name: "duplicate_creations", OK: false, Code: CodeWAL, Message: fmt.Sprintf("%d IssueCreated events lost to an earlier creation of the same issue (ignored)", len(dups))})
+	}
+	if pend := p.Pending(); len(pend) > 0 {
+		add(Check{Name: "orphan_events", OK: true, Message: fmt.Sprintf("%d issues have events but no creation yet (kept until it arrives)", len(pend))})
+	}
+	applied, err := s.Store.Meta(ctx, "wal_head")
+	if err != nil {
+		return out, err
+	}
+	st, err := s.Store.Stats(ctx)
+	if err != nil {
+		return out, err
+	}
+	viewOK := walkErr != nil || (applied == hashOrEmpty(head) && st.Issues == len(p.Issues()))
+	msg := fmt.Sprintf("view at %s, %d issues, %d events", shortHash(applied), st.Issues, st.Events)
+	if !viewOK {
+		msg = fmt.Sprintf("view is stale: applied %s, WAL head %s; %d issues in view, %d in WAL", shortHash(applied), shortHash(head.String()), st.Issues, len(p.Issues()))
+	}
+	add(Check{Name: "view", OK: viewOK, Message: msg})
+	if fix {
+		if _, _, err := s.Rebuild(ctx); err != nil && walkErr == nil {
+			return out, err
+		}
+		out.Fixed = true
+	}
+	sort.SliceStable(out.Checks, func(i, j int) bool { return out.Checks[i].OK && !out.Checks[j].OK })
+	return out, nil
+}
+
+func shortHash(h string) string {
+	if len(h) >= 12 {
+		return h[:12]
+	}
+	if h == "" {
+		return "(none)"
+	}
+	return h
+}
