@@ -75,17 +75,19 @@ var decMode = func() cbor.DecMode {
 }()
 
 // rawRecord is the 8-element chunk record. toarray makes the decoder reject
-// any other length. Nil slices stand for CBOR null.
+// any other length. Nil slices stand for CBOR null. The names in the tags are
+// not used on the wire (toarray); they make type errors name the slot as
+// FORMAT.md does.
 type rawRecord struct {
-	_       struct{} `cbor:",toarray"`
-	ID      []byte
-	IssueID []byte
-	Actor   []byte
-	TS      uint64
-	Parent  []byte
-	Tag     uint64
-	Payload cbor.RawMessage
-	Sig     []byte
+	_       struct{}        `cbor:",toarray"`
+	ID      []byte          `cbor:"event_id"`
+	IssueID []byte          `cbor:"issue_id"`
+	Actor   []byte          `cbor:"actor"`
+	TS      uint64          `cbor:"ts_unix_ms"`
+	Parent  []byte          `cbor:"parent"`
+	Tag     uint64          `cbor:"kind_tag"`
+	Payload cbor.RawMessage `cbor:"kind_payload"`
+	Sig     []byte          `cbor:"sig"`
 }
 
 // DecodeChunk decodes a chunk file with the original's rules: it checks the
@@ -114,11 +116,20 @@ func DecodeChunk(b []byte) ([]Event, error) {
 	}
 	var records []cbor.RawMessage
 	if _, err := decMode.UnmarshalFirst(b[11+l:], &records); err != nil {
-		return nil, chunkErr(classifyCBOR(err), "records: %v", err)
+		reason := classifyCBOR(err)
+		if reason == ErrBadField {
+			// A type error here has no field: the body is not an array.
+			reason = ErrBadCBOR
+		}
+		return nil, chunkErr(reason, "records: %v", err)
 	}
-	events := make([]Event, len(records))
+	// Sized from the count only up to a snapshot chunk's 1000 events, then
+	// grown as records decode: a chunk of a million one-byte non-records must
+	// not reserve a million Events before its first record fails.
+	events := make([]Event, 0, min(len(records), 1024))
 	for i, raw := range records {
-		if err := decodeRecord(raw, &events[i]); err != nil {
+		var e Event
+		if err := decodeRecord(raw, &e); err != nil {
 			var de *DecodeError
 			if errors.As(err, &de) {
 				de.Record = i
@@ -126,6 +137,7 @@ func DecodeChunk(b []byte) ([]Event, error) {
 			}
 			return nil, recordErr(i, ErrBadRecord, "%v", err)
 		}
+		events = append(events, e)
 	}
 	return events, nil
 }
@@ -151,9 +163,10 @@ func VerifyChunk(b []byte) ([]Event, error) {
 
 func classifyCBOR(err error) error {
 	var maxErr *cbor.MaxArrayElementsError
+	var mapErr *cbor.MaxMapPairsError
 	var nestErr *cbor.MaxNestedLevelError
 	switch {
-	case errors.As(err, &maxErr), errors.As(err, &nestErr):
+	case errors.As(err, &maxErr), errors.As(err, &mapErr), errors.As(err, &nestErr):
 		return ErrTooLarge
 	case isEOF(err):
 		return ErrTruncated
@@ -166,11 +179,19 @@ func classifyCBOR(err error) error {
 }
 
 func decodeRecord(raw cbor.RawMessage, e *Event) error {
+	// The decoder would turn null into an all-zero record; say what it is.
+	if len(raw) == 0 || raw[0]>>5 != 4 {
+		return &DecodeError{Reason: ErrBadRecord, Detail: "record is not an array"}
+	}
 	var r rawRecord
 	if err := decMode.Unmarshal(raw, &r); err != nil {
 		reason := classifyCBOR(err)
-		if reason == ErrBadField || reason == ErrBadCBOR {
-			reason = ErrBadRecord
+		var typeErr *cbor.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr) && typeErr.StructFieldName != "":
+			reason = ErrBadField // one slot of the wrong type; the message names it
+		case reason == ErrBadField || reason == ErrBadCBOR:
+			reason = ErrBadRecord // wrong number of slots, or malformed inside
 		}
 		return &DecodeError{Reason: reason, Detail: err.Error()}
 	}
