@@ -84,6 +84,24 @@ type AppendResult struct {
 // moves the ref with a compare-and-swap; a lost race re-parents the same
 // chunk on the new head and retries.
 func (w *WAL) Append(ctx context.Context, actor event.ActorID, events []event.Event, now time.Time) (AppendResult, error) {
+	return w.appendChunk(ctx, actor, events, now, nil)
+}
+
+// Onto names the parent of a rebased chunk commit and the value the ref must
+// still hold for the commit to land.
+type Onto struct {
+	Parent   plumbing.Hash
+	Expected plumbing.Hash
+}
+
+// AppendOnto writes events as one chunk commit whose parent is onto.Parent
+// and moves the ref from onto.Expected to it (compare-and-swap, one attempt:
+// a *gitdir.ErrRefChanged tells the caller to start over).
+func (w *WAL) AppendOnto(ctx context.Context, actor event.ActorID, events []event.Event, now time.Time, onto Onto) (AppendResult, error) {
+	return w.appendChunk(ctx, actor, events, now, &onto)
+}
+
+func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []event.Event, now time.Time, onto *Onto) (AppendResult, error) {
 	if len(events) == 0 {
 		return AppendResult{}, event.ErrEmptyChunk
 	}
@@ -100,7 +118,20 @@ func (w *WAL) Append(ctx context.Context, actor event.ActorID, events []event.Ev
 	if err != nil {
 		return AppendResult{}, err
 	}
-	msg := fmt.Sprintf("WAL: %d events from %s", len(events), actor.Short())
+	msg := fmt.Sprintf("WAL: %d events from %s\n", len(events), actor.Short())
+	if onto != nil {
+		// Rebase: one attempt on an explicit parent, moving the ref only if
+		// it still holds the expected value; the caller handles a lost race.
+		meta := MarshalMeta(Meta{SchemaVersion: 1, ActorID: actor, ChunkHash: hash, PrevWAL: onto.Parent})
+		commit, err := w.writeCommit(meta, eventsTree, onto.Parent, msg, now)
+		if err != nil {
+			return AppendResult{}, err
+		}
+		if err := w.repo.UpdateRef(w.ref, commit, onto.Expected); err != nil {
+			return AppendResult{}, err
+		}
+		return AppendResult{Commit: commit, Prev: onto.Parent, Attempts: 1}, nil
+	}
 	for attempt := 1; attempt <= maxAppendAttempts; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return AppendResult{}, err

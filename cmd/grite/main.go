@@ -83,7 +83,7 @@ func newRoot(g *globals) *cobra.Command {
 		return tools.InvalidArgs("%v", err)
 	})
 	root.AddCommand(
-		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g),
+		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g),
 	)
 	addMaintenance(root, g)
 	return root

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"grite/tools"
+)
+
+func syncCmd(g *globals) *cobra.Command {
+	var remote string
+	var pull, push bool
+	c := &cobra.Command{Use: "sync [--remote NAME] [--pull|--push]", Short: "Pull and push issues through a git remote", Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			in := tools.SyncInput{Remote: remote, Mode: "full"}
+			switch {
+			case pull && push:
+			case pull:
+				in.Mode = "pull"
+			case push:
+				in.Mode = "push"
+			}
+			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.SyncOutput, error) {
+				return tools.Sync.Call(ctx, s, in)
+			}, func(w io.Writer, o tools.SyncOutput) { fmt.Fprintln(w, o.Message) })
+		}}
+	c.Flags().StringVar(&remote, "remote", "origin", "git remote name or URL")
+	c.Flags().BoolVar(&pull, "pull", false, "only pull")
+	c.Flags().BoolVar(&push, "push", false, "only push")
+	return c
+}

@@ -1,0 +1,97 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// runGit runs the git executable for network operations, so fetch and push
+// honour everything the user configured for git itself (credential helpers,
+// SSH config, url.insteadOf, proxies). It never prompts: grite runs under
+// agents and MCP servers with no terminal.
+func (s *Syncer) runGit(ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"--git-dir", s.repo.CommonDir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=", "GCM_INTERACTIVE=never", "LC_ALL=C")
+	cmd.Stdin = nil
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// RemoteError is a failure of the remote or the transport.
+type RemoteError struct {
+	Kind   RemoteErrorKind
+	Remote string
+	Detail string
+}
+
+// RemoteErrorKind classifies remote failures for the error codes.
+type RemoteErrorKind int
+
+const (
+	UnknownRemote   RemoteErrorKind = iota // no such remote configured
+	Unreachable                            // network / transport failure
+	NotARepository                         // the URL is not a git repository
+	PushRejected                           // still non-fast-forward after retries
+	PushRefused                            // refused by policy (hook, permissions)
+	RemoteBadCommit                        // the remote's WAL holds an invalid commit
+)
+
+func (e *RemoteError) Error() string {
+	switch e.Kind {
+	case UnknownRemote:
+		return fmt.Sprintf("remote %q is not configured", e.Remote)
+	case Unreachable:
+		return fmt.Sprintf("cannot reach remote %q: %s", e.Remote, e.Detail)
+	case NotARepository:
+		return fmt.Sprintf("remote %q is not a git repository: %s", e.Remote, e.Detail)
+	case PushRejected:
+		return fmt.Sprintf("push to %q still rejected as non-fast-forward: %s", e.Remote, e.Detail)
+	case PushRefused:
+		return fmt.Sprintf("remote %q refused the push: %s", e.Remote, e.Detail)
+	}
+	return fmt.Sprintf("remote %q: %s", e.Remote, e.Detail)
+}
+
+// classifyFetchError turns git's stderr into a RemoteError.
+func classifyFetchError(remote, stderr string, err error) error {
+	msg := lastLines(stderr, 3)
+	switch {
+	case strings.Contains(stderr, "does not appear to be a git repository"),
+		strings.Contains(stderr, "not a git repository"),
+		strings.Contains(stderr, "repository not found"),
+		strings.Contains(stderr, "Repository not found"):
+		return &RemoteError{Kind: NotARepository, Remote: remote, Detail: msg}
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) || msg != "" {
+		return &RemoteError{Kind: Unreachable, Remote: remote, Detail: msg}
+	}
+	return fmt.Errorf("git fetch %s: %w", remote, err)
+}
+
+func lastLines(s string, n int) string {
+	var lines, fatal []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		lines = append(lines, l)
+		if strings.HasPrefix(l, "fatal:") || strings.HasPrefix(l, "error:") {
+			fatal = append(fatal, l)
+		}
+	}
+	if len(fatal) > 0 {
+		lines = fatal
+	}
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "; ")
+}

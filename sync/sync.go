@@ -1,0 +1,333 @@
+// Package sync moves refs/grite/* between a clone and a remote. Network
+// transport is the git executable (so every credential helper, SSH config,
+// insteadOf rule and proxy the user set up for git applies); local objects
+// are read and written with go-git. Incoming WAL history is fetched into a
+// tracking ref and validated commit by commit before any local ref moves;
+// local-only events are re-appended on top of the remote head (history on
+// the remote is only ever fast-forwarded) and pushes retry with backoff.
+// It never touches the working tree or the SQLite view.
+package sync
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"grite/event"
+	"grite/gitdir"
+	"grite/wal"
+)
+
+// Backoff between push retries (jitter is added); at most len(Backoff) retries.
+var Backoff = []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
+
+// Config says how to sync.
+type Config struct {
+	Remote string
+	Actor  event.ActorID // meta.actor_id of rebased commits
+	// PublicKey returns a locally known key of an actor (nil if unknown);
+	// events of such actors must carry a valid signature.
+	PublicKey func(event.ActorID) ed25519.PublicKey
+	// RequireSignatures rejects events whose signer has no known key.
+	RequireSignatures bool
+	Now               func() time.Time
+}
+
+// Syncer syncs one repository with one remote.
+type Syncer struct {
+	repo *gitdir.Repo
+	wal  *wal.WAL
+	cfg  Config
+}
+
+// New returns a Syncer.
+func New(repo *gitdir.Repo, cfg Config) *Syncer {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Syncer{repo: repo, wal: wal.Open(repo), cfg: cfg}
+}
+
+// TrackingRef is where the remote's WAL is fetched before validation.
+func (s *Syncer) TrackingRef() string { return "refs/grite/remotes/" + s.cfg.Remote + "/wal" }
+
+// Result accumulates what a pull and/or push did.
+type Result struct {
+	Pulled        bool // the pull step ran and succeeded
+	Pushed        bool // the push step ran and succeeded
+	LocalHead     plumbing.Hash
+	RemoteHead    plumbing.Hash
+	EventsPulled  int           // events of remote commits new to this clone
+	EventsPushed  int           // events in commits the remote did not have
+	EventsRebased int           // local-only events re-appended on the remote head
+	Rebased       bool          // an auto-rebase happened
+	Retries       int           // push attempts after the first
+	NewEvents     []event.Event // remote events to apply to the view
+	NothingToPush bool
+}
+
+// Pull fetches the remote's grite refs, validates the new WAL commits and
+// merges: fast-forward when possible, else the local-only events are
+// re-appended as one commit on top of the remote head.
+func (s *Syncer) Pull(ctx context.Context, res *Result) error {
+	if err := s.fetch(ctx); err != nil {
+		return err
+	}
+	for attempt := 0; attempt < 20; attempt++ {
+		err := s.merge(ctx, res)
+		var changed *gitdir.ErrRefChanged
+		if errors.As(err, &changed) {
+			continue // a local writer appended meanwhile: merge again
+		}
+		if err == nil {
+			res.Pulled = true
+		}
+		return err
+	}
+	return fmt.Errorf("pull: local WAL kept changing during the merge")
+}
+
+func (s *Syncer) fetch(ctx context.Context) error {
+	r := s.cfg.Remote
+	_, stderr, err := s.runGit(ctx, "fetch", "--no-tags", "--quiet", r,
+		"+refs/grite/wal*:refs/grite/remotes/"+r+"/wal*",
+		"+refs/grite/snapshots/*:refs/grite/remotes/"+r+"/snapshots/*")
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !s.remoteConfigured(ctx) {
+		return &RemoteError{Kind: UnknownRemote, Remote: r}
+	}
+	return classifyFetchError(r, stderr, err)
+}
+
+// remoteConfigured reports whether the name is a configured remote (a URL or
+// path given directly counts as configured).
+func (s *Syncer) remoteConfigured(ctx context.Context) bool {
+	r := s.cfg.Remote
+	if strings.ContainsAny(r, "/:\\") {
+		return true
+	}
+	_, _, err := s.runGit(ctx, "remote", "get-url", r)
+	return err == nil
+}
+
+func (s *Syncer) merge(ctx context.Context, res *Result) error {
+	remote, err := s.repo.ReadRef(s.TrackingRef())
+	if err != nil {
+		return err
+	}
+	local, err := s.wal.Head()
+	if err != nil {
+		return err
+	}
+	res.RemoteHead, res.LocalHead = remote, local
+	if remote.IsZero() || remote == local {
+		return nil
+	}
+	base := plumbing.ZeroHash
+	if !local.IsZero() {
+		if base, err = s.mergeBase(ctx, local, remote); err != nil {
+			return err
+		}
+	}
+	if base == remote {
+		return nil // the remote is behind: nothing to pull
+	}
+	keys := s.cfg.PublicKey
+	var remoteCommits []wal.Commit
+	err = wal.OpenRef(s.repo, s.TrackingRef()).Walk(ctx, remote, wal.ReadOptions{
+		Strict:    true,
+		PublicKey: keys,
+		Stop:      func(h plumbing.Hash) bool { return h == base },
+	}, func(c wal.Commit) error {
+		if s.cfg.RequireSignatures {
+			for i := range c.Events {
+				if keys == nil || keys(c.Events[i].Actor) == nil {
+					return &wal.Error{Commit: c.Hash, Err: fmt.Errorf("event %s: signer %s has no known key (verify_signatures = require): %w", c.Events[i].ID, c.Events[i].Actor, event.ErrBadSignature)}
+				}
+			}
+		}
+		remoteCommits = append(remoteCommits, c)
+		return nil
+	})
+	if err != nil {
+		return err // a *wal.Error names the bad commit; no local ref moved
+	}
+	remoteIDs := map[event.EventID]bool{}
+	var newEvents []event.Event
+	for i := len(remoteCommits) - 1; i >= 0; i-- {
+		for _, e := range remoteCommits[i].Events {
+			if !remoteIDs[e.ID] {
+				remoteIDs[e.ID] = true
+				newEvents = append(newEvents, e)
+			}
+		}
+	}
+	var localOnly []event.Event
+	if local != base {
+		localCommits, err := s.wal.ReadSince(ctx, local, base, wal.ReadOptions{})
+		if err != nil {
+			return err
+		}
+		seen := map[event.EventID]bool{}
+		for _, c := range localCommits {
+			for _, e := range c.Events {
+				if !remoteIDs[e.ID] && !seen[e.ID] {
+					seen[e.ID] = true
+					localOnly = append(localOnly, e)
+				}
+			}
+		}
+	}
+	newHead := remote
+	if len(localOnly) > 0 {
+		ar, err := s.wal.AppendOnto(ctx, s.cfg.Actor, localOnly, s.cfg.Now(), wal.Onto{Parent: remote, Expected: local})
+		if err != nil {
+			return err
+		}
+		newHead = ar.Commit
+		res.Rebased = true
+		res.EventsRebased += len(localOnly)
+	} else if err := s.repo.UpdateRef(wal.Ref, remote, local); err != nil {
+		return err
+	}
+	res.LocalHead = newHead
+	res.EventsPulled += len(newEvents)
+	res.NewEvents = append(res.NewEvents, newEvents...)
+	return nil
+}
+
+func (s *Syncer) mergeBase(ctx context.Context, a, b plumbing.Hash) (plumbing.Hash, error) {
+	out, stderr, err := s.runGit(ctx, "merge-base", a.String(), b.String())
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == 1 && strings.TrimSpace(stderr) == "" {
+			return plumbing.ZeroHash, nil // unrelated histories
+		}
+		return plumbing.ZeroHash, fmt.Errorf("git merge-base: %v: %s", err, lastLines(stderr, 2))
+	}
+	return plumbing.NewHash(strings.TrimSpace(out)), nil
+}
+
+// Push pushes the WAL (and snapshot refs) fast-forward only; a non-fast-
+// forward rejection pulls (which re-appends local-only events on the remote
+// head) and retries with backoff.
+func (s *Syncer) Push(ctx context.Context, res *Result) error {
+	for attempt := 0; ; attempt++ {
+		local, err := s.wal.Head()
+		if err != nil {
+			return err
+		}
+		if local.IsZero() {
+			res.NothingToPush = true
+			return nil
+		}
+		tracked, err := s.repo.ReadRef(s.TrackingRef())
+		if err != nil {
+			return err
+		}
+		if tracked == local {
+			res.Pushed, res.LocalHead, res.RemoteHead = true, local, local
+			return nil // the remote already has exactly this head
+		}
+		pending, err := s.countSince(ctx, local, tracked)
+		if err != nil {
+			return err
+		}
+		status, detail, err := s.push(ctx, local)
+		if err != nil {
+			return err
+		}
+		switch status {
+		case pushOK:
+			res.Pushed, res.LocalHead, res.RemoteHead = true, local, local
+			res.EventsPushed += pending
+			// Remember what the remote holds now (our own bookkeeping ref).
+			return s.repo.UpdateRef(s.TrackingRef(), local, tracked)
+		case pushRefused:
+			return &RemoteError{Kind: PushRefused, Remote: s.cfg.Remote, Detail: detail}
+		}
+		if attempt >= len(Backoff) {
+			return &RemoteError{Kind: PushRejected, Remote: s.cfg.Remote, Detail: detail}
+		}
+		d := Backoff[attempt]
+		select {
+		case <-time.After(d + time.Duration(rand.Int64N(int64(d/4)))):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		res.Retries++
+		if err := s.Pull(ctx, res); err != nil {
+			return err
+		}
+	}
+}
+
+// countSince counts events in local commits after since (all if since is
+// not an ancestor or zero).
+func (s *Syncer) countSince(ctx context.Context, head, since plumbing.Hash) (int, error) {
+	n := 0
+	err := s.wal.Walk(ctx, head, wal.ReadOptions{Stop: func(h plumbing.Hash) bool { return h == since }},
+		func(c wal.Commit) error { n += len(c.Events); return nil })
+	return n, err
+}
+
+type pushStatus int
+
+const (
+	pushOK pushStatus = iota
+	pushNonFastForward
+	pushRefused
+)
+
+func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, string, error) {
+	args := []string{"push", "--porcelain", "--quiet", s.cfg.Remote, local.String() + ":" + wal.Ref}
+	snaps, err := s.repo.ListRefs(wal.SnapshotPrefix)
+	if err != nil {
+		return 0, "", err
+	}
+	for name := range snaps {
+		args = append(args, name+":"+name)
+	}
+	stdout, stderr, err := s.runGit(ctx, args...)
+	if ctx.Err() != nil {
+		return 0, "", ctx.Err()
+	}
+	walLine := ""
+	for _, line := range strings.Split(stdout, "\n") {
+		if f := strings.SplitN(line, "\t", 3); len(f) == 3 && strings.HasSuffix(f[1], ":"+wal.Ref) {
+			walLine = line
+		}
+	}
+	if walLine == "" {
+		if err != nil {
+			if !s.remoteConfigured(ctx) {
+				return 0, "", &RemoteError{Kind: UnknownRemote, Remote: s.cfg.Remote}
+			}
+			return 0, "", classifyFetchError(s.cfg.Remote, stderr, err)
+		}
+		return pushOK, "", nil
+	}
+	f := strings.SplitN(walLine, "\t", 3)
+	summary := f[2]
+	switch {
+	case f[0] != "!":
+		return pushOK, summary, nil
+	case strings.Contains(summary, "remote rejected"):
+		return pushRefused, summary + " " + lastLines(stderr, 2), nil
+	case strings.Contains(summary, "non-fast-forward"), strings.Contains(summary, "fetch first"), strings.Contains(summary, "stale info"):
+		return pushNonFastForward, summary, nil
+	}
+	return pushRefused, summary + " " + lastLines(stderr, 2), nil
+}

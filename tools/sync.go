@@ -1,0 +1,207 @@
+package tools
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+
+	"grite/actor"
+	"grite/event"
+	"grite/store"
+	gritesync "grite/sync"
+	"grite/wal"
+)
+
+// SyncInput selects what sync does.
+type SyncInput struct {
+	Mode   string `json:"mode,omitempty"` // full (default) | pull | push
+	Remote string `json:"remote,omitempty"`
+}
+
+// SyncOutput is the documented envelope data plus counts (CLI.md decision 4).
+type SyncOutput struct {
+	Pulled        bool     `json:"pulled"`
+	Pushed        bool     `json:"pushed"`
+	WALHead       string   `json:"wal_head"`
+	RemoteWALHead string   `json:"remote_wal_head"`
+	Remote        string   `json:"remote"`
+	EventsPulled  int      `json:"events_pulled"`
+	EventsPushed  int      `json:"events_pushed"`
+	EventsRebased int      `json:"events_rebased"`
+	Rebased       bool     `json:"rebased"`
+	Retries       int      `json:"retries"`
+	LocksLost     []string `json:"locks_lost"`
+	Message       string   `json:"message"`
+}
+
+// Sync pulls (fetch, validate, merge) and/or pushes (fast-forward only,
+// auto-rebase and bounded retries), then applies pulled events to the view.
+var Sync = Op[SyncInput, SyncOutput]{
+	Name: "sync", Title: "Sync with remote", OpenWorld: true,
+	Description: "Pull and/or push refs/grite/* with a git remote; local-only events are re-appended on a rejected push.",
+	Run: func(ctx context.Context, s *Session, in SyncInput) (SyncOutput, error) {
+		mode := in.Mode
+		if mode == "" {
+			mode = "full"
+		}
+		if mode != "full" && mode != "pull" && mode != "push" {
+			return SyncOutput{}, newErr(CodeInvalidArgs, "mode must be full, pull or push, got %q", in.Mode)
+		}
+		remote := in.Remote
+		if remote == "" {
+			remote = "origin"
+		}
+		keys, err := s.Grite.PublicKeys()
+		if err != nil {
+			return SyncOutput{}, err
+		}
+		cfg, err := s.Grite.LoadRepoConfig()
+		if err != nil {
+			return SyncOutput{}, err
+		}
+		sy := gritesync.New(s.Repo, gritesync.Config{
+			Remote: remote, Actor: s.Actor.ID, Now: s.Now,
+			PublicKey:         func(a event.ActorID) ed25519.PublicKey { return keys[a] },
+			RequireSignatures: cfg.VerifyPolicy() == actor.PolicyRequire,
+		})
+		var res gritesync.Result
+		var runErr error
+		if mode != "push" {
+			runErr = sy.Pull(ctx, &res)
+		}
+		if runErr == nil && mode != "pull" {
+			runErr = sy.Push(ctx, &res)
+		}
+		// Whatever was merged before a failure is already in the local WAL:
+		// bring the view up to date either way.
+		if err := s.applyPulled(ctx, res.NewEvents); err != nil && runErr == nil {
+			runErr = err
+		}
+		if runErr != nil {
+			return SyncOutput{}, syncError(runErr, remote)
+		}
+		head, _ := s.WAL.Head()
+		out := SyncOutput{
+			Pulled: res.Pulled, Pushed: res.Pushed, WALHead: hashOrEmpty(head),
+			RemoteWALHead: hashOrEmpty(res.RemoteHead), Remote: remote,
+			EventsPulled: res.EventsPulled, EventsPushed: res.EventsPushed,
+			EventsRebased: res.EventsRebased, Rebased: res.Rebased, Retries: res.Retries,
+			LocksLost: []string{},
+		}
+		out.Message = syncMessage(mode, out, res.NothingToPush)
+		return out, nil
+	},
+}
+
+// applyPulled adds remote events to the view and moves its applied head to
+// the (merged) local WAL head, which contains exactly the union.
+func (s *Session) applyPulled(ctx context.Context, events []event.Event) error {
+	head, err := s.WAL.Head()
+	if err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		return s.CatchUp(ctx)
+	}
+	return AsError2(s.Store.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Apply(events); err != nil {
+			return err
+		}
+		return tx.SetMeta("wal_head", head.String())
+	}))
+}
+
+func syncMessage(mode string, o SyncOutput, nothing bool) string {
+	var parts []string
+	if mode != "push" {
+		if o.EventsPulled > 0 {
+			parts = append(parts, plural(o.EventsPulled, "event")+" pulled from "+o.Remote)
+		} else {
+			parts = append(parts, "already up to date with "+o.Remote)
+		}
+	}
+	if o.Rebased {
+		parts = append(parts, "auto-rebased: re-appended "+plural(o.EventsRebased, "local event")+" on top of the remote")
+	}
+	if mode != "pull" {
+		switch {
+		case nothing:
+			parts = append(parts, "nothing to push")
+		case o.EventsPushed > 0:
+			parts = append(parts, plural(o.EventsPushed, "event")+" pushed to "+o.Remote)
+		default:
+			parts = append(parts, "pushed to "+o.Remote+" (no new events)")
+		}
+	}
+	if o.Retries > 0 {
+		parts = append(parts, plural(o.Retries, "retry"))
+	}
+	msg := ""
+	for i, p := range parts {
+		if i > 0 {
+			msg += "; "
+		}
+		msg += p
+	}
+	return msg
+}
+
+func plural(n int, noun string) string {
+	s := ""
+	if n != 1 {
+		s = "s"
+		if noun[len(noun)-1] == 'y' {
+			noun, s = noun[:len(noun)-1], "ies"
+		}
+	}
+	return itoa(n) + " " + noun + s
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	if neg {
+		b = append([]byte{'-'}, b...)
+	}
+	return string(b)
+}
+
+func syncError(err error, remote string) error {
+	var re *gritesync.RemoteError
+	var we *wal.Error
+	switch {
+	case errors.As(err, &re):
+		e := &Error{Message: re.Error(), cause: err}
+		switch re.Kind {
+		case gritesync.UnknownRemote:
+			e.Code = CodeNotFound
+			e.suggest("Run 'git remote -v' to see configured remotes", "Pass --remote NAME")
+		case gritesync.PushRejected:
+			e.Code = CodeConflict
+			e.suggest("Run 'grite sync --pull' and then 'grite sync --push' again")
+		case gritesync.PushRefused:
+			e.Code = CodeGit
+			e.suggest("Check that you may push to "+remote+" (permissions, server hooks)", "Your events are safe in the local WAL; they go out on the next successful sync")
+		default:
+			e.Code = CodeGit
+			e.suggest("Check the remote URL and your network; 'git fetch "+remote+"' shows the same problem", "Your events are safe in the local WAL; they go out on the next successful sync")
+		}
+		return e.with("remote", remote)
+	case errors.As(err, &we):
+		e := AsError(err)
+		e.Message = "the remote's WAL holds an invalid commit " + we.Commit.String() + ": " + we.Err.Error()
+		e.Details["suggestions"] = []string{"Nothing was merged and your local WAL is intact", "Ask whoever pushed " + we.Commit.String()[:12] + " to check their grite version; run 'grite doctor' locally"}
+		return e.with("remote", remote)
+	}
+	return AsError(err)
+}
