@@ -25,7 +25,9 @@ import (
 // ErrNotARepo is returned when no git repository encloses the start directory.
 var ErrNotARepo = errors.New("not a git repository")
 
-// Repo is an opened repository: its directories and object storage.
+// Repo is an opened repository: its directories and object storage. It is
+// not safe for concurrent use (go-git's storage is not): each process or MCP
+// session owns one and serializes its calls.
 type Repo struct {
 	// GitDir is the repository's own git dir (a worktree's private dir for a
 	// linked worktree); CommonDir holds objects, refs and grite's local state.
