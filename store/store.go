@@ -22,7 +22,7 @@ import (
 )
 
 // schemaVersion changes whenever the tables change; a mismatch recreates the DB.
-const schemaVersion = "1"
+const schemaVersion = "2"
 
 // ErrBusy reports that another process held the database beyond the wait.
 var ErrBusy = errors.New("database is locked by another process")
@@ -66,6 +66,8 @@ CREATE TABLE IF NOT EXISTS assignees(issue_id TEXT NOT NULL, user TEXT NOT NULL,
 CREATE INDEX IF NOT EXISTS assignees_user ON assignees(user, issue_id);
 CREATE TABLE IF NOT EXISTS deps(issue_id TEXT NOT NULL, target TEXT NOT NULL, dep_type TEXT NOT NULL, PRIMARY KEY(issue_id, target, dep_type)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deps_target ON deps(target, dep_type);
+CREATE TABLE IF NOT EXISTS locks(ref TEXT PRIMARY KEY, commit_id TEXT NOT NULL, resource TEXT NOT NULL, owner TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS locks_resource ON locks(resource);
 `
 
 // Open opens (creating if needed) the view at path.
@@ -196,7 +198,7 @@ func (t *Tx) SetMeta(key, value string) error {
 
 // Reset empties every derived table (keeps the schema marker).
 func (t *Tx) Reset() error {
-	for _, tbl := range []string{"events", "issues", "labels", "assignees", "deps"} {
+	for _, tbl := range []string{"events", "issues", "labels", "assignees", "deps", "locks"} {
 		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+tbl); err != nil {
 			return err
 		}

@@ -23,6 +23,11 @@ type WriteResult struct {
 
 // writeEvents appends kinds on one issue as one WAL commit.
 func (s *Session) writeEvents(ctx context.Context, issue event.IssueID, kinds ...event.Kind) (WriteResult, error) {
+	if _, isCreate := kinds[0].(event.IssueCreated); !isCreate {
+		if err := s.checkLockPolicy(issue); err != nil {
+			return WriteResult{}, err
+		}
+	}
 	events := make([]event.Event, 0, len(kinds))
 	for i, k := range kinds {
 		e, err := s.newEvent(ctx, issue, k)

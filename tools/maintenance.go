@@ -304,10 +304,13 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 	}
 	add(Check{Name: "view", OK: viewOK, Message: msg})
 	if fix {
-		if _, _, err := s.Rebuild(ctx); err != nil && walkErr == nil {
+		// A rebuild cannot get past an unreadable WAL commit (it leaves the
+		// view as it was); only a rebuild that happened counts as fixed.
+		_, _, err := s.Rebuild(ctx)
+		if err != nil && walkErr == nil {
 			return out, err
 		}
-		out.Fixed = true
+		out.Fixed = err == nil
 	}
 	sort.SliceStable(out.Checks, func(i, j int) bool { return out.Checks[i].OK && !out.Checks[j].OK })
 	return out, nil

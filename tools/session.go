@@ -18,6 +18,7 @@ import (
 	"grite/crdt"
 	"grite/event"
 	"grite/gitdir"
+	"grite/lock"
 	"grite/store"
 	"grite/wal"
 )
@@ -30,6 +31,7 @@ type Session struct {
 	Actor       *actor.Actor
 	ActorSource actor.Source
 	WAL         *wal.WAL
+	Locks       *lock.Manager
 	Store       *store.Store
 	Now         func() time.Time
 	// Warn receives non-fatal problems (e.g. an unreadable WAL commit while
@@ -82,7 +84,7 @@ func OpenAs(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.So
 	}
 	s := &Session{
 		Repo: repo, Grite: actor.Dir(repo.GriteDir()), Actor: a, ActorSource: src,
-		WAL: wal.Open(repo), Store: st, Now: now, Warn: warn,
+		WAL: wal.Open(repo), Locks: lock.New(repo), Store: st, Now: now, Warn: warn,
 	}
 	if err := s.CatchUp(ctx); err != nil {
 		st.Close()
@@ -246,5 +248,5 @@ func OpenBare(dir string, now func() time.Time) (*Session, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Session{Repo: repo, Grite: gd, WAL: wal.Open(repo), Now: now}, nil
+	return &Session{Repo: repo, Grite: gd, WAL: wal.Open(repo), Locks: lock.New(repo), Now: now}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,6 +29,7 @@ func issueCmd(g *globals) *cobra.Command {
 			func(v string) event.Kind { return event.AssigneeAdded{User: v} },
 			func(v string) event.Kind { return event.AssigneeRemoved{User: v} }),
 		issueLinkCmd(g), issueAttachmentCmd(g),
+		depCmd(g), readyCmd(g), claimCmd(g), releaseCmd(g, "release"), releaseCmd(g, "unclaim"),
 	)
 	return c
 }
@@ -40,44 +42,53 @@ func printWrite(verb string) func(io.Writer, tools.WriteResult) {
 
 func issueCreateCmd(g *globals) *cobra.Command {
 	var in tools.IssueCreateInput
-	c := &cobra.Command{Use: "create --title T [--body B] [--label L]...", Short: "Create an issue", Args: noArgs,
+	var body *bodyFlags
+	c := &cobra.Command{Use: "create --title T [--body B | --body-file F] [--label L]...", Short: "Create an issue", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			var err error
+			if in.Body, _, err = body.value(c); err != nil {
+				return g.reportErr(err)
+			}
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
 				return tools.IssueCreate.Call(ctx, s, in)
 			}, printWrite("created"))
 		}}
 	c.Flags().StringVar(&in.Title, "title", "", "title (required)")
-	c.Flags().StringVar(&in.Body, "body", "", "body text")
+	body = addBodyFlags(c, "body text")
 	c.Flags().StringArrayVar(&in.Labels, "label", nil, "label (repeatable)")
 	c.Flags().StringArrayVar(&in.Assignees, "assignee", nil, "assignee (repeatable)")
 	return c
 }
 
 func issueUpdateCmd(g *globals) *cobra.Command {
-	var title, body, state string
+	var title, state string
+	var body *bodyFlags
 	var addL, rmL, addA, rmA []string
-	c := &cobra.Command{Use: "update ID [--title T] [--body B]", Short: "Change an issue", Args: exactArgs(1, "an issue ID"),
+	c := &cobra.Command{Use: "update ID [--title T] [--body B | --body-file F]", Short: "Change an issue", Args: exactArgs(1, "an issue ID"),
 		RunE: func(c *cobra.Command, args []string) error {
 			in := tools.IssueUpdateInput{ID: args[0], State: state, AddLabels: addL, RemoveLabels: rmL, AddAssignees: addA, RemoveAssignees: rmA}
 			if c.Flags().Changed("title") {
 				in.Title = &title
 			}
-			if c.Flags().Changed("body") {
-				in.Body = &body
+			if b, given, err := body.value(c); err != nil {
+				return g.reportErr(err)
+			} else if given {
+				in.Body = &b
 			}
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
-				return tools.IssueUpdate.Call(ctx, s, in)
+				useLock, _ := c.Flags().GetBool("lock")
+				return lockedIf(ctx, s, useLock, in.ID, func() (tools.WriteResult, error) { return tools.IssueUpdate.Call(ctx, s, in) })
 			}, printWrite("updated"))
 		}}
 	f := c.Flags()
 	f.StringVar(&title, "title", "", "new title")
-	f.StringVar(&body, "body", "", "new body")
+	body = addBodyFlags(c, "new body")
 	f.StringVar(&state, "state", "", "open or closed")
 	f.StringArrayVar(&addL, "add-label", nil, "label to add (repeatable)")
 	f.StringArrayVar(&rmL, "remove-label", nil, "label to remove (repeatable)")
 	f.StringArrayVar(&addA, "add-assignee", nil, "assignee to add (repeatable)")
 	f.StringArrayVar(&rmA, "remove-assignee", nil, "assignee to remove (repeatable)")
-	f.Bool("lock", false, "accepted; locks arrive with the coordination commands")
+	f.Bool("lock", false, "hold issue:<id> during the write")
 	return c
 }
 
@@ -172,31 +183,38 @@ func printShow(w io.Writer, out tools.IssueShowOutput) {
 }
 
 func issueCommentCmd(g *globals) *cobra.Command {
-	var body string
-	c := &cobra.Command{Use: "comment ID --body B", Short: "Comment on an issue", Args: exactArgs(1, "an issue ID"),
+	var body *bodyFlags
+	c := &cobra.Command{Use: "comment ID --body B | --body-file F", Short: "Comment on an issue", Args: exactArgs(1, "an issue ID"),
 		RunE: func(c *cobra.Command, args []string) error {
+			text, _, err := body.value(c)
+			if err != nil {
+				return g.reportErr(err)
+			}
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
-				return tools.IssueComment.Call(ctx, s, tools.IssueCommentInput{ID: args[0], Body: body})
+				return tools.IssueComment.Call(ctx, s, tools.IssueCommentInput{ID: args[0], Body: text})
 			}, printWrite("commented on"))
 		}}
-	c.Flags().StringVar(&body, "body", "", "comment text (required)")
-	c.Flags().Bool("lock", false, "accepted; locks arrive with the coordination commands")
+	body = addBodyFlags(c, "comment text (required)")
+	c.Flags().Bool("lock", false, "hold issue:<id> during the write")
 	return c
 }
 
-// applyCmd runs one single-event change.
-func applyCmd(g *globals, id string, k event.Kind, verb string) error {
+// applyCmd runs one single-event change (holding issue:<id> with --lock).
+func applyCmd(g *globals, c *cobra.Command, id string, k event.Kind, verb string) error {
+	useLock, _ := c.Flags().GetBool("lock")
 	return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
-		return tools.IssueApply.Call(ctx, s, tools.IssueKindInput{ID: id, Kind: k})
+		return lockedIf(ctx, s, useLock, id, func() (tools.WriteResult, error) {
+			return tools.IssueApply.Call(ctx, s, tools.IssueKindInput{ID: id, Kind: k})
+		})
 	}, printWrite(verb))
 }
 
 func issueStateCmd(g *globals, name string, st event.State) *cobra.Command {
 	c := &cobra.Command{Use: name + " ID", Short: strings.ToUpper(name[:1]) + name[1:] + " an issue", Args: exactArgs(1, "an issue ID"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return applyCmd(g, args[0], event.StateChanged{State: st}, map[string]string{"close": "closed", "reopen": "reopened"}[name])
+			return applyCmd(g, c, args[0], event.StateChanged{State: st}, map[string]string{"close": "closed", "reopen": "reopened"}[name])
 		}}
-	c.Flags().Bool("lock", false, "accepted; locks arrive with the coordination commands")
+	c.Flags().Bool("lock", false, "hold issue:<id> during the write")
 	return c
 }
 
@@ -215,10 +233,10 @@ func issueSetCmd(g *globals, noun, flag, _ string, add, remove func(string) even
 				if !c.Flags().Changed(flag) {
 					return g.reportErr(tools.InvalidArgs("--%s is required", flag))
 				}
-				return applyCmd(g, args[0], v.mk(val), v.verb)
+				return applyCmd(g, c, args[0], v.mk(val), v.verb)
 			}}
 		c.Flags().StringVar(&val, flag, "", noun)
-		c.Flags().Bool("lock", false, "accepted; locks arrive with the coordination commands")
+		c.Flags().Bool("lock", false, "hold issue:<id> during the write")
 		parent.AddCommand(c)
 	}
 	return parent
@@ -234,11 +252,11 @@ func issueLinkCmd(g *globals) *cobra.Command {
 			if c.Flags().Changed("note") {
 				k.Note = &note
 			}
-			return applyCmd(g, args[0], k, "link added to")
+			return applyCmd(g, c, args[0], k, "link added to")
 		}}
 	c.Flags().StringVar(&url, "url", "", "URL (required)")
 	c.Flags().StringVar(&note, "note", "", "note")
-	c.Flags().Bool("lock", false, "accepted; locks arrive with the coordination commands")
+	c.Flags().Bool("lock", false, "hold issue:<id> during the write")
 	parent.AddCommand(c)
 	return parent
 }
@@ -253,12 +271,53 @@ func issueAttachmentCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return g.reportErr(err)
 			}
-			return applyCmd(g, args[0], event.AttachmentAdded{Name: name, SHA256: h, MIME: mime}, "attachment added to")
+			return applyCmd(g, c, args[0], event.AttachmentAdded{Name: name, SHA256: h, MIME: mime}, "attachment added to")
 		}}
 	c.Flags().StringVar(&name, "name", "", "file name (required)")
 	c.Flags().StringVar(&sum, "sha256", "", "SHA-256 of the content, 64 hex (required)")
 	c.Flags().StringVar(&mime, "mime", "", "MIME type (required)")
-	c.Flags().Bool("lock", false, "accepted; locks arrive with the coordination commands")
+	c.Flags().Bool("lock", false, "hold issue:<id> during the write")
 	parent.AddCommand(c)
 	return parent
+}
+
+// bodyFlags are --body and --body-file. A body may be up to 1 MiB, but one
+// command-line argument is limited to 128 KiB on Linux, so a large body can
+// only be given as a file (or "-" for stdin).
+type bodyFlags struct{ text, file string }
+
+func addBodyFlags(c *cobra.Command, usage string) *bodyFlags {
+	b := &bodyFlags{}
+	c.Flags().StringVar(&b.text, "body", "", usage)
+	c.Flags().StringVar(&b.file, "body-file", "", "read the body from this file (- for stdin)")
+	return b
+}
+
+// value returns the body and whether one was given. It reads at most one
+// byte more than the limit, so an oversize file is refused without loading it.
+func (b *bodyFlags) value(c *cobra.Command) (string, bool, error) {
+	text, file := c.Flags().Changed("body"), c.Flags().Changed("body-file")
+	switch {
+	case text && file:
+		return "", false, tools.InvalidArgs("give --body or --body-file, not both")
+	case !file:
+		return b.text, text, nil
+	}
+	var r io.Reader = os.Stdin
+	if b.file != "-" {
+		f, err := os.Open(b.file)
+		if err != nil {
+			return "", false, tools.InvalidArgs("--body-file: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, tools.MaxBodyBytes+1))
+	if err != nil {
+		return "", false, tools.InvalidArgs("--body-file: %v", err)
+	}
+	if len(data) > tools.MaxBodyBytes {
+		return "", false, tools.InvalidArgs("body in %s is larger than the limit of %d bytes", b.file, tools.MaxBodyBytes)
+	}
+	return string(data), true, nil
 }

@@ -49,13 +49,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &done) {
 		return done.exit
 	}
-	// Cobra's own failures (unknown flag or command, bad arity) are usage errors.
+	// Cobra's own failures (unknown flag or command, bad arity) are usage
+	// errors. They can stop flag parsing before --json is seen (an unknown
+	// flag in front of it, an unknown command), so look for it in args.
+	if !g.json {
+		g.json = wantsJSON(args)
+	}
 	te := tools.AsError(err)
 	if te.Code == tools.CodeInternal {
 		te = tools.InvalidArgs("%s", err.Error())
 		te.Details = map[string]any{"suggestions": []string{"Run 'grite --help' or 'grite <command> --help' for usage"}}
 	}
 	return g.fail(te)
+}
+
+// wantsJSON reports whether args ask for --json before any "--".
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true", "--json=1":
+			return true
+		}
+	}
+	return false
 }
 
 // reported marks an error already printed, carrying its exit code.
@@ -80,10 +98,12 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.actorID, "actor", "", "actor ID to act as")
 	pf.BoolVar(&g.noDaemon, "no-daemon", false, "accepted for compatibility; grite has no daemon")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return tools.InvalidArgs("%v", err)
+		e := tools.InvalidArgs("%v", err)
+		e.Details = map[string]any{"suggestions": []string{fmt.Sprintf("Run '%s --help' for usage", c.CommandPath())}}
+		return e
 	})
 	root.AddCommand(
-		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g),
+		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g), lockCmd(g),
 	)
 	addMaintenance(root, g)
 	return root

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"strings"
+)
+
+// CachedLock is a lock ref as last seen (derived from refs/grite/locks/*).
+type CachedLock struct {
+	Ref      string
+	Commit   string
+	Resource string
+	Owner    string
+	Expires  uint64
+}
+
+// LockCommits returns ref → cached commit of every cached lock.
+func (s *Store) LockCommits(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT ref, commit_id FROM locks`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var r, c string
+		if err := rows.Scan(&r, &c); err != nil {
+			return nil, err
+		}
+		out[r] = c
+	}
+	return out, rows.Err()
+}
+
+// SetLocks replaces cached rows: upserts changed and deletes removed refs.
+func (t *Tx) SetLocks(changed []CachedLock, removed []string) error {
+	for _, l := range changed {
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT OR REPLACE INTO locks(ref, commit_id, resource, owner, expires) VALUES(?,?,?,?,?)`,
+			l.Ref, l.Commit, l.Resource, l.Owner, int64(l.Expires)); err != nil {
+			return err
+		}
+	}
+	for _, r := range removed {
+		if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM locks WHERE ref=?`, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadyFilter narrows the ready queue.
+type ReadyFilter struct {
+	Label    string
+	Assignee string
+	Limit    int
+	Me       string // actor whose own claims do not hide an issue
+	NowMS    uint64
+}
+
+// Ready lists open issues with no open blocker, no open dependency and no
+// live issue lock of another actor, oldest first by (created_ts, issue_id).
+func (s *Store) Ready(ctx context.Context, f ReadyFilter) ([]Summary, error) {
+	q := `SELECT i.issue_id, i.title, i.state, i.created_ts, i.updated_ts, i.comment_count FROM issues i
+WHERE i.state = 'open'
+AND NOT EXISTS (SELECT 1 FROM deps d JOIN issues x ON x.issue_id = d.issue_id
+	WHERE d.target = i.issue_id AND d.dep_type = 'blocks' AND x.state = 'open')
+AND NOT EXISTS (SELECT 1 FROM deps d JOIN issues y ON y.issue_id = d.target
+	WHERE d.issue_id = i.issue_id AND d.dep_type = 'depends_on' AND y.state = 'open')
+AND NOT EXISTS (SELECT 1 FROM locks l WHERE l.resource = 'issue:' || i.issue_id AND l.owner <> ? AND l.expires > ?)`
+	args := []any{f.Me, int64(f.NowMS)}
+	if f.Label != "" {
+		q += ` AND EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = i.issue_id AND l.label = ?)`
+		args = append(args, f.Label)
+	}
+	if f.Assignee != "" {
+		q += ` AND EXISTS (SELECT 1 FROM assignees a WHERE a.issue_id = i.issue_id AND a.user = ?)`
+		args = append(args, f.Assignee)
+	}
+	q += ` ORDER BY i.created_ts, i.issue_id`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	return s.summaries(ctx, q, args...)
+}
+
+// Dep is a dependency edge with the other issue's title (empty if unknown).
+type Dep struct {
+	IssueID string
+	DepType string
+	Title   string
+	State   string
+}
+
+// Deps lists the edges of an issue: its own (targets) or, reverse, the
+// issues whose edges point at it.
+func (s *Store) Deps(ctx context.Context, id string, reverse bool) ([]Dep, error) {
+	q := `SELECT d.target, d.dep_type, coalesce(i.title, ''), coalesce(i.state, '') FROM deps d LEFT JOIN issues i ON i.issue_id = d.target WHERE d.issue_id = ? ORDER BY d.target, d.dep_type`
+	if reverse {
+		q = `SELECT d.issue_id, d.dep_type, coalesce(i.title, ''), coalesce(i.state, '') FROM deps d LEFT JOIN issues i ON i.issue_id = d.issue_id WHERE d.target = ? ORDER BY d.issue_id, d.dep_type`
+	}
+	rows, err := s.db.QueryContext(ctx, q, id)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := []Dep{}
+	for rows.Next() {
+		var d Dep
+		if err := rows.Scan(&d.IssueID, &d.DepType, &d.Title, &d.State); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Edge is one stored dependency.
+type Edge struct {
+	Source, Target, DepType string
+}
+
+// AllDeps returns every blocks/depends_on edge between created issues.
+func (s *Store) AllDeps(ctx context.Context) ([]Edge, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT issue_id, target, dep_type FROM deps WHERE dep_type IN ('blocks', 'depends_on')`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []Edge
+	for rows.Next() {
+		var e Edge
+		if err := rows.Scan(&e.Source, &e.Target, &e.DepType); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Summaries returns the listed issues (by ID) in creation order.
+func (s *Store) Summaries(ctx context.Context, ids []string) ([]Summary, error) {
+	if len(ids) == 0 {
+		return []Summary{}, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	ph := strings.Repeat("?,", len(ids))
+	return s.summaries(ctx, `SELECT issue_id, title, state, created_ts, updated_ts, comment_count FROM issues WHERE issue_id IN (`+ph[:len(ph)-1]+`) ORDER BY created_ts, issue_id`, args...)
+}
+
