@@ -150,4 +150,3 @@ func (s *Store) Summaries(ctx context.Context, ids []string) ([]Summary, error) 
 	ph := strings.Repeat("?,", len(ids))
 	return s.summaries(ctx, `SELECT issue_id, title, state, created_ts, updated_ts, comment_count FROM issues WHERE issue_id IN (`+ph[:len(ph)-1]+`) ORDER BY created_ts, issue_id`, args...)
 }
-
