@@ -1,0 +1,289 @@
+// Package mcp is grite's MCP server: it registers the operations of tools/
+// as MCP tools (one definition each, explicit annotations), maps results and
+// errors, pages listings, and owns the session: one repository resolved at
+// start-up and one actor per session. It holds no tracker logic of its own.
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	gosync "sync"
+	"time"
+
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"grite/prompts"
+	"grite/tools"
+)
+
+// Version is reported in the initialize result.
+var Version = "0.1.0-dev"
+
+// Options configure a server (flags and environment of cmd/grite-mcp).
+type Options struct {
+	Repo       string   // repository path; empty = working directory
+	ActorID    string   // pin an existing actor
+	ActorLabel string   // reuse or create the oldest actor with this label
+	ReadOnly   bool     // register read tools only
+	Tools      []string // allow-list of tool names; empty = all
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Server is one MCP session over one repository.
+type Server struct {
+	opts   Options
+	repo   string // resolved repository path, fixed for the session
+	mcp    *server.MCPServer
+	log    *slog.Logger
+	client string
+
+	mu      gosync.Mutex // tool calls run one at a time: a Session is single-writer
+	session *tools.Session
+}
+
+// New resolves the repository (it must be a git repository) and registers
+// the tools and prompts. Unknown tool names in the allow-list are an error.
+func New(opts Options) (*Server, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.ActorID != "" && opts.ActorLabel != "" {
+		return nil, fmt.Errorf("give --actor or --actor-label, not both")
+	}
+	dir := opts.Repo
+	if dir == "" {
+		var err error
+		if dir, err = os.Getwd(); err != nil {
+			return nil, err
+		}
+	}
+	bare, err := tools.OpenBare(dir, opts.Now)
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: %w", dir, err)
+	}
+	s := &Server{opts: opts, repo: bare.RepoPath(), log: opts.Logger}
+	defs := Definitions()
+	allowed, err := selectTools(defs, opts)
+	if err != nil {
+		return nil, err
+	}
+	hooks := &server.Hooks{}
+	hooks.AddAfterInitialize(func(ctx context.Context, id any, req *mcpgo.InitializeRequest, res *mcpgo.InitializeResult) {
+		s.mu.Lock()
+		s.client = req.Params.ClientInfo.Name
+		s.mu.Unlock()
+		s.log.Info("initialized", "client", req.Params.ClientInfo.Name, "repo", s.repo)
+	})
+	s.mcp = server.NewMCPServer("grite-mcp", Version,
+		server.WithInstructions(prompts.Instructions),
+		server.WithToolCapabilities(false),
+		server.WithPromptCapabilities(false),
+		server.WithHooks(hooks),
+	)
+	for _, d := range allowed {
+		s.mcp.AddTool(d.Tool, s.handler(d))
+	}
+	s.mcp.AddPrompt(mcpgo.NewPrompt("grite_workflow",
+		mcpgo.WithPromptTitle("grite workflow"),
+		mcpgo.WithPromptDescription("How to find, claim, work, close and sync issues with grite.")),
+		staticPrompt("How to work the backlog with grite", prompts.Workflow))
+	s.mcp.AddPrompt(mcpgo.NewPrompt("grite_handoff",
+		mcpgo.WithPromptTitle("grite handoff"),
+		mcpgo.WithPromptDescription("Leave the tracker ready for the next agent before stopping.")),
+		staticPrompt("Hand off to the next agent", prompts.Handoff))
+	return s, nil
+}
+
+func selectTools(defs []Definition, opts Options) ([]Definition, error) {
+	byName := map[string]Definition{}
+	for _, d := range defs {
+		byName[d.Tool.Name] = d
+	}
+	var out []Definition
+	if len(opts.Tools) > 0 {
+		var unknown []string
+		for _, n := range opts.Tools {
+			n = strings.TrimSpace(n)
+			d, ok := byName[n]
+			if !ok {
+				unknown = append(unknown, n)
+				continue
+			}
+			out = append(out, d)
+		}
+		if len(unknown) > 0 {
+			names := make([]string, 0, len(byName))
+			for n := range byName {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return nil, fmt.Errorf("unknown tool name(s) %s in --tools; known: %s", strings.Join(unknown, ", "), strings.Join(names, ", "))
+		}
+	} else {
+		out = defs
+	}
+	if opts.ReadOnly {
+		var ro []Definition
+		for _, d := range out {
+			if d.ReadOnly {
+				ro = append(ro, d)
+			}
+		}
+		out = ro
+	}
+	return out, nil
+}
+
+func staticPrompt(desc, text string) server.PromptHandlerFunc {
+	return func(ctx context.Context, req mcpgo.GetPromptRequest) (*mcpgo.GetPromptResult, error) {
+		return mcpgo.NewGetPromptResult(desc, []mcpgo.PromptMessage{
+			mcpgo.NewPromptMessage(mcpgo.RoleUser, mcpgo.NewTextContent(text)),
+		}), nil
+	}
+}
+
+// MCPServer exposes the underlying mcp-go server (tests, in-process use).
+func (s *Server) MCPServer() *server.MCPServer { return s.mcp }
+
+// Repo is the repository this session acts on.
+func (s *Server) Repo() string { return s.repo }
+
+// Serve speaks JSON-RPC over in/out until in closes or ctx ends. Only
+// JSON-RPC goes to out; logs go to the configured logger (stderr).
+func (s *Server) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
+	std := server.NewStdioServer(s.mcp)
+	std.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
+	err := std.Listen(ctx, in, out)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.session != nil {
+		s.session.Close()
+		s.session = nil
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// sessionLocked returns the session, creating the actor on first use.
+// The caller holds s.mu.
+func (s *Server) sessionLocked(ctx context.Context) (*tools.Session, error) {
+	if s.session != nil {
+		if err := s.session.CatchUp(ctx); err != nil {
+			return nil, err
+		}
+		return s.session, nil
+	}
+	bare, err := tools.OpenBare(s.repo, s.opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	client := s.client
+	if client == "" || strings.TrimSpace(client) == "" || len(client) > 64 || strings.ContainsAny(client, "\x00\n\r\t") {
+		client = "mcp-session"
+	}
+	a, src, err := tools.SessionActor(bare.Grite, tools.SessionActorRequest{
+		ActorID: s.opts.ActorID, ActorLabel: s.opts.ActorLabel, ClientName: client,
+	}, s.opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	sess, err := tools.OpenAs(ctx, bare.Repo, a, src, s.opts.Now, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("session actor", "actor", a.ID.String(), "label", a.Config.Label, "source", string(src))
+	s.session = sess
+	return sess, nil
+}
+
+// handler adapts a Definition: strict argument decoding, one call at a time,
+// panics and errors mapped onto isError results with the CLI's error object.
+func (s *Server) handler(d Definition) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcpgo.CallToolRequest) (res *mcpgo.CallToolResult, err error) {
+		start := s.opts.Now()
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("panic in tool handler", "tool", d.Tool.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				res, err = errorResult(&tools.Error{Code: tools.CodeInternal, Message: fmt.Sprintf("internal error in %s: %v", d.Tool.Name, r)}), nil
+			}
+		}()
+		raw, err := json.Marshal(req.GetRawArguments())
+		if err != nil {
+			return errorResult(tools.InvalidArgs("arguments: %v", err)), nil
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		sess, err := s.sessionLocked(ctx)
+		if err != nil {
+			return errorResult(tools.AsError(err)), nil
+		}
+		data, text, err := d.Call(ctx, sess, raw)
+		s.log.Debug("tool call", "tool", d.Tool.Name, "ms", s.opts.Now().Sub(start).Milliseconds(), "error", err)
+		if err != nil {
+			return errorResult(tools.AsError(err)), nil
+		}
+		obj, err := toObject(data)
+		if err != nil {
+			return errorResult(tools.AsError(err)), nil
+		}
+		if !d.ReadOnly {
+			obj["repo"] = s.repo
+		}
+		if w := sess.TakeWarnings(); len(w) > 0 {
+			obj["warnings"] = w
+		}
+		return mcpgo.NewToolResultStructured(obj, text), nil
+	}
+}
+
+func toObject(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	obj := map[string]any{}
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// errorResult is a user-fixable failure: isError with the CLI's error object
+// as both text and structured content.
+func errorResult(e *tools.Error) *mcpgo.CallToolResult {
+	body := map[string]any{"code": e.Code, "message": e.Message}
+	if len(e.Details) > 0 {
+		body["details"] = e.Details
+	}
+	b, _ := json.Marshal(body)
+	res := mcpgo.NewToolResultStructured(body, string(b))
+	res.IsError = true
+	return res
+}
+
+// ResolveRepoPath makes a --repo value absolute (for logs and whoami).
+func ResolveRepoPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}

@@ -1,0 +1,366 @@
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"grite/tools"
+)
+
+// Definition is one MCP tool: its schema and annotations, whether it only
+// reads, and the call that decodes arguments and runs the tools/ operation.
+type Definition struct {
+	Tool     mcpgo.Tool
+	ReadOnly bool
+	Call     func(ctx context.Context, s *tools.Session, args json.RawMessage) (data any, text string, err error)
+}
+
+// DefaultPageSize is the default limit of paged listings.
+const DefaultPageSize = 50
+
+// MaxPageSize caps limits so one result stays a reasonable size.
+const MaxPageSize = 500
+
+// annotate sets every hint explicitly (a test fails if one is missing).
+func annotate[I, O any](op tools.Op[I, O]) []mcpgo.ToolOption {
+	return []mcpgo.ToolOption{
+		mcpgo.WithToolTitle(op.Title),
+		mcpgo.WithTitleAnnotation(op.Title),
+		mcpgo.WithReadOnlyHintAnnotation(op.ReadOnly),
+		// Nothing grite does deletes data: every write appends an event or a
+		// lock commit, and can be undone by another write.
+		mcpgo.WithDestructiveHintAnnotation(op.Destructive),
+		mcpgo.WithIdempotentHintAnnotation(op.Idempotent),
+		mcpgo.WithOpenWorldHintAnnotation(op.OpenWorld),
+	}
+}
+
+// define builds a Definition: args decode strictly into A (unknown fields
+// are invalid_args), convert to the operation's input, run it, and render.
+func define[A, I, O any](op tools.Op[I, O], desc string, props []mcpgo.ToolOption, conv func(A) (I, error), render func(O) (any, string)) Definition {
+	opts := append([]mcpgo.ToolOption{mcpgo.WithDescription(desc)}, annotate(op)...)
+	opts = append(opts, props...)
+	return Definition{
+		Tool:     mcpgo.NewTool(op.Name, opts...),
+		ReadOnly: op.ReadOnly,
+		Call: func(ctx context.Context, s *tools.Session, raw json.RawMessage) (any, string, error) {
+			var a A
+			if err := decodeStrict(raw, &a); err != nil {
+				return nil, "", err
+			}
+			in, err := conv(a)
+			if err != nil {
+				return nil, "", err
+			}
+			out, err := op.Call(ctx, s, in)
+			if err != nil {
+				return nil, "", err
+			}
+			data, text := render(out)
+			return data, text, nil
+		},
+	}
+}
+
+func decodeStrict(raw json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		raw = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := err.Error()
+		msg = strings.TrimPrefix(msg, "json: ")
+		return tools.InvalidArgs("invalid arguments: %s", msg)
+	}
+	return nil
+}
+
+func same[T any](v T) (T, error) { return v, nil }
+
+// ttlArg accepts a duration string ("30m") or a number of seconds.
+type ttlArg string
+
+func (t *ttlArg) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*t = ttlArg(s)
+		return nil
+	}
+	var n float64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("ttl must be a duration string like \"30m\" or a number of seconds")
+	}
+	*t = ttlArg(strconv.FormatFloat(n, 'f', -1, 64))
+	return nil
+}
+
+func withTTL(desc string) mcpgo.ToolOption {
+	return mcpgo.WithAny("ttl", mcpgo.Description(desc), func(m map[string]any) {
+		m["type"] = []string{"string", "number"}
+	})
+}
+
+func cursorOffset(c string) (int, error) {
+	if c == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(c)
+	if err != nil || n < 0 {
+		return 0, tools.InvalidArgs("invalid cursor %q: pass back a next_cursor value unchanged", c)
+	}
+	return n, nil
+}
+
+func pageLimit(l int) (int, error) {
+	switch {
+	case l == 0:
+		return DefaultPageSize, nil
+	case l < 0 || l > MaxPageSize:
+		return 0, tools.InvalidArgs("limit must be between 1 and %d", MaxPageSize)
+	}
+	return l, nil
+}
+
+func writeText(verb string) func(tools.WriteResult) (any, string) {
+	return func(r tools.WriteResult) (any, string) {
+		return r, fmt.Sprintf("%s issue %s (event %s)", verb, r.IssueID, r.EventID[:12])
+	}
+}
+
+func stringArray(name, desc string) mcpgo.ToolOption {
+	return mcpgo.WithArray(name, mcpgo.Description(desc), mcpgo.WithStringItems())
+}
+
+func summaryLines(issues []tools.IssueSummary) string {
+	var b strings.Builder
+	for _, i := range issues {
+		fmt.Fprintf(&b, "%s %s %s", i.IssueID[:8], i.State, i.Title)
+		if len(i.Labels) > 0 {
+			fmt.Fprintf(&b, " [%s]", strings.Join(i.Labels, ","))
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+type pagedList struct {
+	tools.IssueListOutput
+	HasMore    bool   `json:"has_more"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+type showArgs struct {
+	ID             string `json:"id"`
+	CommentsLimit  int    `json:"comments_limit"`
+	CommentsCursor string `json:"comments_cursor"`
+}
+
+type pagedShow struct {
+	Issue              tools.IssueDetail `json:"issue"`
+	CommentsTotal      int               `json:"comments_total"`
+	CommentsHasMore    bool              `json:"comments_has_more"`
+	CommentsNextCursor string            `json:"comments_next_cursor,omitempty"`
+	EventsTotal        int               `json:"events_total"`
+}
+
+type listArgs struct {
+	State    string `json:"state"`
+	Label    string `json:"label"`
+	Assignee string `json:"assignee"`
+	Query    string `json:"query"`
+	Limit    int    `json:"limit"`
+	Cursor   string `json:"cursor"`
+}
+
+type readyArgs struct {
+	Label string `json:"label"`
+	Limit int    `json:"limit"`
+}
+
+type claimArgs struct {
+	ID   string `json:"id"`
+	Next bool   `json:"next"`
+	TTL  ttlArg `json:"ttl"`
+}
+
+type lockArgs struct {
+	Action   string `json:"action"`
+	Resource string `json:"resource"`
+	TTL      ttlArg `json:"ttl"`
+}
+
+// Definitions returns every tool, in a stable order.
+func Definitions() []Definition {
+	idProp := mcpgo.WithString("id", mcpgo.Required(), mcpgo.Description("Issue ID or a unique prefix of 4+ hex characters"))
+	return []Definition{
+		define(tools.IssueCreate, "Create an issue.", []mcpgo.ToolOption{
+			mcpgo.WithString("title", mcpgo.Required(), mcpgo.Description("One-line title (1-1024 bytes)")),
+			mcpgo.WithString("body", mcpgo.Description("Markdown body")),
+			stringArray("labels", "Labels"),
+			stringArray("assignees", "Assignees"),
+		}, same[tools.IssueCreateInput], writeText("created")),
+		define(tools.IssueUpdate, "Change title, body, state, labels or assignees of an issue in one call.", []mcpgo.ToolOption{
+			idProp,
+			mcpgo.WithString("title", mcpgo.Description("New title")),
+			mcpgo.WithString("body", mcpgo.Description("New body")),
+			mcpgo.WithString("state", mcpgo.Enum("open", "closed"), mcpgo.Description("New state")),
+			stringArray("add_labels", "Labels to add"),
+			stringArray("remove_labels", "Labels to remove"),
+			stringArray("add_assignees", "Assignees to add"),
+			stringArray("remove_assignees", "Assignees to remove"),
+		}, same[tools.IssueUpdateInput], writeText("updated")),
+		define(tools.IssueComment, "Add a comment to an issue.", []mcpgo.ToolOption{
+			idProp,
+			mcpgo.WithString("body", mcpgo.Required(), mcpgo.Description("Comment text")),
+		}, same[tools.IssueCommentInput], writeText("commented on")),
+		showDefinition(idProp),
+		listDefinition(),
+		define(tools.IssueReady, "List ready issues: open, no open blocker, no live claim by another agent; oldest first.", []mcpgo.ToolOption{
+			mcpgo.WithString("label", mcpgo.Description("Only issues with this label")),
+			mcpgo.WithNumber("limit", mcpgo.Description("At most this many (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
+		}, func(a readyArgs) (tools.IssueReadyInput, error) {
+			l, err := pageLimit(a.Limit)
+			return tools.IssueReadyInput{Label: a.Label, Limit: l}, err
+		}, func(o tools.IssueReadyOutput) (any, string) {
+			if len(o.Issues) == 0 {
+				return o, "nothing ready"
+			}
+			return o, summaryLines(o.Issues)
+		}),
+		define(tools.IssueClaim, "Atomically claim an issue (or the next ready one) with a lease and assign it to yourself.", []mcpgo.ToolOption{
+			mcpgo.WithString("id", mcpgo.Description("Issue ID or prefix; omit with next=true")),
+			mcpgo.WithBoolean("next", mcpgo.Description("Claim the first ready issue")),
+			withTTL("Lease: duration (\"30m\") or seconds; default 30m"),
+		}, func(a claimArgs) (tools.ClaimInput, error) {
+			return tools.ClaimInput{ID: a.ID, Next: a.Next, TTL: string(a.TTL)}, nil
+		}, func(o tools.ClaimOutput) (any, string) {
+			return o, fmt.Sprintf("claimed %s %q until %d", o.IssueID, o.Title, o.ExpiresUnixMS)
+		}),
+		define(tools.IssueRelease, "Release your claim on an issue.", []mcpgo.ToolOption{idProp},
+			same[tools.ReleaseInput], func(o tools.ReleaseOutput) (any, string) {
+				return o, "released " + o.IssueID
+			}),
+		define(tools.IssueDep, "Add or remove a dependency. 'A blocks B': B waits for A; 'A depends_on B': A waits for B.", []mcpgo.ToolOption{
+			idProp,
+			mcpgo.WithString("target", mcpgo.Required(), mcpgo.Description("The other issue")),
+			mcpgo.WithString("type", mcpgo.Required(), mcpgo.Enum("blocks", "depends_on", "related_to")),
+			mcpgo.WithString("action", mcpgo.Required(), mcpgo.Enum("add", "remove")),
+		}, same[tools.DepInput], func(o tools.DepOutput) (any, string) {
+			return o, fmt.Sprintf("%s %s %s %s", o.Action, o.IssueID, o.DepType, o.Target)
+		}),
+		define(tools.Lock, "Acquire, renew or release a lease lock on repo:NAME, path:PATH or issue:ID.", []mcpgo.ToolOption{
+			mcpgo.WithString("action", mcpgo.Required(), mcpgo.Enum("acquire", "renew", "release")),
+			mcpgo.WithString("resource", mcpgo.Required(), mcpgo.Description("repo:global, path:src/, issue:<id>")),
+			withTTL("Lease: duration (\"15m\") or seconds; default 5m"),
+		}, func(a lockArgs) (tools.LockInput, error) {
+			return tools.LockInput{Action: a.Action, Resource: a.Resource, TTL: string(a.TTL)}, nil
+		}, func(o tools.LockOutput) (any, string) {
+			return o, fmt.Sprintf("%s owner=%s expires=%d", o.Lock.Resource, o.Lock.Owner, o.Lock.ExpiresUnixMS)
+		}),
+		define(tools.LockStatus, "List live locks; with resource, also those conflicting with it.", []mcpgo.ToolOption{
+			mcpgo.WithString("resource", mcpgo.Description("Resource to check for conflicts")),
+		}, same[tools.LockStatusInput], func(o tools.LockStatusOutput) (any, string) {
+			return o, fmt.Sprintf("%d live locks, %d conflicting", len(o.Locks), len(o.Conflicts))
+		}),
+		define(tools.Sync, "Pull and/or push issues through a git remote (default origin).", []mcpgo.ToolOption{
+			mcpgo.WithString("mode", mcpgo.Required(), mcpgo.Enum("full", "pull", "push")),
+			mcpgo.WithString("remote", mcpgo.Description("Remote name (default origin)")),
+		}, same[tools.SyncInput], func(o tools.SyncOutput) (any, string) { return o, o.Message }),
+		define(tools.WhoAmI, "Repository, your actor, WAL head and events not yet pushed.", nil,
+			same[struct{}], func(o tools.WhoAmIOutput) (any, string) {
+				return o, fmt.Sprintf("repo %s, actor %s (%s), %d unpushed events", o.Repo, o.ActorID, o.Label, o.UnpushedEvents)
+			}),
+	}
+}
+
+// defineRaw is define for tools that page: the call sees the decoded
+// arguments and returns the structured data and text itself.
+func defineRaw[A, I, O any](op tools.Op[I, O], desc string, props []mcpgo.ToolOption, call func(ctx context.Context, s *tools.Session, a A) (any, string, error)) Definition {
+	opts := append([]mcpgo.ToolOption{mcpgo.WithDescription(desc)}, annotate(op)...)
+	opts = append(opts, props...)
+	return Definition{
+		Tool:     mcpgo.NewTool(op.Name, opts...),
+		ReadOnly: op.ReadOnly,
+		Call: func(ctx context.Context, s *tools.Session, raw json.RawMessage) (any, string, error) {
+			var a A
+			if err := decodeStrict(raw, &a); err != nil {
+				return nil, "", err
+			}
+			return call(ctx, s, a)
+		},
+	}
+}
+
+func showDefinition(idProp mcpgo.ToolOption) Definition {
+	return defineRaw(tools.IssueShow, "Show an issue with its comments (paged) and dependencies.", []mcpgo.ToolOption{
+		idProp,
+		mcpgo.WithNumber("comments_limit", mcpgo.Description("Comments per page (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
+		mcpgo.WithString("comments_cursor", mcpgo.Description("comments_next_cursor of the previous page")),
+	}, func(ctx context.Context, s *tools.Session, a showArgs) (any, string, error) {
+		limit, err := pageLimit(a.CommentsLimit)
+		if err != nil {
+			return nil, "", err
+		}
+		off, err := cursorOffset(a.CommentsCursor)
+		if err != nil {
+			return nil, "", err
+		}
+		out, err := tools.IssueShow.Call(ctx, s, tools.IssueShowInput{ID: a.ID})
+		if err != nil {
+			return nil, "", err
+		}
+		all := out.Issue.Comments
+		p := pagedShow{Issue: out.Issue, CommentsTotal: len(all), EventsTotal: len(out.Events)}
+		end := min(off+limit, len(all))
+		if off > len(all) {
+			off = len(all)
+		}
+		p.Issue.Comments = all[off:end]
+		if end < len(all) {
+			p.CommentsHasMore, p.CommentsNextCursor = true, strconv.Itoa(end)
+		}
+		i := p.Issue
+		text := fmt.Sprintf("%s [%s] %s\n%s\n(%d of %d comments shown)", i.IssueID, i.State, i.Title, i.Body, len(i.Comments), p.CommentsTotal)
+		return p, text, nil
+	})
+}
+
+func listDefinition() Definition {
+	return defineRaw(tools.IssueList, "List issues oldest first, filtered by state, label, assignee or text; paged.", []mcpgo.ToolOption{
+		mcpgo.WithString("state", mcpgo.Enum("open", "closed"), mcpgo.Description("Default: all states")),
+		mcpgo.WithString("label", mcpgo.Description("Only issues with this label")),
+		mcpgo.WithString("assignee", mcpgo.Description("Only issues assigned to this name")),
+		mcpgo.WithString("query", mcpgo.Description("Text in title or body (case-insensitive)")),
+		mcpgo.WithNumber("limit", mcpgo.Description("Page size (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
+		mcpgo.WithString("cursor", mcpgo.Description("next_cursor of the previous page")),
+	}, func(ctx context.Context, s *tools.Session, a listArgs) (any, string, error) {
+		limit, err := pageLimit(a.Limit)
+		if err != nil {
+			return nil, "", err
+		}
+		off, err := cursorOffset(a.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		out, err := tools.IssueList.Call(ctx, s, tools.IssueListInput{State: a.State, Label: a.Label, Assignee: a.Assignee, Query: a.Query, Limit: limit, Offset: off})
+		if err != nil {
+			return nil, "", err
+		}
+		p := pagedList{IssueListOutput: out}
+		if end := off + len(out.Issues); end < out.Total {
+			p.HasMore, p.NextCursor = true, strconv.Itoa(end)
+		}
+		text := summaryLines(out.Issues) + fmt.Sprintf("(%d of %d issues", len(out.Issues), out.Total)
+		if p.HasMore {
+			text += ", next_cursor " + p.NextCursor
+		}
+		return p, text + ")", nil
+	})
+}
