@@ -22,6 +22,7 @@ import (
 
 	"grite/event"
 	"grite/gitdir"
+	"grite/lock"
 	"grite/wal"
 )
 
@@ -69,6 +70,7 @@ type Result struct {
 	EventsRebased int           // local-only events re-appended on the remote head
 	Rebased       bool          // an auto-rebase happened
 	Retries       int           // push attempts after the first
+	LocksLost     []LockLost    // local claims that lost to the remote's
 	NewEvents     []event.Event // remote events to apply to the view
 	NothingToPush bool
 }
@@ -78,6 +80,9 @@ type Result struct {
 // re-appended as one commit on top of the remote head.
 func (s *Syncer) Pull(ctx context.Context, res *Result) error {
 	if err := s.fetch(ctx); err != nil {
+		return err
+	}
+	if err := s.reconcileLocks(ctx, res); err != nil {
 		return err
 	}
 	for attempt := 0; attempt < 20; attempt++ {
@@ -98,7 +103,8 @@ func (s *Syncer) fetch(ctx context.Context) error {
 	r := s.cfg.Remote
 	_, stderr, err := s.runGit(ctx, "fetch", "--no-tags", "--quiet", r,
 		"+refs/grite/wal*:refs/grite/remotes/"+r+"/wal*",
-		"+refs/grite/snapshots/*:refs/grite/remotes/"+r+"/snapshots/*")
+		"+refs/grite/snapshots/*:refs/grite/remotes/"+r+"/snapshots/*",
+		"+refs/grite/locks/*:refs/grite/remotes/"+r+"/locks/*")
 	if err == nil {
 		return nil
 	}
@@ -237,13 +243,11 @@ func (s *Syncer) Push(ctx context.Context, res *Result) error {
 		if err != nil {
 			return err
 		}
-		if tracked == local {
-			res.Pushed, res.LocalHead, res.RemoteHead = true, local, local
-			return nil // the remote already has exactly this head
-		}
-		pending, err := s.countSince(ctx, local, tracked)
-		if err != nil {
-			return err
+		pending := 0
+		if tracked != local {
+			if pending, err = s.countSince(ctx, local, tracked); err != nil {
+				return err
+			}
 		}
 		status, detail, err := s.push(ctx, local)
 		if err != nil {
@@ -253,6 +257,9 @@ func (s *Syncer) Push(ctx context.Context, res *Result) error {
 		case pushOK:
 			res.Pushed, res.LocalHead, res.RemoteHead = true, local, local
 			res.EventsPushed += pending
+			if tracked == local {
+				return nil
+			}
 			// Remember what the remote holds now (our own bookkeeping ref).
 			return s.repo.UpdateRef(s.TrackingRef(), local, tracked)
 		case pushRefused:
@@ -300,17 +307,40 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 	for name := range snaps {
 		args = append(args, name+":"+name)
 	}
+	locks, err := s.repo.ListRefs(lock.Prefix)
+	if err != nil {
+		return 0, "", err
+	}
+	for name := range locks {
+		args = append(args, name+":"+name)
+	}
 	stdout, stderr, err := s.runGit(ctx, args...)
 	if ctx.Err() != nil {
 		return 0, "", ctx.Err()
 	}
-	walLine := ""
+	// Porcelain lines: "<flag>\t<src>:<dst>\t<summary>"; '!' is a rejection.
+	var rejected, refused []string
+	sawAny := false
 	for _, line := range strings.Split(stdout, "\n") {
-		if f := strings.SplitN(line, "\t", 3); len(f) == 3 && strings.HasSuffix(f[1], ":"+wal.Ref) {
-			walLine = line
+		f := strings.SplitN(line, "\t", 3)
+		if len(f) != 3 || !strings.Contains(f[1], ":refs/grite/") {
+			continue
+		}
+		sawAny = true
+		if f[0] != "!" {
+			continue
+		}
+		dst := f[1][strings.Index(f[1], ":")+1:]
+		switch {
+		case strings.Contains(f[2], "remote rejected"):
+			refused = append(refused, dst+": "+f[2])
+		case strings.Contains(f[2], "non-fast-forward"), strings.Contains(f[2], "fetch first"), strings.Contains(f[2], "stale info"):
+			rejected = append(rejected, dst+": "+f[2])
+		default:
+			refused = append(refused, dst+": "+f[2])
 		}
 	}
-	if walLine == "" {
+	if !sawAny {
 		if err != nil {
 			if !s.remoteConfigured(ctx) {
 				return 0, "", &RemoteError{Kind: UnknownRemote, Remote: s.cfg.Remote}
@@ -319,15 +349,19 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 		}
 		return pushOK, "", nil
 	}
-	f := strings.SplitN(walLine, "\t", 3)
-	summary := f[2]
 	switch {
-	case f[0] != "!":
-		return pushOK, summary, nil
-	case strings.Contains(summary, "remote rejected"):
-		return pushRefused, summary + " " + lastLines(stderr, 2), nil
-	case strings.Contains(summary, "non-fast-forward"), strings.Contains(summary, "fetch first"), strings.Contains(summary, "stale info"):
-		return pushNonFastForward, summary, nil
+	case len(refused) > 0:
+		return pushRefused, strings.Join(refused, "; ") + " " + lastLines(stderr, 2), nil
+	case len(rejected) > 0:
+		return pushNonFastForward, strings.Join(rejected, "; "), nil
 	}
-	return pushRefused, summary + " " + lastLines(stderr, 2), nil
+	return pushOK, "", nil
+}
+
+// lostRefRace reports whether receive-pack failed to update a ref only
+// because a concurrent push held or had just moved it ("cannot lock ref
+// ...: is at X but expected Y" or "...: File exists").
+func lostRefRace(stderr string) bool {
+	return strings.Contains(stderr, "cannot lock ref") &&
+		(strings.Contains(stderr, "but expected") || strings.Contains(stderr, "File exists"))
 }

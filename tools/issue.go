@@ -28,6 +28,12 @@ func (s *Session) writeEvents(ctx context.Context, issue event.IssueID, kinds ..
 			return WriteResult{}, err
 		}
 	}
+	return s.writeEventsNoPolicy(ctx, issue, kinds...)
+}
+
+// writeEventsNoPolicy is writeEvents without the lock policy check (for
+// grite's own bookkeeping writes, such as undoing a lost claim).
+func (s *Session) writeEventsNoPolicy(ctx context.Context, issue event.IssueID, kinds ...event.Kind) (WriteResult, error) {
 	events := make([]event.Event, 0, len(kinds))
 	for i, k := range kinds {
 		e, err := s.newEvent(ctx, issue, k)

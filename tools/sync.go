@@ -4,13 +4,24 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
+	"strings"
 
 	"grite/actor"
 	"grite/event"
+	"grite/lock"
 	"grite/store"
 	gritesync "grite/sync"
 	"grite/wal"
 )
+
+// LockLostJSON is a local claim or lock that lost to another clone's.
+type LockLostJSON struct {
+	Resource      string `json:"resource"`
+	LocalOwner    string `json:"local_owner"`
+	Holder        string `json:"holder"`
+	ExpiresUnixMS uint64 `json:"expires_unix_ms"`
+}
 
 // SyncInput selects what sync does.
 type SyncInput struct {
@@ -30,7 +41,7 @@ type SyncOutput struct {
 	EventsRebased int      `json:"events_rebased"`
 	Rebased       bool     `json:"rebased"`
 	Retries       int      `json:"retries"`
-	LocksLost     []string `json:"locks_lost"`
+	LocksLost     []LockLostJSON `json:"locks_lost"`
 	Message       string   `json:"message"`
 }
 
@@ -68,14 +79,23 @@ var Sync = Op[SyncInput, SyncOutput]{
 		var runErr error
 		if mode != "push" {
 			runErr = sy.Pull(ctx, &res)
+			// Whatever was merged is in the local WAL: update the view, and
+			// undo lost claims before pushing so the undo travels now.
+			if err := s.applyPulled(ctx, res.NewEvents); err != nil && runErr == nil {
+				runErr = err
+			}
+			res.NewEvents = nil
+			if runErr == nil {
+				runErr = s.unassignLostClaims(ctx, res.LocksLost)
+			}
 		}
 		if runErr == nil && mode != "pull" {
-			runErr = sy.Push(ctx, &res)
-		}
-		// Whatever was merged before a failure is already in the local WAL:
-		// bring the view up to date either way.
-		if err := s.applyPulled(ctx, res.NewEvents); err != nil && runErr == nil {
-			runErr = err
+			if runErr = s.checkRepoLock(); runErr == nil {
+				runErr = sy.Push(ctx, &res)
+			}
+			if err := s.applyPulled(ctx, res.NewEvents); err != nil && runErr == nil {
+				runErr = err
+			}
 		}
 		if runErr != nil {
 			return SyncOutput{}, syncError(runErr, remote)
@@ -86,7 +106,10 @@ var Sync = Op[SyncInput, SyncOutput]{
 			RemoteWALHead: hashOrEmpty(res.RemoteHead), Remote: remote,
 			EventsPulled: res.EventsPulled, EventsPushed: res.EventsPushed,
 			EventsRebased: res.EventsRebased, Rebased: res.Rebased, Retries: res.Retries,
-			LocksLost: []string{},
+			LocksLost: []LockLostJSON{},
+		}
+		for _, l := range res.LocksLost {
+			out.LocksLost = append(out.LocksLost, LockLostJSON(l))
 		}
 		out.Message = syncMessage(mode, out, res.NothingToPush)
 		return out, nil
@@ -111,8 +134,63 @@ func (s *Session) applyPulled(ctx context.Context, events []event.Event) error {
 	}))
 }
 
+// unassignLostClaims appends AssigneeRemoved for each local issue claim that
+// lost to another clone's, so the issue shows only the winner.
+func (s *Session) unassignLostClaims(ctx context.Context, lost []gritesync.LockLost) error {
+	for _, l := range lost {
+		idText, ok := strings.CutPrefix(l.Resource, "issue:")
+		if !ok {
+			continue
+		}
+		id, err := event.ParseIssueID(idText)
+		if err != nil {
+			continue
+		}
+		value, err := s.claimValue(ctx, id, l.LocalOwner)
+		if err != nil {
+			return err
+		}
+		sum, ok, err := s.Store.Issue(ctx, id.String())
+		if err != nil || !ok || !contains(sum.Assignees, value) {
+			continue
+		}
+		if winner, err := s.claimValue(ctx, id, l.Holder); err == nil && winner == value {
+			continue // both claimants write the same value: nothing to undo
+		}
+		if _, err := s.writeEventsNoPolicy(ctx, id, event.AssigneeRemoved{User: value}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkRepoLock applies lock_policy to a push: repo:global held by another actor.
+func (s *Session) checkRepoLock() error {
+	cfg, err := s.Grite.LoadRepoConfig()
+	if err != nil || cfg.LockPolicyValue() == actor.PolicyOff {
+		return err
+	}
+	e, ok, err := s.Locks.Read(lock.RefName("repo:global"))
+	if err != nil || !ok {
+		return err
+	}
+	now := s.nowMS()
+	if !e.Lock.Live(now) || e.Lock.Owner == s.Actor.ID.String() {
+		return nil
+	}
+	ce := &lock.ConflictError{Resource: e.Lock.Resource, Holder: e.Lock.Owner, ExpiresUnixMS: e.Lock.ExpiresUnixMS, NowMS: now}
+	if cfg.LockPolicyValue() == actor.PolicyRequire {
+		return lockConflict(ce)
+	}
+	s.warn(ce.Error())
+	return nil
+}
+
 func syncMessage(mode string, o SyncOutput, nothing bool) string {
 	var parts []string
+	for _, l := range o.LocksLost {
+		parts = append(parts, fmt.Sprintf("lost %s to %s (their lease wins)", l.Resource, l.Holder))
+	}
 	if mode != "push" {
 		if o.EventsPulled > 0 {
 			parts = append(parts, plural(o.EventsPulled, "event")+" pulled from "+o.Remote)
