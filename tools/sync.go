@@ -31,18 +31,18 @@ type SyncInput struct {
 
 // SyncOutput is the documented envelope data plus counts (CLI.md decision 4).
 type SyncOutput struct {
-	Pulled        bool     `json:"pulled"`
-	Pushed        bool     `json:"pushed"`
-	WALHead       string   `json:"wal_head"`
-	RemoteWALHead string   `json:"remote_wal_head"`
-	Remote        string   `json:"remote"`
-	EventsPulled  int      `json:"events_pulled"`
-	EventsPushed  int      `json:"events_pushed"`
-	EventsRebased int      `json:"events_rebased"`
-	Rebased       bool     `json:"rebased"`
-	Retries       int      `json:"retries"`
+	Pulled        bool           `json:"pulled"`
+	Pushed        bool           `json:"pushed"`
+	WALHead       string         `json:"wal_head"`
+	RemoteWALHead string         `json:"remote_wal_head"`
+	Remote        string         `json:"remote"`
+	EventsPulled  int            `json:"events_pulled"`
+	EventsPushed  int            `json:"events_pushed"`
+	EventsRebased int            `json:"events_rebased"`
+	Rebased       bool           `json:"rebased"`
+	Retries       int            `json:"retries"`
 	LocksLost     []LockLostJSON `json:"locks_lost"`
-	Message       string   `json:"message"`
+	Message       string         `json:"message"`
 }
 
 // Sync pulls (fetch, validate, merge) and/or pushes (fast-forward only,
