@@ -118,7 +118,7 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 	if err != nil {
 		return AppendResult{}, err
 	}
-	msg := fmt.Sprintf("WAL: %d events from %s\n", len(events), actor.Short())
+	msg := fmt.Sprintf("WAL: %d events from %s", len(events), actor.Short())
 	if onto != nil {
 		// Rebase: one attempt on an explicit parent, moving the ref only if
 		// it still holds the expected value; the caller handles a lost race.
