@@ -143,8 +143,11 @@ func SnapshotGC(ctx context.Context, s *Session, keep int) (SnapshotGCOutput, er
 	return out, nil
 }
 
+// DBStatsOutput are the view's counts.
+type DBStatsOutput = store.Stats
+
 // DBStats reports the view's counts.
-func DBStats(ctx context.Context, s *Session) (store.Stats, error) {
+func DBStats(ctx context.Context, s *Session) (DBStatsOutput, error) {
 	return s.Store.Stats(ctx)
 }
 
@@ -303,6 +306,18 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 		msg = fmt.Sprintf("view is stale: applied %s, WAL head %s; %d issues in view, %d in WAL", shortHash(applied), shortHash(head.String()), st.Issues, len(p.Issues()))
 	}
 	add(Check{Name: "view", OK: viewOK, Message: msg})
+	cycles, err := depCycles(ctx, s)
+	if err != nil {
+		return out, err
+	}
+	if len(cycles) == 0 {
+		add(Check{Name: "dependency_cycles", OK: true, Message: "no dependency cycles"})
+	} else {
+		// Concurrent edges from different clones can close a cycle that
+		// each clone's own check allowed; its issues are never ready.
+		add(Check{Name: "dependency_cycles", OK: false, Code: CodeConflict,
+			Message: fmt.Sprintf("%d dependency cycles (their issues are never ready): %s; remove one edge of each with 'grite issue dep remove'", len(cycles), strings.Join(cycles, "; "))})
+	}
 	if fix {
 		// A rebuild cannot get past an unreadable WAL commit (it leaves the
 		// view as it was); only a rebuild that happened counts as fixed.
@@ -313,6 +328,23 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 		out.Fixed = err == nil
 	}
 	sort.SliceStable(out.Checks, func(i, j int) bool { return out.Checks[i].OK && !out.Checks[j].OK })
+	return out, nil
+}
+
+// depCycles lists the view's wait cycles, each as its space-separated IDs.
+func depCycles(ctx context.Context, s *Session) ([]string, error) {
+	edges, err := s.Store.AllDeps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range crdt.Cycles(waitEdges(edges)) {
+		ids := make([]string, len(c))
+		for i, id := range c {
+			ids[i] = id.String()
+		}
+		out = append(out, strings.Join(ids, " "))
+	}
 	return out, nil
 }
 

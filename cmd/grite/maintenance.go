@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"grite/store"
 	"grite/tools"
 )
 
@@ -59,7 +58,7 @@ func addMaintenance(root *cobra.Command, g *globals) {
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() }}
 	db.AddCommand(&cobra.Command{Use: "stats", Short: "Counts of the local view", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSession(g, tools.DBStats, func(w io.Writer, st store.Stats) {
+			return withSession(g, tools.DBStats, func(w io.Writer, st tools.DBStatsOutput) {
 				fmt.Fprintf(w, "path:    %s\nsize:    %d bytes\nevents:  %d\nissues:  %d\nlabels:  %d\ndeps:    %d\nwal:     %s\n",
 					st.Path, st.SizeBytes, st.Events, st.Issues, st.Labels, st.Deps, st.AppliedWAL)
 			})
