@@ -60,11 +60,14 @@ type ReadyFilter struct {
 // Ready lists open issues with no open blocker, no open dependency and no
 // live issue lock of another actor, oldest first by (created_ts, issue_id).
 func (s *Store) Ready(ctx context.Context, f ReadyFilter) ([]Summary, error) {
+	// CROSS JOIN pins the join order: look edges up by the outer issue
+	// first (indexed), then check the other end's state. Left to itself the
+	// planner may scan every open issue per row.
 	q := `SELECT i.issue_id, i.title, i.state, i.created_ts, i.updated_ts, i.comment_count FROM issues i
 WHERE i.state = 'open'
-AND NOT EXISTS (SELECT 1 FROM deps d JOIN issues x ON x.issue_id = d.issue_id
+AND NOT EXISTS (SELECT 1 FROM deps d CROSS JOIN issues x ON x.issue_id = d.issue_id
 	WHERE d.target = i.issue_id AND d.dep_type = 'blocks' AND x.state = 'open')
-AND NOT EXISTS (SELECT 1 FROM deps d JOIN issues y ON y.issue_id = d.target
+AND NOT EXISTS (SELECT 1 FROM deps d CROSS JOIN issues y ON y.issue_id = d.target
 	WHERE d.issue_id = i.issue_id AND d.dep_type = 'depends_on' AND y.state = 'open')
 AND NOT EXISTS (SELECT 1 FROM locks l WHERE l.resource = 'issue:' || i.issue_id AND l.owner <> ? AND l.expires > ?)`
 	args := []any{f.Me, int64(f.NowMS)}
