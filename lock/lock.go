@@ -292,20 +292,9 @@ func (m *Manager) Acquire(resource string, owner event.ActorID, ttl time.Duratio
 }
 
 // checkOthers fails if another owner holds a live lock on a different
-// resource that conflicts (repo:, containing paths).
+// resource that conflicts (any repo: lock, containing paths). Every lock is
+// read: any repo:<name>, not only repo:global, conflicts with an issue.
 func (m *Manager) checkOthers(resource, ref string, owner event.ActorID, nowMS uint64) error {
-	if Namespace(resource) == "issue" {
-		// issue: locks only conflict with repo: locks and themselves;
-		// check the one repo:global ref instead of listing every lock.
-		e, ok, err := m.Read(RefName("repo:global"))
-		if err != nil || !ok {
-			return err
-		}
-		if e.Lock.Live(nowMS) && e.Lock.Owner != owner.String() {
-			return &ConflictError{Resource: e.Lock.Resource, Holder: e.Lock.Owner, ExpiresUnixMS: e.Lock.ExpiresUnixMS, NowMS: nowMS}
-		}
-		return nil
-	}
 	all, err := m.List()
 	if err != nil {
 		return err
@@ -333,7 +322,9 @@ func (m *Manager) Renew(resource string, owner event.ActorID, ttl time.Duration,
 		if err != nil {
 			return Entry{}, err
 		}
-		if !exists || !cur.Lock.Live(nowMS) && cur.Lock.Owner != owner.String() {
+		if !exists || !cur.Lock.Live(nowMS) {
+			// Renewing an absent, expired or released lock takes it anew:
+			// Acquire checks the locks others took meanwhile.
 			a, err := m.Acquire(resource, owner, ttl, now)
 			return a.Entry, err
 		}

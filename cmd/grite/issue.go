@@ -190,8 +190,11 @@ func issueCommentCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return g.reportErr(err)
 			}
+			useLock, _ := c.Flags().GetBool("lock")
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
-				return tools.IssueComment.Call(ctx, s, tools.IssueCommentInput{ID: args[0], Body: text})
+				return lockedIf(ctx, s, useLock, args[0], func() (tools.WriteResult, error) {
+					return tools.IssueComment.Call(ctx, s, tools.IssueCommentInput{ID: args[0], Body: text})
+				})
 			}, printWrite("commented on"))
 		}}
 	body = addBodyFlags(c, "comment text (required)")
