@@ -332,6 +332,10 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 		}
 		dst := f[1][strings.Index(f[1], ":")+1:]
 		switch {
+		case strings.Contains(f[2], "remote rejected") && lostRefRace(stderr, dst):
+			// A concurrent push moved the ref between receive-pack's
+			// check and its update: a lost race, like a non-fast-forward.
+			rejected = append(rejected, dst+": "+f[2])
 		case strings.Contains(f[2], "remote rejected"):
 			refused = append(refused, dst+": "+f[2])
 		case strings.Contains(f[2], "non-fast-forward"), strings.Contains(f[2], "fetch first"), strings.Contains(f[2], "stale info"):
@@ -358,10 +362,16 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 	return pushOK, "", nil
 }
 
-// lostRefRace reports whether receive-pack failed to update a ref only
-// because a concurrent push held or had just moved it ("cannot lock ref
-// ...: is at X but expected Y" or "...: File exists").
-func lostRefRace(stderr string) bool {
-	return strings.Contains(stderr, "cannot lock ref") &&
-		(strings.Contains(stderr, "but expected") || strings.Contains(stderr, "File exists"))
+// lostRefRace reports whether receive-pack failed to update ref only
+// because a concurrent push held, moved or created it ("cannot lock ref
+// '<ref>': is at X but expected Y", "...: File exists", "...: reference
+// already exists").
+func lostRefRace(stderr, ref string) bool {
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "cannot lock ref '"+ref+"'") && (strings.Contains(l, "but expected") ||
+			strings.Contains(l, "File exists") || strings.Contains(l, "reference already exists")) {
+			return true
+		}
+	}
+	return false
 }
