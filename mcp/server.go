@@ -22,6 +22,7 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"grite/actor"
 	"grite/prompts"
 	"grite/tools"
 )
@@ -42,14 +43,15 @@ type Options struct {
 
 // Server is one MCP session over one repository.
 type Server struct {
-	opts   Options
-	repo   string // resolved repository path, fixed for the session
-	mcp    *server.MCPServer
-	log    *slog.Logger
-	client string
+	opts Options
+	repo string // resolved repository path, fixed for the session
+	mcp  *server.MCPServer
+	log  *slog.Logger
 
 	mu      gosync.Mutex // tool calls run one at a time: a Session is single-writer
 	session *tools.Session
+	actor   *actor.Actor // chosen at the first tool call, kept if opening the view fails
+	source  actor.Source
 }
 
 // New resolves the repository (it must be a git repository) and registers
@@ -75,6 +77,13 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", dir, err)
 	}
+	if opts.ActorID != "" {
+		// A pinned actor that does not exist is a configuration error, like
+		// an unknown tool name: say so now rather than at every call.
+		if _, err := bare.Grite.Load(opts.ActorID); err != nil {
+			return nil, fmt.Errorf("--actor %s: %w (run 'grite actor list' to see the actors of %s)", opts.ActorID, err, bare.RepoPath())
+		}
+	}
 	s := &Server{opts: opts, repo: bare.RepoPath(), log: opts.Logger}
 	defs := Definitions()
 	allowed, err := selectTools(defs, opts)
@@ -83,9 +92,6 @@ func New(opts Options) (*Server, error) {
 	}
 	hooks := &server.Hooks{}
 	hooks.AddAfterInitialize(func(ctx context.Context, id any, req *mcpgo.InitializeRequest, res *mcpgo.InitializeResult) {
-		s.mu.Lock()
-		s.client = req.Params.ClientInfo.Name
-		s.mu.Unlock()
 		s.log.Info("initialized", "client", req.Params.ClientInfo.Name, "repo", s.repo)
 	})
 	s.mcp = server.NewMCPServer("grite-mcp", Version,
@@ -163,11 +169,16 @@ func (s *Server) MCPServer() *server.MCPServer { return s.mcp }
 func (s *Server) Repo() string { return s.repo }
 
 // Serve speaks JSON-RPC over in/out until in closes or ctx ends. Only
-// JSON-RPC goes to out; logs go to the configured logger (stderr).
+// JSON-RPC goes to out; logs go to the configured logger (stderr). Tool
+// calls read before in closed are answered before Serve returns.
 func (s *Server) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	std := server.NewStdioServer(s.mcp)
 	std.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
-	err := std.Listen(ctx, in, out)
+	guard := newAnswerBeforeEOF(out)
+	pr, pw := io.Pipe()
+	go guard.forward(ctx, in, pw)
+	err := std.Listen(ctx, pr, guard)
+	pr.Close() // stops forward if Listen ended before stdin did
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.session != nil {
@@ -182,7 +193,7 @@ func (s *Server) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 
 // sessionLocked returns the session, creating the actor on first use.
 // The caller holds s.mu.
-func (s *Server) sessionLocked(ctx context.Context) (*tools.Session, error) {
+func (s *Server) sessionLocked(ctx context.Context, client string) (*tools.Session, error) {
 	if s.session != nil {
 		if err := s.session.CatchUp(ctx); err != nil {
 			return nil, err
@@ -193,23 +204,37 @@ func (s *Server) sessionLocked(ctx context.Context) (*tools.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := s.client
-	if client == "" || strings.TrimSpace(client) == "" || len(client) > 64 || strings.ContainsAny(client, "\x00\n\r\t") {
-		client = "mcp-session"
+	if s.actor == nil {
+		if strings.TrimSpace(client) == "" || len(client) > 64 || strings.ContainsAny(client, "\x00\n\r\t") {
+			client = "mcp-session"
+		}
+		a, src, err := tools.SessionActor(bare.Grite, tools.SessionActorRequest{
+			ActorID: s.opts.ActorID, ActorLabel: s.opts.ActorLabel, ClientName: client,
+		}, s.opts.Now())
+		if err != nil {
+			return nil, err
+		}
+		s.log.Info("session actor", "actor", a.ID.String(), "label", a.Config.Label, "source", string(src))
+		// Keep the actor even if the view fails to open below, so that a
+		// retry does not create a second actor for this session.
+		s.actor, s.source = a, src
 	}
-	a, src, err := tools.SessionActor(bare.Grite, tools.SessionActorRequest{
-		ActorID: s.opts.ActorID, ActorLabel: s.opts.ActorLabel, ClientName: client,
-	}, s.opts.Now())
+	sess, err := tools.OpenAs(ctx, bare.Repo, s.actor, s.source, s.opts.Now, nil)
 	if err != nil {
 		return nil, err
 	}
-	sess, err := tools.OpenAs(ctx, bare.Repo, a, src, s.opts.Now, nil)
-	if err != nil {
-		return nil, err
-	}
-	s.log.Info("session actor", "actor", a.ID.String(), "label", a.Config.Label, "source", string(src))
 	s.session = sess
 	return sess, nil
+}
+
+// clientName is the name the client declared: in initialize (protocol
+// versions up to 2025-11-25) or in each request's _meta (2026-07-28 and
+// later, which has no initialize). mcp-go records both on the session.
+func clientName(ctx context.Context) string {
+	if cs, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
+		return cs.GetClientInfo().Name
+	}
+	return ""
 }
 
 // handler adapts a Definition: strict argument decoding, one call at a time,
@@ -229,7 +254,7 @@ func (s *Server) handler(d Definition) server.ToolHandlerFunc {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		sess, err := s.sessionLocked(ctx)
+		sess, err := s.sessionLocked(ctx, clientName(ctx))
 		if err != nil {
 			return errorResult(tools.AsError(err)), nil
 		}

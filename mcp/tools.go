@@ -224,7 +224,7 @@ func Definitions() []Definition {
 		listDefinition(),
 		define(tools.IssueReady, "List ready issues: open, no open blocker, no live claim by another agent; oldest first.", []mcpgo.ToolOption{
 			mcpgo.WithString("label", mcpgo.Description("Only issues with this label")),
-			mcpgo.WithNumber("limit", mcpgo.Description("At most this many (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
+			mcpgo.WithInteger("limit", mcpgo.Description("At most this many (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
 		}, func(a readyArgs) (tools.IssueReadyInput, error) {
 			l, err := pageLimit(a.Limit)
 			return tools.IssueReadyInput{Label: a.Label, Limit: l}, err
@@ -250,13 +250,13 @@ func Definitions() []Definition {
 		define(tools.IssueDep, "Add or remove a dependency. 'A blocks B': B waits for A; 'A depends_on B': A waits for B.", []mcpgo.ToolOption{
 			idProp,
 			mcpgo.WithString("target", mcpgo.Required(), mcpgo.Description("The other issue")),
-			mcpgo.WithString("type", mcpgo.Required(), mcpgo.Enum("blocks", "depends_on", "related_to")),
-			mcpgo.WithString("action", mcpgo.Required(), mcpgo.Enum("add", "remove")),
+			mcpgo.WithString("type", mcpgo.Required(), mcpgo.Enum("blocks", "depends_on", "related_to"), mcpgo.Description("Edge from id to target")),
+			mcpgo.WithString("action", mcpgo.Required(), mcpgo.Enum("add", "remove"), mcpgo.Description("Add or remove the edge")),
 		}, same[tools.DepInput], func(o tools.DepOutput) (any, string) {
 			return o, fmt.Sprintf("%s %s %s %s", o.Action, o.IssueID, o.DepType, o.Target)
 		}),
 		define(tools.Lock, "Acquire, renew or release a lease lock on repo:NAME, path:PATH or issue:ID.", []mcpgo.ToolOption{
-			mcpgo.WithString("action", mcpgo.Required(), mcpgo.Enum("acquire", "renew", "release")),
+			mcpgo.WithString("action", mcpgo.Required(), mcpgo.Enum("acquire", "renew", "release"), mcpgo.Description("What to do with the lock")),
 			mcpgo.WithString("resource", mcpgo.Required(), mcpgo.Description("repo:global, path:src/, issue:<id>")),
 			withTTL("Lease: duration (\"15m\") or seconds; default 5m"),
 		}, func(a lockArgs) (tools.LockInput, error) {
@@ -270,7 +270,7 @@ func Definitions() []Definition {
 			return o, fmt.Sprintf("%d live locks, %d conflicting", len(o.Locks), len(o.Conflicts))
 		}),
 		define(tools.Sync, "Pull and/or push issues through a git remote (default origin).", []mcpgo.ToolOption{
-			mcpgo.WithString("mode", mcpgo.Required(), mcpgo.Enum("full", "pull", "push")),
+			mcpgo.WithString("mode", mcpgo.Required(), mcpgo.Enum("full", "pull", "push"), mcpgo.Description("full = pull then push")),
 			mcpgo.WithString("remote", mcpgo.Description("Remote name (default origin)")),
 		}, same[tools.SyncInput], func(o tools.SyncOutput) (any, string) { return o, o.Message }),
 		define(tools.WhoAmI, "Repository, your actor, WAL head and events not yet pushed.", nil,
@@ -301,7 +301,7 @@ func defineRaw[A, I, O any](op tools.Op[I, O], desc string, props []mcpgo.ToolOp
 func showDefinition(idProp mcpgo.ToolOption) Definition {
 	return defineRaw(tools.IssueShow, "Show an issue with its comments (paged) and dependencies.", []mcpgo.ToolOption{
 		idProp,
-		mcpgo.WithNumber("comments_limit", mcpgo.Description("Comments per page (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
+		mcpgo.WithInteger("comments_limit", mcpgo.Description("Comments per page (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
 		mcpgo.WithString("comments_cursor", mcpgo.Description("comments_next_cursor of the previous page")),
 	}, func(ctx context.Context, s *tools.Session, a showArgs) (any, string, error) {
 		limit, err := pageLimit(a.CommentsLimit)
@@ -338,7 +338,7 @@ func listDefinition() Definition {
 		mcpgo.WithString("label", mcpgo.Description("Only issues with this label")),
 		mcpgo.WithString("assignee", mcpgo.Description("Only issues assigned to this name")),
 		mcpgo.WithString("query", mcpgo.Description("Text in title or body (case-insensitive)")),
-		mcpgo.WithNumber("limit", mcpgo.Description("Page size (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
+		mcpgo.WithInteger("limit", mcpgo.Description("Page size (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
 		mcpgo.WithString("cursor", mcpgo.Description("next_cursor of the previous page")),
 	}, func(ctx context.Context, s *tools.Session, a listArgs) (any, string, error) {
 		limit, err := pageLimit(a.Limit)

@@ -115,12 +115,38 @@ func (s *Session) nowMS() uint64 { return uint64(s.Now().UnixMilli()) }
 // CatchUp applies WAL commits the view has not seen. A commit that cannot
 // be read stops the walk there: newer events are applied, a warning names
 // the commit, and the view keeps its previous head so it retries next time.
+//
+// Other processes catch the same view up concurrently, so the transaction
+// checks that the view is still at the head this catch-up started from and
+// starts over otherwise; applying events read against a view that another
+// process has since reset would leave a gap under a newer wal_head.
 func (s *Session) CatchUp(ctx context.Context) error {
-	head, err := s.WAL.Head()
+	for attempt := 1; ; attempt++ {
+		err := s.catchUp(ctx)
+		if !errors.Is(err, errViewMoved) {
+			return err
+		}
+		if attempt == maxCatchUpAttempts {
+			return AsError(fmt.Errorf("%w: the view kept moving during %d catch-up attempts", store.ErrBusy, attempt))
+		}
+	}
+}
+
+// maxCatchUpAttempts bounds CatchUp's retries; each retry means another
+// process moved the view forward, so this only trips under extreme load.
+const maxCatchUpAttempts = 1000
+
+var errViewMoved = errors.New("view moved during catch-up")
+
+func (s *Session) catchUp(ctx context.Context) error {
+	// applied before head: the view only ever records heads that were
+	// current, so applied is then an ancestor of head unless history was
+	// rewritten (a rebased sync), which is what triggers a rebuild below.
+	applied, err := s.Store.Meta(ctx, "wal_head")
 	if err != nil {
 		return AsError(err)
 	}
-	applied, err := s.Store.Meta(ctx, "wal_head")
+	head, err := s.WAL.Head()
 	if err != nil {
 		return AsError(err)
 	}
@@ -150,6 +176,11 @@ func (s *Session) CatchUp(ctx context.Context) error {
 	}
 	rebuild := !found && walkErr == nil // applied head is not in history any more
 	err = s.Store.Update(ctx, func(tx *store.Tx) error {
+		if cur, err := tx.Meta("wal_head"); err != nil {
+			return err
+		} else if cur != applied {
+			return errViewMoved
+		}
 		if rebuild || applied == "" {
 			if err := tx.Reset(); err != nil {
 				return err
@@ -165,6 +196,9 @@ func (s *Session) CatchUp(ctx context.Context) error {
 		}
 		return tx.SetMeta("wal_head", head.String())
 	})
+	if errors.Is(err, errViewMoved) {
+		return err
+	}
 	if err != nil {
 		return AsError(err)
 	}

@@ -3,6 +3,7 @@
 package testrepo
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,24 @@ func GitErr(dir string, args ...string) (string, error) {
 	cmd.Env = Env()
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
+}
+
+// GitStdin runs git in dir with stdin as its input (for plumbing such as
+// mktree, hash-object --stdin or cat-file --batch) and returns its raw
+// stdout; it fails the test on error.
+func GitStdin(t testing.TB, dir string, stdin []byte, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = Env()
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out
 }
 
 // Env is the environment for git and grite child processes: a fixed identity

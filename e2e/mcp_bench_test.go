@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"grite/internal/testrepo"
+	"grite/tools"
+)
+
+// benchMCPServer is a warm grite-mcp (actor chosen, view caught up) on a
+// repository holding n issues written in process through tools/.
+func benchMCPServer(b *testing.B, n int) (*mcpServer, []string) {
+	b.Helper()
+	dir := testrepo.New(b)
+	ctx := context.Background()
+	sess, err := tools.Open(ctx, tools.OpenOptions{Dir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, 0, n)
+	for i := range n {
+		w, err := tools.IssueCreate.Call(ctx, sess, tools.IssueCreateInput{Title: fmt.Sprintf("issue %d", i), Body: "body of the issue", Labels: []string{"bench"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, w.IssueID)
+	}
+	sess.Close()
+	s := mustStartMCP(b, mcpOptions{dir: dir, client: "bench"})
+	for range 3 {
+		s.ok(b, "whoami", nil, nil)
+	}
+	return s, ids
+}
+
+// measureCalls runs call once per b.Loop iteration and reports the median
+// and 99th percentile latency of one tool call as seen by the client.
+func measureCalls(b *testing.B, call func(i int) error) {
+	b.Helper()
+	var durations []time.Duration
+	for i := 0; b.Loop(); i++ {
+		start := time.Now()
+		err := call(i)
+		durations = append(durations, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	slices.Sort(durations)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(durations[len(durations)/2]), "p50-ms")
+	b.ReportMetric(ms(durations[len(durations)*99/100]), "p99-ms")
+}
+
+func BenchmarkMCPToolCallShow(b *testing.B) {
+	s, ids := benchMCPServer(b, 1000)
+	measureCalls(b, func(i int) error {
+		_, err := s.tryOK("issue_show", map[string]any{"id": ids[i%len(ids)]}, nil)
+		return err
+	})
+}
+
+func BenchmarkMCPToolCallList1k(b *testing.B) {
+	s, _ := benchMCPServer(b, 1000)
+	measureCalls(b, func(i int) error {
+		var out mcpList
+		_, err := s.tryOK("issue_list", map[string]any{"cursor": fmt.Sprint((i * 50) % 1000)}, &out)
+		if err == nil && (out.Total != 1000 || len(out.Issues) != 50) {
+			err = fmt.Errorf("list: total %d, %d issues", out.Total, len(out.Issues))
+		}
+		return err
+	})
+}
+
+func BenchmarkMCPToolCallCreate(b *testing.B) {
+	s, _ := benchMCPServer(b, 1000)
+	measureCalls(b, func(i int) error {
+		_, err := s.tryOK("issue_create", map[string]any{"title": fmt.Sprintf("created %d", i)}, nil)
+		return err
+	})
+}

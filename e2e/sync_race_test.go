@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"grite/internal/testrepo"
+)
+
+// A push that keeps losing the race is produced for real: the clone's
+// remote runs git-upload-pack through a wrapper that, after every fetch it
+// serves, lets another clone append and push one event. So each time the
+// syncing clone has merged what it fetched, the remote has moved on again
+// and its push is rejected as non-fast-forward, through all the retries.
+func TestSyncPushThatKeepsLosingTheRaceIsConflict(t *testing.T) {
+	t.Parallel()
+	_, clones := syncRemoteAndClones(t, 2)
+	a, rival := clones[0], clones[1]
+	bin := testrepo.BuildBinaries(t).Grite
+	x := create(t, a, "shared")
+	mustSync(t, a)
+	mustSync(t, rival)
+
+	wrapper := filepath.Join(t.TempDir(), "upload-pack-then-race")
+	script := fmt.Sprintf(`#!/bin/sh
+git upload-pack "$@" || exit $?
+# The fetch is served; now the rival wins the race (stdout is the protocol).
+(unset GIT_DIR GIT_PROTOCOL; cd %q && %q issue comment %s --body "rival was faster" && %q sync) >/dev/null 2>&1
+`, rival, bin, x, bin)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testrepo.Git(t, a, "config", "remote.origin.uploadpack", wrapper)
+
+	mine := create(t, a, "mine")
+	mustJSON(t, a, nil, "issue", "comment", x, "--body", "my comment")
+	before := exportedEventIDs(t, a)
+
+	e := mustFail(t, a, "conflict", 4, "sync")
+	if !strings.Contains(e.Message, "non-fast-forward") {
+		t.Errorf("conflict message %q does not say non-fast-forward", e.Message)
+	}
+	requireSyncSuggestions(t, e)
+
+	// Nothing local is lost: a's events are still there (re-appended on
+	// the last remote head it saw), next to the rival's it pulled.
+	after := exportedEventIDs(t, a)
+	for _, id := range before {
+		if !slices.Contains(after, id) {
+			t.Fatalf("event %s was lost by the failed sync", id)
+		}
+	}
+	if len(after) <= len(before) {
+		t.Errorf("the failed sync pulled none of the rival's events (%d events before, %d after)", len(before), len(after))
+	}
+	requireIDs(t, a, []string{x, mine})
+
+	// Once the race stops, the next sync delivers everything.
+	testrepo.Git(t, a, "config", "--unset", "remote.origin.uploadpack")
+	out := mustSync(t, a)
+	if !out.Pushed || out.EventsPushed != 2 {
+		t.Fatalf("sync after the race: %+v, want a's 2 events pushed", out)
+	}
+	mustSync(t, rival)
+	requireSameView(t, "a", readViewState(t, a), "rival", readViewState(t, rival))
+}
+
+// receive-pack checks a ref's old value when it locks the ref, after the
+// pre-receive hook: a push that lands in between makes the ref update fail
+// ("cannot lock ref ...: is at X but expected Y", or "reference already
+// exists" when both pushes create it), reported as "remote rejected (failed
+// to update ref)". That is a lost race like a non-fast-forward and must be
+// retried, not reported as a refusal. The remote's pre-receive hook makes
+// it happen once, for real: the first time it runs it lets a rival clone
+// write and push an event of its own.
+func TestSyncRetriesAPushThatLostTheRefUpdateRace(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name         string
+		remoteHasWAL bool
+	}{
+		{"ref moved meanwhile", true},
+		{"ref created meanwhile", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			remote, clones := syncRemoteAndClones(t, 2)
+			a, rival := clones[0], clones[1]
+			bin := testrepo.BuildBinaries(t).Grite
+			var want []string
+			if tc.remoteHasWAL {
+				want = append(want, create(t, a, "shared"))
+				mustSync(t, a)
+				mustSync(t, rival)
+			}
+
+			marker := filepath.Join(t.TempDir(), "raced")
+			hook := fmt.Sprintf(`#!/bin/sh
+cat >/dev/null
+# Only the first push of the syncing clone races; the rival's own push
+# (GRITE_TEST_RIVAL) and later ones go through.
+[ -n "$GRITE_TEST_RIVAL" ] || [ -e %[1]q ] && exit 0
+touch %[1]q
+(unset GIT_DIR GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PUSH_OPTION_COUNT GIT_PROTOCOL
+ cd %[2]q && %[3]q issue create --title "rival pushed meanwhile" && GRITE_TEST_RIVAL=1 %[3]q sync) >/dev/null 2>&1
+exit 0
+`, marker, rival, bin)
+			if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+				t.Fatal(err)
+			}
+
+			want = append(want, create(t, a, "mine"))
+			out := mustSync(t, a)
+			if _, err := os.Stat(marker); err != nil {
+				t.Fatalf("the hook did not run: %v", err)
+			}
+			if !out.Pushed || out.Retries < 1 || out.EventsPushed != 1 || out.EventsPulled != 1 {
+				t.Fatalf("sync that lost the ref update race: %+v, want 1 event pulled and 1 pushed after a retry", out)
+			}
+			if got, head := refOrEmpty(t, remote, "refs/grite/wal"), walHead(t, a); got != head {
+				t.Fatalf("remote WAL %s, a's %s", got, head)
+			}
+			mustSync(t, rival)
+			if got := len(listIDs(t, rival)); got != len(want)+1 {
+				t.Fatalf("rival lists %d issues, want %d", got, len(want)+1)
+			}
+			requireSameView(t, "a", readViewState(t, a), "rival", readViewState(t, rival))
+		})
+	}
+}

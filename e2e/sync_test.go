@@ -1,0 +1,153 @@
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"grite/internal/testrepo"
+)
+
+// The sync tests run `grite sync` in real clones of real bare remotes. The
+// longer ones live in sync_*_test.go: convergence, transport, errors and
+// forged history.
+
+func TestSyncFirstSyncOnEmptyRemotePushesTheWAL(t *testing.T) {
+	t.Parallel()
+	remote, clones := syncRemoteAndClones(t, 2)
+	a, empty := clones[0], clones[1]
+
+	// A clone with no events syncing with an empty remote: nothing to do.
+	mustSync(t, empty)
+	if got := refOrEmpty(t, remote, "refs/grite/wal"); got != "" {
+		t.Fatalf("sync without events created refs/grite/wal %s on the remote", got)
+	}
+
+	id := create(t, a, "first issue")
+	mustJSON(t, a, nil, "issue", "comment", id, "--body", "first comment")
+	env, r := gjson(t, a, "sync")
+	if !env.OK || r.code != 0 {
+		t.Fatalf("first sync failed\n%s", r)
+	}
+	var keys map[string]any
+	if err := jsonUnmarshal(env.Data, &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"pulled", "pushed", "wal_head", "remote_wal_head", "events_pulled", "events_pushed",
+		"events_rebased", "rebased", "retries", "locks_lost", "message"} {
+		if _, ok := keys[k]; !ok {
+			t.Errorf("sync data has no %q\n%s", k, r)
+		}
+	}
+	var out syncOutput
+	if err := jsonUnmarshal(env.Data, &out); err != nil {
+		t.Fatal(err)
+	}
+	head := walHead(t, a)
+	switch {
+	case !out.Pulled || !out.Pushed:
+		t.Errorf("pulled %v pushed %v, want both true\n%s", out.Pulled, out.Pushed, r)
+	case out.EventsPulled != 0 || out.EventsRebased != 0 || out.Rebased || out.Retries != 0:
+		t.Errorf("first sync pulled or rebased something\n%s", r)
+	case out.EventsPushed != 2:
+		t.Errorf("events_pushed %d, want 2\n%s", out.EventsPushed, r)
+	case out.WALHead != head || out.RemoteWALHead != head:
+		t.Errorf("wal_head %s remote_wal_head %s, local WAL is at %s\n%s", out.WALHead, out.RemoteWALHead, head, r)
+	case out.LocksLost == nil:
+		t.Errorf("locks_lost is null, want []\n%s", r)
+	}
+	if got := refOrEmpty(t, remote, "refs/grite/wal"); got != head {
+		t.Fatalf("remote refs/grite/wal is %q, want %s", got, head)
+	}
+
+	// Syncing again changes nothing.
+	again := mustSync(t, a)
+	if again.EventsPulled != 0 || again.EventsPushed != 0 || again.WALHead != head || again.RemoteWALHead != head {
+		t.Fatalf("second sync was not a no-op: %+v", again)
+	}
+}
+
+func TestSyncPullAppliesEventsToTheView(t *testing.T) {
+	t.Parallel()
+	remote, clones := syncRemoteAndClones(t, 2)
+	a, b := clones[0], clones[1]
+
+	x := create(t, a, "from a", "--label", "bug")
+	mustJSON(t, a, nil, "issue", "comment", x, "--body", "a's comment")
+	y := create(t, a, "also from a")
+	mustSync(t, a)
+	aHead := walHead(t, a)
+
+	// B already has a view with its own issue.
+	own := create(t, b, "b's own")
+	requireIDs(t, b, []string{own})
+
+	out := mustSync(t, b, "--pull")
+	if !out.Pulled || out.Pushed || out.EventsPulled != 3 || out.EventsPushed != 0 {
+		t.Fatalf("sync --pull: %+v, want pulled 3 events and no push", out)
+	}
+	if got := refOrEmpty(t, remote, "refs/grite/wal"); got != aHead {
+		t.Fatalf("sync --pull moved the remote WAL to %s", got)
+	}
+	if !out.Rebased || out.EventsRebased != 1 {
+		t.Errorf("b's local-only create was not re-appended on the remote head: %+v", out)
+	}
+
+	// No rebuild: the pulled events are in the view right away.
+	requireIDs(t, b, []string{x, y, own})
+	var show showOutput
+	mustJSON(t, b, &show, "issue", "show", x)
+	if show.Issue.Title != "from a" || !slices.Equal(show.Issue.Labels, []string{"bug"}) ||
+		len(show.Issue.Comments) != 1 || show.Issue.Comments[0].Body != "a's comment" {
+		t.Fatalf("pulled issue in b's view: %+v", show.Issue)
+	}
+	if got := len(exportedEventIDs(t, b)); got != 4 {
+		t.Fatalf("b's export has %d events, want 4", got)
+	}
+}
+
+func TestSyncOfflineWorkIsPushedWhenTheRemoteReturns(t *testing.T) {
+	t.Parallel()
+	remote, clones := syncRemoteAndClones(t, 2)
+	a, b := clones[0], clones[1]
+	x := create(t, a, "before going offline")
+	mustSync(t, a)
+
+	down := fmt.Sprintf("git://127.0.0.1:%d/remote.git", closedLoopbackPort(t))
+	testrepo.Git(t, a, "remote", "set-url", "origin", down)
+
+	// Offline: writing and reading keep working.
+	y := create(t, a, "written offline")
+	mustJSON(t, a, nil, "issue", "comment", x, "--body", "offline comment on x")
+	mustJSON(t, a, nil, "issue", "comment", y, "--body", "offline comment on y")
+	mustJSON(t, a, nil, "issue", "close", x)
+	offline := 4
+	requireIDs(t, a, []string{x, y})
+	head, view := walHead(t, a), rawData(t, a, "issue", "list")
+
+	mustFail(t, a, "git_error", 1, "sync")
+	if got := walHead(t, a); got != head {
+		t.Fatalf("failed sync moved the local WAL from %s to %s", head, got)
+	}
+	if got := rawData(t, a, "issue", "list"); got != view {
+		t.Fatalf("failed sync changed the view:\n%s\nwant\n%s", got, view)
+	}
+	z := create(t, a, "still writable after a failed sync")
+	offline++
+	requireIDs(t, a, []string{x, y, z})
+
+	// The remote is back.
+	testrepo.Git(t, a, "remote", "set-url", "origin", remote)
+	out := mustSync(t, a)
+	if !out.Pushed || out.EventsPushed != offline || out.EventsPulled != 0 {
+		t.Fatalf("sync after reconnecting: %+v, want the %d events written offline pushed", out, offline)
+	}
+	if got, want := refOrEmpty(t, remote, "refs/grite/wal"), walHead(t, a); got != want {
+		t.Fatalf("remote WAL %s, local %s", got, want)
+	}
+	pulled := mustSync(t, b)
+	if pulled.EventsPulled != offline+1 {
+		t.Fatalf("b pulled %d events, want %d", pulled.EventsPulled, offline+1)
+	}
+	requireSameView(t, "a", readViewState(t, a), "b", readViewState(t, b))
+}

@@ -1,0 +1,153 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/client"
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"grite/internal/testrepo"
+	"grite/tools"
+)
+
+// inProcess serves s to an in-process mcp-go client that has initialized
+// as clientName.
+func inProcess(t *testing.T, s *Server, clientName string) *client.Client {
+	t.Helper()
+	c, err := client.NewInProcessClient(s.MCPServer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	req := mcpgo.InitializeRequest{}
+	req.Params.ClientInfo = mcpgo.Implementation{Name: clientName, Version: "test"}
+	if _, err := c.Initialize(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func callTool(t *testing.T, c *client.Client, name string, args map[string]any) *mcpgo.CallToolResult {
+	t.Helper()
+	req := mcpgo.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = name, args
+	res, err := c.CallTool(context.Background(), req)
+	if err != nil {
+		t.Fatalf("%s: protocol error %v", name, err)
+	}
+	return res
+}
+
+func structured(t *testing.T, res *mcpgo.CallToolResult) map[string]any {
+	t.Helper()
+	var m map[string]any
+	raw := res.RawStructuredContent
+	if len(raw) == 0 {
+		var err error
+		if raw, err = json.Marshal(res.StructuredContent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("structured content %s: %v", raw, err)
+	}
+	return m
+}
+
+// TestPanicInToolBecomesInternalErrorResult adds a tool whose operation
+// panics through the same adapter the real tools use: the call answers
+// isError with internal_error, and the server (its mutex included) keeps
+// serving.
+func TestPanicInToolBecomesInternalErrorResult(t *testing.T) {
+	s, err := New(Options{Repo: testrepo.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := Definition{
+		Tool: mcpgo.NewTool("boom", mcpgo.WithDescription("panics")),
+		Call: func(ctx context.Context, _ *tools.Session, _ json.RawMessage) (any, string, error) {
+			var m map[string]int
+			m["x"] = 1 // nil map write: a real runtime panic
+			return nil, "", nil
+		},
+	}
+	s.MCPServer().AddTool(boom.Tool, s.handler(boom))
+	c := inProcess(t, s, "panic-test")
+
+	for range 2 { // twice: the first panic must not leave the session locked
+		res := callTool(t, c, "boom", nil)
+		if !res.IsError {
+			t.Fatalf("panic answered without isError: %+v", res)
+		}
+		body := structured(t, res)
+		if body["code"] != string(tools.CodeInternal) || !strings.Contains(body["message"].(string), "boom") {
+			t.Fatalf("panic result %v, want code internal_error naming the tool", body)
+		}
+	}
+	res := callTool(t, c, "whoami", nil)
+	if res.IsError {
+		t.Fatalf("whoami after a panic: %+v", structured(t, res))
+	}
+	if got := structured(t, res)["label"]; got != "panic-test" {
+		t.Fatalf("whoami label %v, want the client's name", got)
+	}
+}
+
+// TestFailedFirstCallDoesNotCreateASecondActor: when opening the view fails
+// after the session's actor was created, the next call reuses that actor.
+func TestFailedFirstCallDoesNotCreateASecondActor(t *testing.T) {
+	dir := testrepo.New(t)
+	s, err := New(Options{Repo: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel() // opening the view fails on a canceled context
+	if _, err := s.sessionLocked(canceled, "agent"); err == nil {
+		t.Fatal("opening a session with a canceled context succeeded")
+	}
+	sess, err := s.sessionLocked(context.Background(), "agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	list, err := tools.ActorList(context.Background(), sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Actors) != 1 {
+		t.Fatalf("%d actors after a failed and a good first call, want 1: %+v", len(list.Actors), list.Actors)
+	}
+}
+
+// TestErrorResultCarriesCodeMessageDetails: a user-fixable failure is an
+// isError result whose structured content and text are the CLI's error
+// object, not a protocol error.
+func TestErrorResultCarriesCodeMessageDetails(t *testing.T) {
+	s, err := New(Options{Repo: testrepo.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := inProcess(t, s, "errors-test")
+	res := callTool(t, c, "issue_show", map[string]any{"id": "abcd1234"})
+	body := structured(t, res)
+	if !res.IsError || body["code"] != "not_found" || body["message"] == "" {
+		t.Fatalf("unknown issue: isError %v body %v", res.IsError, body)
+	}
+	details, _ := body["details"].(map[string]any)
+	if details["issue_id"] != "abcd1234" {
+		t.Fatalf("details %v, want issue_id", details)
+	}
+	text := res.Content[0].(mcpgo.TextContent).Text
+	var fromText map[string]any
+	if err := json.Unmarshal([]byte(text), &fromText); err != nil || fromText["code"] != "not_found" {
+		t.Fatalf("text %q is not the error object", text)
+	}
+}

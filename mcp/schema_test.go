@@ -1,0 +1,350 @@
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"grite/internal/testrepo"
+	"grite/prompts"
+	"grite/tools"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// toolNames is the issue's tool set, exactly.
+var toolNames = []string{
+	"issue_create", "issue_update", "issue_comment", "issue_show", "issue_list",
+	"issue_ready", "issue_claim", "issue_release", "issue_dep", "lock",
+	"lock_status", "sync", "whoami",
+}
+
+// readOnlyTools are the tools that may be offered under --read-only.
+var readOnlyTools = []string{"issue_show", "issue_list", "issue_ready", "lock_status", "whoami"}
+
+func definitionsByName(t *testing.T) map[string]Definition {
+	t.Helper()
+	m := map[string]Definition{}
+	for _, d := range Definitions() {
+		if _, dup := m[d.Tool.Name]; dup {
+			t.Fatalf("tool %s defined twice", d.Tool.Name)
+		}
+		m[d.Tool.Name] = d
+	}
+	return m
+}
+
+func TestToolsAreExactlyTheIssueSet(t *testing.T) {
+	var got []string
+	for _, d := range Definitions() {
+		got = append(got, d.Tool.Name)
+	}
+	if !slices.Equal(sorted(got), sorted(toolNames)) {
+		t.Fatalf("tools %v\nwant %v", sorted(got), sorted(toolNames))
+	}
+}
+
+// TestToolDefinitionsMatchGolden snapshots every tool's whole definition
+// (name, title, description, inputSchema, annotations) as clients see it in
+// tools/list. Run with -update to rewrite, then review the diff.
+func TestToolDefinitionsMatchGolden(t *testing.T) {
+	dir := filepath.Join("testdata", "tools")
+	if *update {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]bool{}
+	for _, d := range Definitions() {
+		name := d.Tool.Name + ".json"
+		want[name] = true
+		b, err := json.MarshalIndent(d.Tool, "", "  ")
+		if err != nil {
+			t.Fatalf("%s: %v", d.Tool.Name, err)
+		}
+		b = append(b, '\n')
+		path := filepath.Join(dir, name)
+		if *update {
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		golden, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test ./mcp -run Golden -update)", err)
+		}
+		if !bytes.Equal(golden, b) {
+			t.Errorf("%s differs from %s (run with -update and review the diff)\ngot:\n%s", d.Tool.Name, path, b)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !want[e.Name()] {
+			if *update {
+				os.Remove(filepath.Join(dir, e.Name()))
+				continue
+			}
+			t.Errorf("stale golden file %s: no tool of that name", filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// TestEveryToolSetsEveryHintExplicitly guards against mcp-go's defaults
+// (destructive and open-world true, read-only false) leaking into a tool
+// whose annotations were forgotten: each hint is compared with what the
+// tool really does.
+func TestEveryToolSetsEveryHintExplicitly(t *testing.T) {
+	idempotent := map[string]bool{
+		"issue_update": true, "issue_release": true, "issue_dep": true,
+		"issue_show": true, "issue_list": true, "issue_ready": true, "lock_status": true, "whoami": true,
+	}
+	for _, d := range Definitions() {
+		name, a := d.Tool.Name, d.Tool.Annotations
+		if d.Tool.Title == "" || a.Title == "" {
+			t.Errorf("%s: no title (tool %q, annotation %q)", name, d.Tool.Title, a.Title)
+		}
+		if d.Tool.Description == "" {
+			t.Errorf("%s: no description", name)
+		}
+		hints := map[string]*bool{"readOnlyHint": a.ReadOnlyHint, "destructiveHint": a.DestructiveHint, "idempotentHint": a.IdempotentHint, "openWorldHint": a.OpenWorldHint}
+		for h, v := range hints {
+			if v == nil {
+				t.Errorf("%s: %s not set", name, h)
+			}
+		}
+		if t.Failed() {
+			continue
+		}
+		wantRO := slices.Contains(readOnlyTools, name)
+		if *a.ReadOnlyHint != wantRO || d.ReadOnly != wantRO {
+			t.Errorf("%s: readOnlyHint %v, Definition.ReadOnly %v, want %v", name, *a.ReadOnlyHint, d.ReadOnly, wantRO)
+		}
+		if *a.DestructiveHint {
+			t.Errorf("%s: destructiveHint true; nothing grite does deletes data", name)
+		}
+		if *a.OpenWorldHint != (name == "sync") {
+			t.Errorf("%s: openWorldHint %v, want true only for sync", name, *a.OpenWorldHint)
+		}
+		if *a.IdempotentHint != idempotent[name] {
+			t.Errorf("%s: idempotentHint %v, want %v", name, *a.IdempotentHint, idempotent[name])
+		}
+	}
+}
+
+// TestEveryInputPropertyIsDescribed: models pick arguments from the schema
+// alone, so each property says what it is, closed sets are enums and the
+// arguments a call cannot do without are required.
+func TestEveryInputPropertyIsDescribed(t *testing.T) {
+	enums := map[string][]string{
+		"issue_update.state": {"open", "closed"},
+		"issue_list.state":   {"open", "closed"},
+		"issue_dep.type":     {"blocks", "depends_on", "related_to"},
+		"issue_dep.action":   {"add", "remove"},
+		"lock.action":        {"acquire", "renew", "release"},
+		"sync.mode":          {"full", "pull", "push"},
+	}
+	required := map[string][]string{
+		"issue_create": {"title"}, "issue_update": {"id"}, "issue_comment": {"id", "body"},
+		"issue_show": {"id"}, "issue_release": {"id"}, "issue_dep": {"id", "target", "type", "action"},
+		"lock": {"action", "resource"}, "sync": {"mode"},
+	}
+	for _, d := range Definitions() {
+		name, schema := d.Tool.Name, d.Tool.InputSchema
+		if schema.Type != "object" {
+			t.Errorf("%s: input schema type %q", name, schema.Type)
+		}
+		for prop, v := range schema.Properties {
+			p, _ := v.(map[string]any)
+			if desc, _ := p["description"].(string); strings.TrimSpace(desc) == "" {
+				t.Errorf("%s.%s: no description", name, prop)
+			}
+			got, _ := p["enum"].([]string)
+			if want, ok := enums[name+"."+prop]; ok && !slices.Equal(got, want) {
+				t.Errorf("%s.%s: enum %v, want %v", name, prop, got, want)
+			} else if !ok && got != nil {
+				t.Errorf("%s.%s: unexpected enum %v (add it to this test)", name, prop, got)
+			}
+		}
+		if !slices.Equal(sorted(schema.Required), sorted(required[name])) {
+			t.Errorf("%s: required %v, want %v", name, schema.Required, required[name])
+		}
+		for _, r := range schema.Required {
+			if _, ok := schema.Properties[r]; !ok {
+				t.Errorf("%s: required %q is not a property", name, r)
+			}
+		}
+	}
+}
+
+// TestInputSchemasCompileAndAcceptExamples compiles every input schema as
+// JSON Schema (2020-12, what MCP uses) and checks that a typical call is
+// valid and that a call missing a required argument is not.
+func TestInputSchemasCompileAndAcceptExamples(t *testing.T) {
+	id := "0123456789abcdef0123456789abcdef"
+	examples := map[string]string{
+		"issue_create":  `{"title":"t","body":"b","labels":["bug"],"assignees":["me"]}`,
+		"issue_update":  `{"id":"` + id + `","state":"closed","add_labels":["x"]}`,
+		"issue_comment": `{"id":"0123","body":"hi"}`,
+		"issue_show":    `{"id":"0123","comments_limit":10,"comments_cursor":"50"}`,
+		"issue_list":    `{"state":"open","limit":2,"cursor":"2","query":"x"}`,
+		"issue_ready":   `{"label":"bug","limit":5}`,
+		"issue_claim":   `{"next":true,"ttl":"30m"}`,
+		"issue_release": `{"id":"0123"}`,
+		"issue_dep":     `{"id":"0123","target":"4567","type":"blocks","action":"add"}`,
+		"lock":          `{"action":"acquire","resource":"repo:global","ttl":60}`,
+		"lock_status":   `{"resource":"path:src/"}`,
+		"sync":          `{"mode":"full","remote":"origin"}`,
+		"whoami":        `{}`,
+	}
+	for _, d := range Definitions() {
+		name := d.Tool.Name
+		raw, err := json.Marshal(d.Tool.InputSchema)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		c := jsonschema.NewCompiler()
+		c.DefaultDraft(jsonschema.Draft2020)
+		url := "mem://" + name + ".json"
+		if err := c.AddResource(url, doc); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		sch, err := c.Compile(url)
+		if err != nil {
+			t.Errorf("%s: input schema does not compile: %v\n%s", name, err, raw)
+			continue
+		}
+		ex, ok := examples[name]
+		if !ok {
+			t.Errorf("%s: no example call in this test", name)
+			continue
+		}
+		v, _ := jsonschema.UnmarshalJSON(strings.NewReader(ex))
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("%s: example %s rejected: %v", name, ex, err)
+		}
+		if len(d.Tool.InputSchema.Required) > 0 {
+			v, _ := jsonschema.UnmarshalJSON(strings.NewReader(`{}`))
+			if sch.Validate(v) == nil {
+				t.Errorf("%s: {} accepted although %v are required", name, d.Tool.InputSchema.Required)
+			}
+		}
+	}
+}
+
+// TestToolsListFitsIn16KB measures the whole tools/list response as it goes
+// over the wire: it is loaded into every conversation.
+func TestToolsListFitsIn16KB(t *testing.T) {
+	s, err := New(Options{Repo: testrepo.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := s.MCPServer().HandleMessage(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`))
+	b, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parsed struct {
+		Result struct {
+			Tools []struct {
+				Name string `json:"name"`
+			} `json:"tools"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(b, &parsed); err != nil || len(parsed.Result.Tools) != len(toolNames) {
+		t.Fatalf("tools/list: %v\n%s", err, b)
+	}
+	t.Logf("tools/list response: %d bytes", len(b))
+	if len(b) > 16*1024 {
+		t.Fatalf("tools/list response is %d bytes, limit 16384", len(b))
+	}
+}
+
+// TestPromptsNameOnlyExistingTools: every identifier in the prompts that
+// looks like a tool (snake_case words, and `lock`, `sync`, `whoami` in
+// backticks) is a tool, or else an argument, enum value, result field or
+// error code that the tools really have.
+func TestPromptsNameOnlyExistingTools(t *testing.T) {
+	defs := definitionsByName(t)
+	other := map[string]bool{}
+	for _, d := range defs {
+		for prop, v := range d.Tool.InputSchema.Properties {
+			other[prop] = true
+			p, _ := v.(map[string]any)
+			enum, _ := p["enum"].([]string)
+			for _, e := range enum {
+				other[e] = true
+			}
+		}
+	}
+	for _, v := range []any{tools.SyncOutput{}, tools.WhoAmIOutput{}, tools.ClaimOutput{}, tools.WriteResult{}, pagedList{}, pagedShow{}} {
+		for _, f := range jsonFields(reflect.TypeOf(v)) {
+			other[f] = true
+		}
+	}
+	for _, c := range []tools.Code{tools.CodeInvalidArgs, tools.CodeNotFound, tools.CodeConflict, tools.CodeNotARepo, tools.CodeDBBusy, tools.CodeIO, tools.CodeGit, tools.CodeWAL, tools.CodeInternal} {
+		other[string(c)] = true
+	}
+	snake := regexp.MustCompile(`\b[a-z]+_[a-z_]+\b`)
+	single := regexp.MustCompile("`(lock|sync|whoami)`")
+	texts := map[string]string{"workflow.md": prompts.Workflow, "handoff.md": prompts.Handoff, "instructions": prompts.Instructions}
+	for file, text := range texts {
+		mentioned := 0
+		for _, w := range snake.FindAllString(text, -1) {
+			if _, ok := defs[w]; ok {
+				mentioned++
+				continue
+			}
+			if !other[w] {
+				t.Errorf("%s mentions %q: not a tool (nor an argument, enum value, result field or error code)", file, w)
+			}
+		}
+		for _, m := range single.FindAllStringSubmatch(text, -1) {
+			if _, ok := defs[m[1]]; !ok {
+				t.Errorf("%s mentions tool %q, which does not exist", file, m[1])
+			}
+			mentioned++
+		}
+		if mentioned == 0 {
+			t.Errorf("%s mentions no tool at all", file)
+		}
+	}
+}
+
+func jsonFields(rt reflect.Type) []string {
+	var out []string
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}

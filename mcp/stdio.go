@@ -1,0 +1,134 @@
+package mcp
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	gosync "sync"
+)
+
+// answerBeforeEOF sits between stdin/stdout and mcp-go's stdio server. When
+// mcp-go reads EOF it cancels every request still queued or running, so a
+// client that writes its tool calls and then closes stdin (a script, or
+// `grite-mcp < calls.jsonl`) would get "context canceled" failures, or no
+// answer at all, for calls it had sent. This holds EOF back from mcp-go
+// until every tools/call read has been answered on stdout (or ctx ends, or
+// stdout fails). Only tools/call is tracked: it always gets a response,
+// whereas other requests may legitimately stay open.
+type answerBeforeEOF struct {
+	out io.Writer
+
+	mu      gosync.Mutex
+	pending map[string]int // request id → calls read and not yet answered
+	broken  bool           // stdout failed: nothing more will be answered
+	changed chan struct{}  // closed and replaced whenever pending shrinks
+}
+
+func newAnswerBeforeEOF(out io.Writer) *answerBeforeEOF {
+	return &answerBeforeEOF{out: out, pending: map[string]int{}, changed: make(chan struct{})}
+}
+
+// forward copies in to w line by line, noting each tools/call, and closes w
+// with in's error once nothing is pending.
+func (a *answerBeforeEOF) forward(ctx context.Context, in io.Reader, w *io.PipeWriter) {
+	r := bufio.NewReader(in)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err == nil {
+			a.noteRequest(line)
+		}
+		if len(line) > 0 {
+			if _, werr := w.Write(line); werr != nil {
+				return // the server stopped reading
+			}
+		}
+		if err != nil {
+			a.waitAnswered(ctx)
+			w.CloseWithError(err)
+			return
+		}
+	}
+}
+
+// Write passes one JSON-RPC message to stdout (mcp-go writes each message
+// with a single Write) and notes the answer to a tracked call. Writes are
+// serialised, so messages never interleave on stdout.
+func (a *answerBeforeEOF) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n, err := a.out.Write(p)
+	if err != nil {
+		a.broken = true
+		a.signal()
+		return n, err
+	}
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+	}
+	if json.Unmarshal(p, &m) != nil || m.Method != "" {
+		return n, nil
+	}
+	if key, ok := requestKey(m.ID); ok && a.pending[key] > 0 {
+		if a.pending[key]--; a.pending[key] == 0 {
+			delete(a.pending, key)
+		}
+		a.signal()
+	}
+	return n, nil
+}
+
+func (a *answerBeforeEOF) noteRequest(line []byte) {
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+	}
+	if json.Unmarshal(line, &m) != nil || m.Method != "tools/call" {
+		return
+	}
+	if key, ok := requestKey(m.ID); ok {
+		a.mu.Lock()
+		a.pending[key]++
+		a.mu.Unlock()
+	}
+}
+
+func (a *answerBeforeEOF) waitAnswered(ctx context.Context) {
+	for {
+		a.mu.Lock()
+		done, changed := len(a.pending) == 0 || a.broken, a.changed
+		a.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// signal wakes waitAnswered; the caller holds a.mu.
+func (a *answerBeforeEOF) signal() {
+	close(a.changed)
+	a.changed = make(chan struct{})
+}
+
+// requestKey normalises a JSON-RPC id (a string or a number) so that a
+// request and its response match whatever spelling each uses.
+func requestKey(raw json.RawMessage) (string, bool) {
+	var v any
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return "", false
+	}
+	switch id := v.(type) {
+	case string:
+		return "s" + id, true
+	case float64:
+		b, _ := json.Marshal(id)
+		return "n" + string(b), true
+	}
+	return "", false
+}
