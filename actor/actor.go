@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -204,6 +205,11 @@ func LoadDataDir(dir string) (*Actor, error) {
 	id, err := event.ParseActorID(c.ActorID)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.toml"), err)
+	}
+	if c.CreatedTS > math.MaxInt64 {
+		// TOML integers are int64, and the decoder wraps a negative one
+		// into a uint64 instead of refusing it.
+		return nil, fmt.Errorf("%s: created_ts must not be negative", filepath.Join(dir, "config.toml"))
 	}
 	a := &Actor{ID: id, Config: c, DataDir: dir}
 	if seed, err := os.ReadFile(filepath.Join(dir, "signing_key")); err == nil {

@@ -122,7 +122,11 @@ func open(gitDir, workTree string) (*Repo, error) {
 	if _, err := os.Stat(filepath.Join(common, "objects")); err != nil {
 		return nil, fmt.Errorf("%w: %s has no objects directory", ErrNotARepo, common)
 	}
-	st := filesystem.NewStorageWithOptions(osfs.New(common), cache.NewObjectLRU(8<<20), filesystem.Options{})
+	// Keep a few pack files open between object reads: without it go-git
+	// opens (and lstats every path component of) the pack for each object,
+	// which made pulling a fetched history of 100k WAL commits (800k packed
+	// objects) take three times as long. Rotation closes the oldest.
+	st := filesystem.NewStorageWithOptions(osfs.New(common), cache.NewObjectLRU(8<<20), filesystem.Options{MaxOpenDescriptors: 4})
 	return &Repo{GitDir: gitDir, CommonDir: common, WorkTree: workTree, Storage: st}, nil
 }
 

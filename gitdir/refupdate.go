@@ -3,6 +3,7 @@ package gitdir
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -102,13 +103,7 @@ func acquireLock(lock string) (*os.File, error) {
 		if !errors.Is(err, os.ErrExist) {
 			return nil, err
 		}
-		if fi, serr := os.Stat(lock); serr == nil && time.Since(fi.ModTime()) > staleLockAge {
-			// Move the stale lock aside atomically rather than deleting it,
-			// so two writers cannot both "clean up" and then both lock.
-			aside := fmt.Sprintf("%s.stale-%d", lock, rand.Uint64())
-			if os.Rename(lock, aside) == nil {
-				os.Remove(aside)
-			}
+		if removeIfStale(lock) {
 			continue
 		}
 		if time.Now().After(deadline) {
@@ -119,6 +114,52 @@ func acquireLock(lock string) (*os.File, error) {
 			backoff *= 2
 		}
 	}
+}
+
+// removeIfStale removes a lock file older than staleLockAge and reports
+// whether it was stale. It moves the lock aside atomically rather than
+// deleting it, so two writers cannot both "clean up" and then both lock.
+func removeIfStale(lock string) bool {
+	fi, err := os.Stat(lock)
+	if err != nil || time.Since(fi.ModTime()) <= staleLockAge {
+		return false
+	}
+	aside := fmt.Sprintf("%s.stale-%d", lock, rand.Uint64())
+	if os.Rename(lock, aside) == nil {
+		os.Remove(aside)
+	}
+	return true
+}
+
+// RemoveStaleRefLocks removes the stale <ref>.lock files (older than 10 s)
+// under a refs/grite/ prefix. git, unlike UpdateRef, never takes over a
+// dead writer's lock: a `git fetch` killed while updating a ref would make
+// every later fetch into that ref fail, so sync clears its own tracking
+// refs' stale locks before fetching.
+func (r *Repo) RemoveStaleRefLocks(prefix string) error {
+	if !strings.HasPrefix(prefix, "refs/grite/") {
+		return fmt.Errorf("refusing to clean %s: grite only writes refs/grite/*", prefix)
+	}
+	root := filepath.Join(r.CommonDir, filepath.FromSlash(prefix))
+	if !strings.HasPrefix(root, filepath.Join(r.CommonDir, "refs", "grite")+string(filepath.Separator)) {
+		return nil // a prefix such as a remote URL with ".." is not a ref directory
+	}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".lock") {
+			removeIfStale(path)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("clear stale locks under %s: %w", prefix, err)
+	}
+	return nil
 }
 
 // DeleteRef removes a ref if it still holds old. Deletion must also clear a

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -88,6 +90,15 @@ func ValidateResource(r string) error {
 	}
 	if len(r) > 1024 {
 		return fmt.Errorf("resource is %d bytes, limit 1024", len(r))
+	}
+	// lock.json would store invalid UTF-8 as U+FFFD (no longer the string
+	// the ref name hashes), and the resource goes into the commit message,
+	// where a NUL makes remotes that fsck pushes reject the whole push.
+	if !utf8.ValidString(r) {
+		return fmt.Errorf("resource %q is not valid UTF-8", r)
+	}
+	if strings.IndexFunc(r, unicode.IsControl) >= 0 {
+		return fmt.Errorf("resource %q must not contain control characters", r)
 	}
 	return nil
 }

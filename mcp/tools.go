@@ -318,10 +318,10 @@ func showDefinition(idProp mcpgo.ToolOption) Definition {
 		}
 		all := out.Issue.Comments
 		p := pagedShow{Issue: out.Issue, CommentsTotal: len(all), EventsTotal: len(out.Events)}
-		end := min(off+limit, len(all))
-		if off > len(all) {
-			off = len(all)
-		}
+		// The cursor is client input: clamp before adding, or a cursor
+		// near MaxInt wraps end negative.
+		off = min(off, len(all))
+		end := off + min(limit, len(all)-off)
 		p.Issue.Comments = all[off:end]
 		if end < len(all) {
 			p.CommentsHasMore, p.CommentsNextCursor = true, strconv.Itoa(end)

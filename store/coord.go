@@ -63,7 +63,7 @@ func (s *Store) Ready(ctx context.Context, f ReadyFilter) ([]Summary, error) {
 	// CROSS JOIN pins the join order: look edges up by the outer issue
 	// first (indexed), then check the other end's state. Left to itself the
 	// planner may scan every open issue per row.
-	q := `SELECT i.issue_id, i.title, i.state, i.created_ts, i.updated_ts, i.comment_count FROM issues i
+	q := `FROM issues i
 WHERE i.state = 'open'
 AND NOT EXISTS (SELECT 1 FROM deps d CROSS JOIN issues x ON x.issue_id = d.issue_id
 	WHERE d.target = i.issue_id AND d.dep_type = 'blocks' AND x.state = 'open')
@@ -84,7 +84,7 @@ AND NOT EXISTS (SELECT 1 FROM locks l WHERE l.resource = 'issue:' || i.issue_id 
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	return s.summaries(ctx, q, args...)
+	return s.summaries(ctx, min(max(f.Limit, 0), 1024), q, args...)
 }
 
 // Dep is a dependency edge with the other issue's title (empty if unknown).
@@ -151,5 +151,5 @@ func (s *Store) Summaries(ctx context.Context, ids []string) ([]Summary, error) 
 		args[i] = id
 	}
 	ph := strings.Repeat("?,", len(ids))
-	return s.summaries(ctx, `SELECT issue_id, title, state, created_ts, updated_ts, comment_count FROM issues WHERE issue_id IN (`+ph[:len(ph)-1]+`) ORDER BY created_ts, issue_id`, args...)
+	return s.summaries(ctx, len(ids), `FROM issues i WHERE i.issue_id IN (`+ph[:len(ph)-1]+`) ORDER BY i.created_ts, i.issue_id`, args...)
 }

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/hex"
+	"fmt"
 	"strings"
 
 	"grite/event"
@@ -59,93 +62,101 @@ func (f Filter) where() (string, []any) {
 // the total number matching (ignoring Limit/Offset).
 func (s *Store) ListIssues(ctx context.Context, f Filter) ([]Summary, int, error) {
 	where, args := f.where()
-	var total int
-	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM issues i"+where, args...).Scan(&total); err != nil {
-		return nil, 0, mapErr(err)
-	}
-	q := "SELECT i.issue_id, i.title, i.state, i.created_ts, i.updated_ts, i.comment_count FROM issues i" + where + " ORDER BY i.created_ts, i.issue_id"
-	if f.Limit > 0 || f.Offset > 0 {
-		limit := f.Limit
-		if limit <= 0 {
-			limit = -1
+	q := "FROM issues i" + where + " ORDER BY i.created_ts, i.issue_id"
+	paged := f.Limit > 0 || f.Offset > 0
+	total := 0
+	if paged || where == "" {
+		// Paged, the total is part of the answer. Unfiltered, counting is
+		// cheap and sizes the result up front: growing a slice of 10k rows
+		// in a fresh process costs more than the count.
+		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM issues i"+where, args...).Scan(&total); err != nil {
+			return nil, 0, mapErr(err)
 		}
-		q += " LIMIT ? OFFSET ?"
-		args = append(args, limit, f.Offset)
 	}
-	out, err := s.summaries(ctx, q, args...)
+	if !paged {
+		// The whole listing is its own count.
+		out, err := s.summaries(ctx, total, q, args...)
+		return out, len(out), err
+	}
+	limit, size := f.Limit, max(total-f.Offset, 0)
+	if limit > 0 {
+		size = min(size, limit)
+	} else {
+		limit = -1
+	}
+	out, err := s.summaries(ctx, size, q+" LIMIT ? OFFSET ?", append(args, limit, f.Offset)...)
 	return out, total, err
 }
 
-// summaries runs a query selecting (issue_id, title, state, created_ts,
-// updated_ts, comment_count) and attaches labels and assignees.
-func (s *Store) summaries(ctx context.Context, q string, args ...any) ([]Summary, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+// summaryColumns are the columns summaries scans, over issues aliased i.
+// The issues_list index covers them, so a listing in creation order reads
+// that index alone: one sequential pass, no lookups, no per-label rows.
+const summaryColumns = `SELECT i.issue_id, i.title, i.state, i.created_ts, i.updated_ts, i.comment_count, i.labels, i.assignees `
+
+// summaries runs summaryColumns followed by from (FROM issues i ...);
+// size is the expected number of rows, 0 if unknown.
+func (s *Store) summaries(ctx context.Context, size int, from string, args ...any) ([]Summary, error) {
+	rows, err := s.db.QueryContext(ctx, summaryColumns+from, args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	var out []Summary
-	index := map[string]int{}
+	defer rows.Close()
+	out := make([]Summary, 0, size)
 	for rows.Next() {
 		var r Summary
 		var c, u int64
-		if err := rows.Scan(&r.IssueID, &r.Title, &r.State, &c, &u, &r.CommentCount); err != nil {
-			rows.Close()
+		var labels, assignees sql.RawBytes
+		if err := rows.Scan(&r.IssueID, &r.Title, &r.State, &c, &u, &r.CommentCount, &labels, &assignees); err != nil {
 			return nil, err
 		}
 		r.CreatedTS, r.UpdatedTS = uint64(c), uint64(u)
-		r.Labels, r.Assignees = []string{}, []string{}
-		index[r.IssueID] = len(out)
+		if r.Labels, err = hexList(labels); err != nil {
+			return nil, err
+		}
+		if r.Assignees, err = hexList(assignees); err != nil {
+			return nil, err
+		}
 		out = append(out, r)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+	return out, rows.Err()
+}
+
+// hexList decodes encodeNames: nil (SQL NULL) is the empty list.
+func hexList(b []byte) ([]string, error) {
+	if b == nil {
+		return []string{}, nil
 	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	// One query per side table for the whole page: small pages use the
-	// primary key, full listings scan the (small) table once.
-	attach := func(table, col string, set func(*Summary, string)) error {
-		var rows *sql.Rows
-		var err error
-		if len(out) <= 500 {
-			ph := strings.Repeat("?,", len(out))
-			ids := make([]any, len(out))
-			for i, r := range out {
-				ids[i] = r.IssueID
-			}
-			rows, err = s.db.QueryContext(ctx, "SELECT issue_id, "+col+" FROM "+table+" WHERE issue_id IN ("+ph[:len(ph)-1]+") ORDER BY issue_id, "+col, ids...)
-		} else {
-			rows, err = s.db.QueryContext(ctx, "SELECT issue_id, "+col+" FROM "+table+" ORDER BY issue_id, "+col)
+	out := make([]string, 0, bytes.Count(b, []byte(","))+1)
+	for part := range bytes.SplitSeq(b, []byte(",")) {
+		v := make([]byte, hex.DecodedLen(len(part)))
+		if _, err := hex.Decode(v, part); err != nil {
+			return nil, fmt.Errorf("view holds an undecodable name list: %w", err)
 		}
-		if err != nil {
-			return mapErr(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, v string
-			if err := rows.Scan(&id, &v); err != nil {
-				return err
-			}
-			if i, ok := index[id]; ok {
-				set(&out[i], v)
-			}
-		}
-		return rows.Err()
-	}
-	if err := attach("labels", "label", func(r *Summary, v string) { r.Labels = append(r.Labels, v) }); err != nil {
-		return nil, err
-	}
-	if err := attach("assignees", "user", func(r *Summary, v string) { r.Assignees = append(r.Assignees, v) }); err != nil {
-		return nil, err
+		out = append(out, string(v))
 	}
 	return out, nil
 }
 
+// encodeNames stores a sorted label or assignee list in one column: each
+// name in hex (so no byte of a name can be taken for the separator), comma
+// separated; the empty list is NULL, and a list of one empty name is "".
+func encodeNames(names []string) any {
+	if len(names) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(hex.EncodeToString([]byte(n)))
+	}
+	return b.String()
+}
+
 // Issue returns one issue's summary; ok is false when it is not (yet) created.
 func (s *Store) Issue(ctx context.Context, id string) (Summary, bool, error) {
-	out, err := s.summaries(ctx, "SELECT issue_id, title, state, created_ts, updated_ts, comment_count FROM issues WHERE issue_id = ?", id)
+	out, err := s.summaries(ctx, 1, "FROM issues i WHERE i.issue_id = ?", id)
 	if err != nil || len(out) == 0 {
 		return Summary{}, false, err
 	}

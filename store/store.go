@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mattn/go-sqlite3"
@@ -22,7 +23,7 @@ import (
 )
 
 // schemaVersion changes whenever the tables change; a mismatch recreates the DB.
-const schemaVersion = "2"
+const schemaVersion = "3"
 
 // ErrBusy reports that another process held the database beyond the wait.
 var ErrBusy = errors.New("database is locked by another process")
@@ -56,9 +57,11 @@ CREATE TABLE IF NOT EXISTS issues(
 	created_ts INTEGER NOT NULL,
 	updated_ts INTEGER NOT NULL,
 	comment_count INTEGER NOT NULL,
-	event_count INTEGER NOT NULL
+	event_count INTEGER NOT NULL,
+	labels TEXT,
+	assignees TEXT
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS issues_created ON issues(created_ts, issue_id);
+CREATE INDEX IF NOT EXISTS issues_list ON issues(created_ts, issue_id, state, title, updated_ts, comment_count, labels, assignees);
 CREATE INDEX IF NOT EXISTS issues_state ON issues(state, created_ts, issue_id);
 CREATE TABLE IF NOT EXISTS labels(issue_id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY(issue_id, label)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS labels_label ON labels(label, issue_id);
@@ -99,7 +102,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func open(ctx context.Context, path string) (*Store, error) {
 	_, statErr := os.Stat(path)
 	fresh := errors.Is(statErr, os.ErrNotExist)
-	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL"
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL&_cache_size=-65536&_stmt_cache_size=64"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, err
@@ -250,13 +253,21 @@ func (t *Tx) Apply(events []event.Event) (int, error) {
 
 // ApplyFolded bulk-loads a fresh view (after Reset): events are inserted and
 // the projection p, already folded by the caller, is written once per issue.
+// Rows go in in primary-key order (event ID, issue ID), so each insert
+// appends to its B-tree instead of splitting pages all over it, and nothing
+// needs deleting first.
 func (t *Tx) ApplyFolded(events []event.Event, p *crdt.Projection) error {
 	ins, err := t.tx.PrepareContext(t.ctx, `INSERT OR IGNORE INTO events(event_id, issue_id, actor, ts, kind_tag, record) VALUES(?,?,?,?,?,?)`)
 	if err != nil {
 		return err
 	}
 	defer ins.Close()
-	for i := range events {
+	order := make([]int, len(events))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return events[a].ID.Compare(events[b].ID) })
+	for _, i := range order {
 		e := &events[i]
 		rec, err := event.EncodeChunk(events[i : i+1])
 		if err != nil {
@@ -266,8 +277,10 @@ func (t *Tx) ApplyFolded(events []event.Event, p *crdt.Projection) error {
 			return err
 		}
 	}
-	for _, iss := range p.Issues() {
-		if err := t.writeIssue(iss.ID, iss, true); err != nil {
+	issues := p.Issues()
+	slices.SortFunc(issues, func(a, b crdt.Issue) int { return a.ID.Compare(b.ID) })
+	for _, iss := range issues {
+		if err := t.insertIssue(iss.ID.String(), iss); err != nil {
 			return err
 		}
 	}
@@ -312,8 +325,14 @@ func (t *Tx) writeIssue(id event.IssueID, iss crdt.Issue, created bool) error {
 	if !created {
 		return nil
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO issues(issue_id, title, body, state, created_by, created_ts, updated_ts, comment_count, event_count) VALUES(?,?,?,?,?,?,?,?,?)`,
-		key, iss.Title, iss.Body, string(iss.State), iss.CreatedBy.String(), int64(iss.CreatedTS), int64(iss.UpdatedTS), len(iss.Comments), iss.EventCount); err != nil {
+	return t.insertIssue(key, iss)
+}
+
+// insertIssue writes the rows of an issue that has none yet.
+func (t *Tx) insertIssue(key string, iss crdt.Issue) error {
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO issues(issue_id, title, body, state, created_by, created_ts, updated_ts, comment_count, event_count, labels, assignees) VALUES(?,?,?,?,?,?,?,?,?,?,?)`,
+		key, iss.Title, iss.Body, string(iss.State), iss.CreatedBy.String(), int64(iss.CreatedTS), int64(iss.UpdatedTS), len(iss.Comments), iss.EventCount,
+		encodeNames(iss.Labels), encodeNames(iss.Assignees)); err != nil {
 		return err
 	}
 	for _, l := range iss.Labels {

@@ -101,6 +101,10 @@ func (s *Syncer) Pull(ctx context.Context, res *Result) error {
 
 func (s *Syncer) fetch(ctx context.Context) error {
 	r := s.cfg.Remote
+	// A fetch killed mid-update leaves a lock git never takes over.
+	if err := s.repo.RemoveStaleRefLocks("refs/grite/remotes/" + r + "/"); err != nil {
+		return err
+	}
 	_, stderr, err := s.runGit(ctx, "fetch", "--no-tags", "--quiet", r,
 		"+refs/grite/wal*:refs/grite/remotes/"+r+"/wal*",
 		"+refs/grite/snapshots/*:refs/grite/remotes/"+r+"/snapshots/*",

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -99,6 +100,20 @@ func (t timings) report(b *testing.B, prefix string) {
 	b.ReportMetric(ms(s[len(s)*9/10]), prefix+"p90-ms")
 }
 
+// cpuTime is the process's user+system CPU time. On a shared machine it
+// moves less than wall time, so cpu-ms/op helps tell slow code from a busy
+// neighbour (it includes the GC's and SQLite's threads).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports CPU ms per iteration since start (call after b.Loop).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(ms(cpuTime()-start)/float64(b.N), "cpu-ms/op")
+}
+
 func (t timings) median() time.Duration {
 	s := slices.Clone(t)
 	slices.Sort(s)
@@ -114,6 +129,7 @@ func BenchmarkIssueCreate(b *testing.B) {
 	s, _ := benchSession(b)
 	in := tools.IssueCreateInput{Title: "Sync drops events", Body: "Steps to reproduce.", Labels: []string{"bug", "p1"}}
 	var ts timings
+	cpu := cpuTime()
 	for b.Loop() {
 		start := time.Now()
 		if _, err := tools.IssueCreate.Call(ctx, s, in); err != nil {
@@ -122,6 +138,7 @@ func BenchmarkIssueCreate(b *testing.B) {
 		ts = append(ts, time.Since(start))
 	}
 	ts.report(b, "")
+	reportCPU(b, cpu)
 }
 
 func benchmarkIssueList(b *testing.B, n int) {
@@ -129,6 +146,7 @@ func benchmarkIssueList(b *testing.B, n int) {
 	s, _ := benchSession(b)
 	populate(b, s, n)
 	var ts timings
+	cpu := cpuTime()
 	for b.Loop() {
 		start := time.Now()
 		out, err := tools.IssueList.Call(ctx, s, tools.IssueListInput{})
@@ -141,6 +159,7 @@ func benchmarkIssueList(b *testing.B, n int) {
 		}
 	}
 	ts.report(b, "")
+	reportCPU(b, cpu)
 }
 
 func BenchmarkIssueList1k(b *testing.B)  { benchmarkIssueList(b, 1000) }
@@ -158,6 +177,7 @@ func BenchmarkIssueShow(b *testing.B) {
 		}
 	}
 	var ts timings
+	cpu := cpuTime()
 	for b.Loop() {
 		start := time.Now()
 		out, err := tools.IssueShow.Call(ctx, s, tools.IssueShowInput{ID: target[:8]})
@@ -170,6 +190,7 @@ func BenchmarkIssueShow(b *testing.B) {
 		}
 	}
 	ts.report(b, "")
+	reportCPU(b, cpu)
 }
 
 // BenchmarkIssueComment comments round-robin on 1,000 issues (so no single
@@ -180,6 +201,7 @@ func BenchmarkIssueComment(b *testing.B) {
 	ids := populate(b, s, 1000)
 	var ts timings
 	i := 0
+	cpu := cpuTime()
 	for b.Loop() {
 		id := ids[i%len(ids)].String()
 		i++
@@ -190,6 +212,7 @@ func BenchmarkIssueComment(b *testing.B) {
 		ts = append(ts, time.Since(start))
 	}
 	ts.report(b, "")
+	reportCPU(b, cpu)
 }
 
 // BenchmarkRebuild100k rebuilds the view from a WAL of 100,000 events written
@@ -228,6 +251,7 @@ func BenchmarkRebuild100k(b *testing.B) {
 		}
 	}
 	var tm timings
+	cpu := cpuTime()
 	for b.Loop() {
 		start := time.Now()
 		out, err := tools.Rebuild(ctx, s, false)
@@ -240,6 +264,7 @@ func BenchmarkRebuild100k(b *testing.B) {
 		}
 	}
 	tm.report(b, "")
+	reportCPU(b, cpu)
 }
 
 // BenchmarkIssueCreateFlatness makes 10,000 issues one create at a time and
@@ -270,4 +295,36 @@ func BenchmarkIssueCreateFlatness(b *testing.B) {
 		b.ReportMetric(float64(last)/float64(first), "last/first")
 		ts.report(b, "all-")
 	}
+}
+
+// BenchmarkOpenShowClose is the in-process part of one `grite issue show`
+// process: select the actor, open the view, check it against the WAL head,
+// show an issue with 20 comments, close. Compared with the whole-process
+// time (bench/cli.sh) it separates grite's work from process start.
+func BenchmarkOpenShowClose(b *testing.B) {
+	ctx := context.Background()
+	s, dir := benchSession(b)
+	ids := populate(b, s, 1000)
+	target := ids[len(ids)/2].String()
+	for i := range 20 {
+		if _, err := tools.IssueComment.Call(ctx, s, tools.IssueCommentInput{ID: target, Body: fmt.Sprintf("comment %d", i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var ts timings
+	cpu := cpuTime()
+	for b.Loop() {
+		start := time.Now()
+		s, err := tools.Open(ctx, tools.OpenOptions{Dir: dir, Selection: actor.Selection{}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tools.IssueShow.Call(ctx, s, tools.IssueShowInput{ID: target[:8]}); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+		ts = append(ts, time.Since(start))
+	}
+	ts.report(b, "")
+	reportCPU(b, cpu)
 }

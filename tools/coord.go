@@ -164,7 +164,7 @@ var IssueDep = Op[DepInput, DepOutput]{
 		if err != nil {
 			return DepOutput{}, err
 		}
-		return DepOutput{EventID: r.EventID, IssueID: src.String(), Target: tgt.String(), DepType: string(dt), Action: in.Action + "ed", WALHead: r.WALHead}, nil
+		return DepOutput{EventID: r.EventID, IssueID: src.String(), Target: tgt.String(), DepType: string(dt), Action: map[string]string{"add": "added", "remove": "removed"}[in.Action], WALHead: r.WALHead}, nil
 	},
 }
 

@@ -62,6 +62,11 @@ var Sync = Op[SyncInput, SyncOutput]{
 		if remote == "" {
 			remote = "origin"
 		}
+		if strings.HasPrefix(remote, "-") {
+			// git would take it for an option: "--upload-pack=<cmd>" runs
+			// <cmd>. Remote names and URLs never start with '-'.
+			return SyncOutput{}, newErr(CodeInvalidArgs, "remote %q must be a remote name or URL, not start with '-'", remote)
+		}
 		keys, err := s.Grite.PublicKeys()
 		if err != nil {
 			return SyncOutput{}, err
@@ -91,7 +96,7 @@ var Sync = Op[SyncInput, SyncOutput]{
 		}
 		if runErr == nil && mode != "pull" {
 			if runErr = s.checkRepoLock(); runErr == nil {
-				runErr = sy.Push(ctx, &res)
+				runErr = s.pushUndoingLostClaims(ctx, sy, &res)
 			}
 			if err := s.applyPulled(ctx, res.NewEvents); err != nil && runErr == nil {
 				runErr = err
@@ -132,6 +137,26 @@ func (s *Session) applyPulled(ctx context.Context, events []event.Event) error {
 		}
 		return tx.SetMeta("wal_head", head.String())
 	}))
+}
+
+// pushUndoingLostClaims pushes. A rejected push pulls before it retries,
+// and that pull can find a local claim that lost to another clone's (their
+// lock reached the remote first): undo those claims as a pull does, and
+// push the undo as well.
+func (s *Session) pushUndoingLostClaims(ctx context.Context, sy *gritesync.Syncer, res *gritesync.Result) error {
+	for {
+		handled := len(res.LocksLost)
+		if err := sy.Push(ctx, res); err != nil || len(res.LocksLost) == handled {
+			return err
+		}
+		if err := s.applyPulled(ctx, res.NewEvents); err != nil {
+			return err
+		}
+		res.NewEvents = nil
+		if err := s.unassignLostClaims(ctx, res.LocksLost[handled:]); err != nil {
+			return err
+		}
+	}
 }
 
 // unassignLostClaims appends AssigneeRemoved for each local issue claim that

@@ -17,6 +17,10 @@ const (
 
 // checkText validates a free-text field: valid UTF-8 within the limit.
 // Control characters are preserved in bodies (tabs, newlines, anything).
+// Only the CLI can deliver invalid UTF-8 (argv and files carry raw bytes):
+// MCP arguments are JSON-decoded before they reach this layer, and the
+// decoder replaces invalid sequences and lone surrogate escapes with U+FFFD
+// (pinned by e2e TestHostileInputInvalidUTF8OverMCPArrivesAsReplacementCharacters).
 func checkText(field, v string, limit int) error {
 	if !utf8.ValidString(v) {
 		return newErr(CodeInvalidArgs, "%s is not valid UTF-8", field)

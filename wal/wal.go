@@ -286,6 +286,7 @@ type ReadOptions struct {
 // Walk visits commits from head back along prev_wal (newest first), calling
 // fn for each. A malformed commit stops the walk with an *Error naming it.
 func (w *WAL) Walk(ctx context.Context, head plumbing.Hash, opts ReadOptions, fn func(Commit) error) error {
+	r := newObjectReader(w.repo)
 	for h := head; !h.IsZero(); {
 		if opts.Stop != nil && opts.Stop(h) {
 			return nil
@@ -293,7 +294,7 @@ func (w *WAL) Walk(ctx context.Context, head plumbing.Hash, opts ReadOptions, fn
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		c, err := w.ReadCommit(h, opts)
+		c, err := w.readCommit(r, h, opts)
 		if err != nil {
 			return err
 		}
@@ -346,14 +347,18 @@ func (w *WAL) ReadAll(ctx context.Context) ([]event.Event, plumbing.Hash, error)
 
 // ReadCommit loads and decodes one WAL commit.
 func (w *WAL) ReadCommit(h plumbing.Hash, opts ReadOptions) (Commit, error) {
+	return w.readCommit(newObjectReader(w.repo), h, opts)
+}
+
+func (w *WAL) readCommit(r *objectReader, h plumbing.Hash, opts ReadOptions) (Commit, error) {
 	fail := func(format string, args ...any) (Commit, error) {
 		return Commit{}, &Error{Commit: h, Err: fmt.Errorf(format, args...)}
 	}
-	commit, err := object.GetCommit(w.repo.Storage, h)
+	commit, err := r.commit(h)
 	if err != nil {
 		return fail("read commit: %w", err)
 	}
-	tree, err := object.GetTree(w.repo.Storage, commit.TreeHash)
+	tree, err := r.tree(commit.TreeHash)
 	if err != nil {
 		return fail("read tree: %w", err)
 	}
@@ -373,7 +378,7 @@ func (w *WAL) ReadCommit(h plumbing.Hash, opts ReadOptions) (Commit, error) {
 	if metaEntry == nil {
 		return fail("meta.json missing")
 	}
-	metaBytes, err := readBlob(w.repo, metaEntry.Hash, maxMetaBytes)
+	metaBytes, err := r.read(metaEntry.Hash, plumbing.BlobObject, maxMetaBytes)
 	if err != nil {
 		return fail("meta.json: %w", err)
 	}
@@ -392,11 +397,11 @@ func (w *WAL) ReadCommit(h plumbing.Hash, opts ReadOptions) (Commit, error) {
 	}
 	var chunks []chunkFile
 	if eventsEntry != nil {
-		sub, err := object.GetTree(w.repo.Storage, eventsEntry.Hash)
+		sub, err := r.tree(eventsEntry.Hash)
 		if err != nil {
 			return fail("read events tree: %w", err)
 		}
-		if err := collectChunks(w.repo, sub, "events", 0, &chunks); err != nil {
+		if err := collectChunks(r, sub, "events", 0, opts.Strict, &chunks); err != nil {
 			return fail("%w", err)
 		}
 	}
@@ -443,8 +448,9 @@ type chunkFile struct {
 }
 
 // collectChunks walks a tree in git order collecting *.bin blobs. Depth is
-// bounded: a WAL tree is events/YYYY/MM/DD.
-func collectChunks(repo *gitdir.Repo, t *object.Tree, prefix string, depth int, out *[]chunkFile) error {
+// bounded: a WAL tree is events/YYYY/MM/DD. Strict rejects anything else in
+// the tree (a stray file would otherwise travel on with an accepted commit).
+func collectChunks(r *objectReader, t *object.Tree, prefix string, depth int, strict bool, out *[]chunkFile) error {
 	if depth > 4 {
 		return fmt.Errorf("events tree deeper than YYYY/MM/DD at %s", prefix)
 	}
@@ -452,19 +458,21 @@ func collectChunks(repo *gitdir.Repo, t *object.Tree, prefix string, depth int, 
 		p := prefix + "/" + e.Name
 		switch {
 		case e.Mode == filemode.Dir:
-			sub, err := object.GetTree(repo.Storage, e.Hash)
+			sub, err := r.tree(e.Hash)
 			if err != nil {
 				return fmt.Errorf("read tree %s: %w", p, err)
 			}
-			if err := collectChunks(repo, sub, p, depth+1, out); err != nil {
+			if err := collectChunks(r, sub, p, depth+1, strict, out); err != nil {
 				return err
 			}
 		case e.Mode.IsFile() && len(e.Name) > 4 && e.Name[len(e.Name)-4:] == ".bin":
-			data, err := readBlob(repo, e.Hash, event.MaxChunkBytes)
+			data, err := r.read(e.Hash, plumbing.BlobObject, event.MaxChunkBytes)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p, err)
 			}
 			*out = append(*out, chunkFile{p, data})
+		case strict:
+			return fmt.Errorf("unexpected tree entry %s", p)
 		}
 	}
 	return nil

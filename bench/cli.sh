@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Whole-process timings of the grite CLI, as a user or an agent sees them.
+#
+#   bench/cli.sh            # RUNS=30 by default; RUNS=50 bench/cli.sh for more
+#
+# Process start dominates on small machines, so every number is also shown
+# as overhead above the floor (`grite version`, the same binary doing
+# nothing), built and measured in the same run (docs: ../shared/notes/
+# performance.md). Uses hyperfine when installed, else a loop timed with
+# bash's EPOCHREALTIME (no fork for the clock). Targets (issue tracker):
+#   create ≤ floor + 3 ms, show ≤ floor + 2 ms, list 10k ≤ floor + 25 ms,
+#   floor ≤ 2.2 × an empty Go binary.
+set -euo pipefail
+export LC_ALL=C # EPOCHREALTIME and awk agree on the decimal point
+
+RUNS=${RUNS:-30}
+WARMUP=${WARMUP:-3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/grite-bench-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# A fixed identity and no user/system git config, as the tests use.
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@localhost GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@localhost
+unset GRITE_HOME GIT_DIR GIT_WORK_TREE
+
+echo "building into $work ..." >&2
+(cd "$root" && go build -o "$work/grite" ./cmd/grite && go build -o "$work/populate" ./bench/populate)
+mkdir "$work/empty"
+printf 'package main\n\nfunc main() {}\n' >"$work/empty/main.go"
+(cd "$work/empty" && GO111MODULE=off go build -o "$work/empty-bin" main.go)
+grite=$work/grite
+
+mkrepo() { # dir issues comments-on-first -> prints the first issue's ID
+	git init -q -b main "$1"
+	git -C "$1" commit -q --allow-empty -m init
+	"$work/populate" -dir "$1" -n "$2" -comments "$3"
+}
+echo "populating 1k and 10k issue repositories (in process, via tools/) ..." >&2
+id1k=$(mkrepo "$work/r1k" 1000 20)
+mkrepo "$work/r10k" 10000 0 >/dev/null
+
+have_hyperfine=0
+command -v hyperfine >/dev/null 2>&1 && have_hyperfine=1
+# perf stat's task-clock (CPU time of the process) moves much less than wall
+# time when other work shares the machine; shown when perf is usable.
+have_perf=0
+perf stat -x, -e task-clock true >/dev/null 2>&1 && have_perf=1
+
+# The commands, by index: name, directory, argv.
+names=(
+	"empty-go-binary" "grite version" "issue list (1k)" "issue list (10k)" "issue list --json (10k)"
+	"issue show" "issue create" "issue comment"
+)
+run_cmd() { # index: runs command i in its directory, output discarded
+	case $1 in
+	0) cd "$work" && "$work/empty-bin" ;;
+	1) cd "$work/r1k" && "$grite" version ;;
+	2) cd "$work/r1k" && "$grite" issue list ;;
+	3) cd "$work/r10k" && "$grite" issue list ;;
+	4) cd "$work/r10k" && "$grite" issue list --json ;;
+	5) cd "$work/r1k" && "$grite" issue show "${id1k:0:8}" ;;
+	6) cd "$work/r1k" && "$grite" issue create --title "bench issue" --body "created by bench/cli.sh" --label bug ;;
+	7) cd "$work/r1k" && "$grite" issue comment "${id1k:0:8}" --body "bench comment" ;;
+	esac >/dev/null 2>&1
+}
+argv_of() { # index: the same command for hyperfine/perf, as "dir|argv"
+	case $1 in
+	0) echo "$work|$work/empty-bin" ;;
+	1) echo "$work/r1k|$grite version" ;;
+	2) echo "$work/r1k|$grite issue list" ;;
+	3) echo "$work/r10k|$grite issue list" ;;
+	4) echo "$work/r10k|$grite issue list --json" ;;
+	5) echo "$work/r1k|$grite issue show ${id1k:0:8}" ;;
+	6) echo "$work/r1k|$grite issue create --title bench --label bug" ;;
+	7) echo "$work/r1k|$grite issue comment ${id1k:0:8} --body bench" ;;
+	esac
+}
+
+echo "timing $RUNS runs each (warm-up $WARMUP) ..." >&2
+for i in "${!names[@]}"; do
+	: >"$work/samples.$i"
+	for ((w = 0; w < WARMUP; w++)); do run_cmd "$i" || { echo "${names[$i]} failed" >&2; exit 1; }; done
+done
+if [ "$have_hyperfine" = 1 ]; then
+	for i in "${!names[@]}"; do
+		IFS='|' read -r dir argv <<<"$(argv_of "$i")"
+		(cd "$dir" && hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$work/h.json" -- "$argv" >/dev/null 2>&1)
+		python3 -c 'import json,sys; [print(t*1000) for t in json.load(open(sys.argv[1]))["results"][0]["times"]]' "$work/h.json" >"$work/samples.$i"
+	done
+else
+	# Round-robin: each round runs every command once, so a burst of load
+	# from elsewhere hits all of them alike instead of one command's block.
+	# bash's own clock, no fork to read it.
+	for ((r = 0; r < RUNS; r++)); do
+		for i in "${!names[@]}"; do
+			t0=$EPOCHREALTIME
+			run_cmd "$i" || { echo "${names[$i]} failed" >&2; exit 1; }
+			t1=$EPOCHREALTIME
+			awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >>"$work/samples.$i"
+		done
+	done
+fi
+: >"$work/results"
+for i in "${!names[@]}"; do
+	cpu=-1
+	if [ "$have_perf" = 1 ]; then
+		IFS='|' read -r dir argv <<<"$(argv_of "$i")"
+		# shellcheck disable=SC2086 # argv is split on purpose
+		cpu=$(cd "$dir" && perf stat -x, -e task-clock -r "$RUNS" $argv 2>&1 >/dev/null | awk -F, '$3 == "task-clock" { print $1 }')
+	fi
+	sort -n "$work/samples.$i" | awk -v name="${names[$i]}" -v cpu="${cpu:--1}" '
+		{ v[NR] = $1 }
+		END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%s|%.2f|%.2f|%.2f\n", name, m, v[1], cpu }' >>"$work/results"
+done
+
+echo
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $RUNS runs; $([ $have_hyperfine = 1 ] && echo hyperfine || echo 'bash EPOCHREALTIME loop')"
+awk -F'|' '
+	function target(n) {
+		if (n == "issue create") return 3
+		if (n == "issue show") return 2
+		if (n == "issue list (10k)") return 25
+		return -1
+	}
+	{ names[NR] = $1; med[NR] = $2; mn[NR] = $3; cpu[NR] = $4 }
+	$1 == "empty-go-binary" { empty = $2; emptycpu = $4 }
+	$1 == "grite version" { floor = $2; floorcpu = $4 }
+	END {
+		printf "%-26s %9s %8s %9s %9s  %s\n", "command", "median ms", "min ms", "- floor", "cpu ms", "target (median - floor)"
+		for (i = 1; i <= NR; i++) {
+			over = (i > 2) ? sprintf("%+.2f", med[i] - floor) : "-"
+			c = (cpu[i] >= 0) ? sprintf("%.2f", cpu[i]) : "n/a"
+			t = target(names[i]); tt = ""
+			if (t > 0) tt = sprintf("<= +%d ms: %s", t, (med[i] - floor <= t) ? "met" : "MISSED")
+			printf "%-26s %9.2f %8.2f %9s %9s  %s\n", names[i], med[i], mn[i], over, c, tt
+		}
+		printf "\nfloor / empty Go binary = %.2f / %.2f ms = %.2fx (target <= 2.2x: %s)\n", floor, empty, floor / empty, (floor / empty <= 2.2) ? "met" : "MISSED"
+		if (floorcpu > 0) printf "cpu: floor %.2f ms, empty %.2f ms (%.2fx)\n", floorcpu, emptycpu, floorcpu / emptycpu
+	}' "$work/results"

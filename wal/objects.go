@@ -1,0 +1,199 @@
+package wal
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"grite/event"
+	"grite/gitdir"
+)
+
+// objectReader reads the objects of WAL commits; one serves a whole walk and
+// is not safe for concurrent use. Loose objects, which is what every local
+// append writes, are read straight from the objects directory with plain
+// system calls and one reused inflater: go-git's filesystem layer lstats
+// every path component, registers each file with the poller and allocates an
+// inflater per object, which made reading a WAL of many small commits
+// syscall- and GC-bound (FORMAT.md §6: eight objects per commit). Objects
+// that are not loose (packs, alternates) are read through go-git.
+type objectReader struct {
+	repo *gitdir.Repo
+	dir  string
+	zr   io.ReadCloser // zlib reader, reset per object
+	raw  bytes.Reader  // the compressed object being read
+	buf  []byte        // holds raw's bytes
+}
+
+func newObjectReader(repo *gitdir.Repo) *objectReader {
+	return &objectReader{repo: repo, dir: filepath.Join(repo.CommonDir, "objects")}
+}
+
+// read returns the content of object h, which must be of type want and at
+// most limit bytes (checked before the content is allocated).
+func (r *objectReader) read(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
+	raw, err := r.readLoose(h)
+	if errors.Is(err, fs.ErrNotExist) {
+		return r.readGoGit(h, want, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	r.raw.Reset(raw)
+	if r.zr == nil {
+		if r.zr, err = zlib.NewReader(&r.raw); err != nil {
+			return nil, fmt.Errorf("object %s: %w", h, err)
+		}
+	} else if err := r.zr.(zlib.Resetter).Reset(&r.raw, nil); err != nil {
+		return nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	// Header: "<type> <size>\x00"; the longest valid one is "commit " plus
+	// 20 digits and the NUL.
+	var hdr [32]byte
+	n := 0
+	for {
+		if n == len(hdr) {
+			return nil, fmt.Errorf("object %s: malformed header", h)
+		}
+		if _, err := io.ReadFull(r.zr, hdr[n:n+1]); err != nil {
+			return nil, fmt.Errorf("object %s: header: %w", h, err)
+		}
+		if hdr[n] == 0 {
+			break
+		}
+		n++
+	}
+	typ, size, ok := bytes.Cut(hdr[:n], []byte(" "))
+	if !ok {
+		return nil, fmt.Errorf("object %s: malformed header %q", h, hdr[:n])
+	}
+	t, err := plumbing.ParseObjectType(string(typ))
+	if err != nil || t != want {
+		return nil, fmt.Errorf("object %s is a %s, want %s", h, typ, want)
+	}
+	sz, err := strconv.ParseInt(string(size), 10, 64)
+	if err != nil || sz < 0 {
+		return nil, fmt.Errorf("object %s: malformed size %q", h, size)
+	}
+	if sz > limit {
+		return nil, fmt.Errorf("%s %s is %d bytes, limit %d: %w", want, h, sz, limit, event.ErrTooLarge)
+	}
+	data := make([]byte, sz)
+	if _, err := io.ReadFull(r.zr, data); err != nil {
+		return nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	// Read on to the end of the stream so zlib checks its checksum, as git
+	// does; anything after the content is corruption too.
+	var more [1]byte
+	switch _, err := io.ReadFull(r.zr, more[:]); {
+	case err == nil:
+		return nil, fmt.Errorf("object %s: data after the %d bytes its header declares", h, sz)
+	case err != io.EOF:
+		return nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	return data, nil
+}
+
+// readLoose returns the compressed bytes of a loose object. It uses plain
+// system calls: os.Open would also try (and fail) to register the file with
+// the poller, several extra calls per object that cost more than the read.
+func (r *objectReader) readLoose(h plumbing.Hash) ([]byte, error) {
+	hex := h.String()
+	fd, err := openRead(filepath.Join(r.dir, hex[:2], hex[2:]))
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(fd)
+	if r.buf == nil {
+		r.buf = make([]byte, 16<<10)
+	}
+	n := 0
+	for {
+		if n == len(r.buf) {
+			if int64(n) > event.MaxChunkBytes+1<<20 { // compressed data never grows this much
+				return nil, fmt.Errorf("loose object larger than %d bytes", n)
+			}
+			r.buf = append(r.buf, make([]byte, n)...)
+		}
+		m, err := syscall.Read(fd, r.buf[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m == 0 {
+			return r.buf[:n], nil
+		}
+		n += m
+	}
+}
+
+func openRead(path string) (int, error) {
+	for {
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, &fs.PathError{Op: "open", Path: path, Err: err}
+		}
+		return fd, nil
+	}
+}
+
+func (r *objectReader) readGoGit(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
+	obj, err := r.repo.Storage.EncodedObject(want, h)
+	if err != nil {
+		return nil, err
+	}
+	if obj.Size() > limit {
+		return nil, fmt.Errorf("%s %s is %d bytes, limit %d: %w", want, h, obj.Size(), limit, event.ErrTooLarge)
+	}
+	rd, err := obj.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	return io.ReadAll(io.LimitReader(rd, limit+1))
+}
+
+// maxTreeBytes caps a WAL tree object; a real one holds one or two entries.
+const maxTreeBytes = 1 << 20
+
+// maxCommitBytes caps a WAL commit object; a real one is ~250 bytes.
+const maxCommitBytes = 1 << 20
+
+func (r *objectReader) commit(h plumbing.Hash) (*object.Commit, error) {
+	data, err := r.read(h, plumbing.CommitObject, maxCommitBytes)
+	if err != nil {
+		return nil, err
+	}
+	c := &object.Commit{}
+	return c, c.Decode(memoryObject(plumbing.CommitObject, data))
+}
+
+func (r *objectReader) tree(h plumbing.Hash) (*object.Tree, error) {
+	data, err := r.read(h, plumbing.TreeObject, maxTreeBytes)
+	if err != nil {
+		return nil, err
+	}
+	t := &object.Tree{}
+	return t, t.Decode(memoryObject(plumbing.TreeObject, data))
+}
+
+func memoryObject(t plumbing.ObjectType, data []byte) *plumbing.MemoryObject {
+	o := &plumbing.MemoryObject{}
+	o.SetType(t)
+	o.Write(data)
+	return o
+}
