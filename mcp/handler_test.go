@@ -151,3 +151,24 @@ func TestErrorResultCarriesCodeMessageDetails(t *testing.T) {
 		t.Fatalf("text %q is not the error object", text)
 	}
 }
+
+// TestSyncRefusesRemotesThatNameAnotherRepository: the session's repository
+// is fixed, so sync takes only configured remote names, never a path or URL.
+func TestSyncRefusesRemotesThatNameAnotherRepository(t *testing.T) {
+	s, err := New(Options{Repo: testrepo.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := inProcess(t, s, "sync-test")
+	for _, remote := range []string{"../other.git", "/tmp/x.git", "file:///tmp/x", "git://127.0.0.1/x", "--upload-pack=true", ".."} {
+		res := callTool(t, c, "sync", map[string]any{"mode": "push", "remote": remote})
+		body := structured(t, res)
+		if !res.IsError || body["code"] != "invalid_args" {
+			t.Errorf("remote %q: isError %v body %v, want invalid_args", remote, res.IsError, body)
+		}
+	}
+	res := callTool(t, c, "sync", map[string]any{"mode": "pull", "remote": "nope"})
+	if body := structured(t, res); body["code"] != "not_found" {
+		t.Errorf("unknown remote name: %v, want not_found", body)
+	}
+}

@@ -272,7 +272,14 @@ func Definitions() []Definition {
 		define(tools.Sync, "Pull and/or push issues through a git remote (default origin).", []mcpgo.ToolOption{
 			mcpgo.WithString("mode", mcpgo.Required(), mcpgo.Enum("full", "pull", "push"), mcpgo.Description("full = pull then push")),
 			mcpgo.WithString("remote", mcpgo.Description("Remote name (default origin)")),
-		}, same[tools.SyncInput], func(o tools.SyncOutput) (any, string) { return o, o.Message }),
+		}, func(in tools.SyncInput) (tools.SyncInput, error) {
+			// The session's repository is fixed; a URL or path here would let
+			// a call push this tracker into another repository.
+			if strings.ContainsAny(in.Remote, "/:\\") || strings.HasPrefix(in.Remote, "-") || strings.HasPrefix(in.Remote, ".") {
+				return in, tools.InvalidArgs("remote must be the name of a configured git remote (e.g. origin), not a path or URL")
+			}
+			return in, nil
+		}, func(o tools.SyncOutput) (any, string) { return o, o.Message }),
 		define(tools.WhoAmI, "Repository, your actor, WAL head and events not yet pushed.", nil,
 			same[struct{}], func(o tools.WhoAmIOutput) (any, string) {
 				return o, fmt.Sprintf("repo %s, actor %s (%s), %d unpushed events", o.Repo, o.ActorID, o.Label, o.UnpushedEvents)
