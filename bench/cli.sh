@@ -5,9 +5,13 @@
 #
 # Process start dominates on small machines, so every number is also shown
 # as overhead above the floor (`grite version`, the same binary doing
-# nothing), built and measured in the same run (docs: ../shared/notes/
-# performance.md). Uses hyperfine when installed, else a loop timed with
-# bash's EPOCHREALTIME (no fork for the clock). Targets (issue tracker):
+# nothing), built and measured in the same run (../shared/notes/
+# performance.md). Uses hyperfine when installed, else rounds that run every
+# command once each, timed with bash's EPOCHREALTIME (no fork for the
+# clock). With perf available it adds each command's mean CPU time
+# (task-clock), steadier than wall time on a shared machine. The repositories
+# are filled in process by bench/populate, so the CLI finds its view current.
+# Targets (issue tracker):
 #   create ≤ floor + 3 ms, show ≤ floor + 2 ms, list 10k ≤ floor + 25 ms,
 #   floor ≤ 2.2 × an empty Go binary.
 set -euo pipefail
@@ -47,7 +51,7 @@ command -v hyperfine >/dev/null 2>&1 && have_hyperfine=1
 have_perf=0
 perf stat -x, -e task-clock true >/dev/null 2>&1 && have_perf=1
 
-# The commands, by index: name, directory, argv.
+# The commands, by index (run_cmd and argv_of must agree).
 names=(
 	"empty-go-binary" "grite version" "issue list (1k)" "issue list (10k)" "issue list --json (10k)"
 	"issue show" "issue create" "issue comment"

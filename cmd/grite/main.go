@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,7 +33,13 @@ type globals struct {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// Buffered: a 10k-issue listing is otherwise one write(2) per cell.
+	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	code := run(os.Args[1:], out, os.Stderr)
+	if err := out.Flush(); err != nil && code == 0 {
+		code = 1
+	}
+	os.Exit(code)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
