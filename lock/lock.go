@@ -216,6 +216,13 @@ func (m *Manager) List() ([]Entry, error) {
 
 // write puts a new lock commit on top of parent and moves ref from parent.
 func (m *Manager) write(ref string, parent plumbing.Hash, l Lock, now time.Time) (plumbing.Hash, error) {
+	return m.WriteOnto(ref, parent, parent, l, now)
+}
+
+// WriteOnto puts a lock commit on top of parent (a root commit when parent
+// is zero) and moves ref from expected to it; sync's reconciliation uses it
+// with a parent from the remote.
+func (m *Manager) WriteOnto(ref string, parent, expected plumbing.Hash, l Lock, now time.Time) (plumbing.Hash, error) {
 	blob, err := wal.WriteObject(m.repo, plumbing.BlobObject, Marshal(l))
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -229,23 +236,6 @@ func (m *Manager) write(ref string, parent plumbing.Hash, l Lock, now time.Time)
 		parents = []plumbing.Hash{parent}
 	}
 	c, err := wal.WriteCommit(m.repo, tree, parents, "Lock: "+l.Resource, CommitterName, CommitterEmail, now)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return c, m.repo.UpdateRef(ref, c, parent)
-}
-
-// WriteOnto is write for sync's reconciliation (a new commit on top of parent).
-func (m *Manager) WriteOnto(ref string, parent, expected plumbing.Hash, l Lock, now time.Time) (plumbing.Hash, error) {
-	blob, err := wal.WriteObject(m.repo, plumbing.BlobObject, Marshal(l))
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	tree, err := wal.WriteTree(m.repo, []object.TreeEntry{{Name: "lock.json", Mode: filemode.Regular, Hash: blob}})
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	c, err := wal.WriteCommit(m.repo, tree, []plumbing.Hash{parent}, "Lock: "+l.Resource, CommitterName, CommitterEmail, now)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}

@@ -89,6 +89,13 @@ func (s *Session) refreshLocks(ctx context.Context) error {
 // checkLockPolicy applies lock_policy to a write on issue: warn about or
 // refuse a live issue lock held by another actor.
 func (s *Session) checkLockPolicy(issue event.IssueID) error {
+	return s.applyLockPolicy("issue:" + issue.String())
+}
+
+// applyLockPolicy warns about (warn) or refuses (require) a write while
+// another actor holds a live lock on resource; writes check issue:<id>,
+// sync's push checks repo:global (FORMAT.md §8).
+func (s *Session) applyLockPolicy(resource string) error {
 	cfg, err := s.Grite.LoadRepoConfig()
 	if err != nil {
 		return err
@@ -97,7 +104,7 @@ func (s *Session) checkLockPolicy(issue event.IssueID) error {
 	if policy == actor.PolicyOff {
 		return nil
 	}
-	e, ok, err := s.Locks.Read(lock.RefName("issue:" + issue.String()))
+	e, ok, err := s.Locks.Read(lock.RefName(resource))
 	if err != nil || !ok {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 
 	"grite/actor"
 	"grite/event"
-	"grite/lock"
 	"grite/store"
 	gritesync "grite/sync"
 	"grite/wal"
@@ -95,7 +94,7 @@ var Sync = Op[SyncInput, SyncOutput]{
 			}
 		}
 		if runErr == nil && mode != "pull" {
-			if runErr = s.checkRepoLock(); runErr == nil {
+			if runErr = s.applyLockPolicy("repo:global"); runErr == nil {
 				runErr = s.pushUndoingLostClaims(ctx, sy, &res)
 			}
 			if err := s.applyPulled(ctx, res.NewEvents); err != nil && runErr == nil {
@@ -186,28 +185,6 @@ func (s *Session) unassignLostClaims(ctx context.Context, lost []gritesync.LockL
 			return err
 		}
 	}
-	return nil
-}
-
-// checkRepoLock applies lock_policy to a push: repo:global held by another actor.
-func (s *Session) checkRepoLock() error {
-	cfg, err := s.Grite.LoadRepoConfig()
-	if err != nil || cfg.LockPolicyValue() == actor.PolicyOff {
-		return err
-	}
-	e, ok, err := s.Locks.Read(lock.RefName("repo:global"))
-	if err != nil || !ok {
-		return err
-	}
-	now := s.nowMS()
-	if !e.Lock.Live(now) || e.Lock.Owner == s.Actor.ID.String() {
-		return nil
-	}
-	ce := &lock.ConflictError{Resource: e.Lock.Resource, Holder: e.Lock.Owner, ExpiresUnixMS: e.Lock.ExpiresUnixMS, NowMS: now}
-	if cfg.LockPolicyValue() == actor.PolicyRequire {
-		return lockConflict(ce)
-	}
-	s.warn(ce.Error())
 	return nil
 }
 
