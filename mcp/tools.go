@@ -44,28 +44,18 @@ func annotate[I, O any](op tools.Op[I, O]) []mcpgo.ToolOption {
 // define builds a Definition: args decode strictly into A (unknown fields
 // are invalid_args), convert to the operation's input, run it, and render.
 func define[A, I, O any](op tools.Op[I, O], desc string, props []mcpgo.ToolOption, conv func(A) (I, error), render func(O) (any, string)) Definition {
-	opts := append([]mcpgo.ToolOption{mcpgo.WithDescription(desc)}, annotate(op)...)
-	opts = append(opts, props...)
-	return Definition{
-		Tool:     mcpgo.NewTool(op.Name, opts...),
-		ReadOnly: op.ReadOnly,
-		Call: func(ctx context.Context, s *tools.Session, raw json.RawMessage) (any, string, error) {
-			var a A
-			if err := decodeStrict(raw, &a); err != nil {
-				return nil, "", err
-			}
-			in, err := conv(a)
-			if err != nil {
-				return nil, "", err
-			}
-			out, err := op.Call(ctx, s, in)
-			if err != nil {
-				return nil, "", err
-			}
-			data, text := render(out)
-			return data, text, nil
-		},
-	}
+	return defineRaw(op, desc, props, func(ctx context.Context, s *tools.Session, a A) (any, string, error) {
+		in, err := conv(a)
+		if err != nil {
+			return nil, "", err
+		}
+		out, err := op.Call(ctx, s, in)
+		if err != nil {
+			return nil, "", err
+		}
+		data, text := render(out)
+		return data, text, nil
+	})
 }
 
 func decodeStrict(raw json.RawMessage, v any) error {
