@@ -36,6 +36,8 @@ type Repo struct {
 	// WorkTree is the top of the working tree, empty for a bare repository.
 	WorkTree string
 	Storage  *filesystem.Storage
+
+	objectWriter
 }
 
 // Discover finds the repository enclosing dir, the way git does for the

@@ -253,6 +253,29 @@ func (s *Session) append(ctx context.Context, events []event.Event) (plumbing.Ha
 	if err != nil {
 		return plumbing.ZeroHash, AsError(err)
 	}
+	// The common case: the view was at the commit this one extends, so the
+	// events just written are all it lacks; applying them directly saves
+	// reading the commit back. Otherwise (another writer's commit came
+	// between) catch up through the WAL as usual.
+	if !res.Prev.IsZero() {
+		err := s.Store.Update(ctx, func(tx *store.Tx) error {
+			if cur, err := tx.Meta("wal_head"); err != nil {
+				return err
+			} else if cur != res.Prev.String() {
+				return errViewMoved
+			}
+			if _, err := tx.Apply(events); err != nil {
+				return err
+			}
+			return tx.SetMeta("wal_head", res.Commit.String())
+		})
+		if err == nil {
+			return res.Commit, nil
+		}
+		if !errors.Is(err, errViewMoved) {
+			return res.Commit, AsError(err)
+		}
+	}
 	if err := s.CatchUp(ctx); err != nil {
 		return res.Commit, err
 	}

@@ -15,6 +15,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -218,11 +219,19 @@ func (w *WAL) writeCommit(meta []byte, eventsTree, prev plumbing.Hash, msg strin
 func WriteCommit(repo *gitdir.Repo, tree plumbing.Hash, parents []plumbing.Hash, msg, name, email string, now time.Time) (plumbing.Hash, error) {
 	sig := object.Signature{Name: name, Email: email, When: now.Truncate(time.Second)}
 	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
-	obj := repo.Storage.NewEncodedObject()
+	obj := &plumbing.MemoryObject{}
 	if err := c.Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return repo.Storage.SetEncodedObject(obj)
+	rd, err := obj.Reader()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	data, err := io.ReadAll(rd)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return repo.WriteObject(plumbing.CommitObject, data)
 }
 
 func (w *WAL) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
@@ -232,12 +241,26 @@ func (w *WAL) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
 // WriteTree stores a tree, sorting entries in git order.
 func WriteTree(repo *gitdir.Repo, entries []object.TreeEntry) (plumbing.Hash, error) {
 	sort.Slice(entries, func(i, j int) bool { return treeKey(entries[i]) < treeKey(entries[j]) })
-	t := &object.Tree{Entries: entries}
-	obj := repo.Storage.NewEncodedObject()
-	if err := t.Encode(obj); err != nil {
-		return plumbing.ZeroHash, err
+	return repo.WriteObject(plumbing.TreeObject, encodeTree(entries))
+}
+
+// encodeTree is git's tree encoding: "<octal mode> <name>\x00<20-byte ID>"
+// per entry, modes without leading zeros (go-git's Tree.Encode writes the
+// same bytes, through a buffered writer per call).
+func encodeTree(entries []object.TreeEntry) []byte {
+	n := 0
+	for _, e := range entries {
+		n += 8 + len(e.Name) + 21
 	}
-	return repo.Storage.SetEncodedObject(obj)
+	b := make([]byte, 0, n)
+	for _, e := range entries {
+		b = strconv.AppendUint(b, uint64(e.Mode), 8)
+		b = append(b, ' ')
+		b = append(b, e.Name...)
+		b = append(b, 0)
+		b = append(b, e.Hash[:]...)
+	}
+	return b
 }
 
 // treeKey is git's tree sort key: directories compare as if named "name/".
@@ -254,20 +277,7 @@ func (w *WAL) writeObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, er
 
 // WriteObject stores a blob (or other raw object).
 func WriteObject(repo *gitdir.Repo, t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
-	obj := repo.Storage.NewEncodedObject()
-	obj.SetType(t)
-	obj.SetSize(int64(len(data)))
-	wr, err := obj.Writer()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if _, err := wr.Write(data); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if err := wr.Close(); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return repo.Storage.SetEncodedObject(obj)
+	return repo.WriteObject(t, data)
 }
 
 // ReadOptions control a history walk.

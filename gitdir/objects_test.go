@@ -1,0 +1,85 @@
+package gitdir_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"grite/gitdir"
+	"grite/internal/testrepo"
+)
+
+// Objects written by WriteObject must be what git itself would store: the
+// same ID as `git hash-object`, readable by `git cat-file`, clean under
+// `git fsck`, and no temporary files left behind.
+func TestWriteObjectMatchesGit(t *testing.T) {
+	dir := testrepo.New(t)
+	r, err := gitdir.Discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"text", []byte("hello grite\n")},
+		{"binary", bytes.Repeat([]byte{0, 0xff, 0x80, 7}, 4000)},
+		{"large", bytes.Repeat([]byte("chunk "), 200_000)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := r.WriteObject(plumbing.BlobObject, tc.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := strings.TrimSpace(string(testrepo.GitStdin(t, dir, tc.data, "hash-object", "--stdin")))
+			if h.String() != want {
+				t.Fatalf("ID %s, git says %s", h, want)
+			}
+			got := testrepo.GitStdin(t, dir, nil, "cat-file", "blob", h.String())
+			if !bytes.Equal(got, tc.data) {
+				t.Fatalf("git cat-file returned %d bytes, want %d", len(got), len(tc.data))
+			}
+			// Writing it again is a no-op that returns the same ID.
+			h2, err := r.WriteObject(plumbing.BlobObject, tc.data)
+			if err != nil || h2 != h {
+				t.Fatalf("rewrite: %s %v", h2, err)
+			}
+		})
+	}
+	testrepo.Git(t, dir, "fsck", "--strict", "--no-dangling")
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".git", "objects", "*", "tmp_obj_*"))
+	if len(tmps) != 0 {
+		t.Fatalf("temporary files left: %v", tmps)
+	}
+}
+
+// A fan-out directory that cannot be created (a file is in its place)
+// fails with an error naming the object and leaves nothing behind.
+func TestWriteObjectUnwritableFails(t *testing.T) {
+	dir := testrepo.New(t)
+	r, err := gitdir.Discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("blocked")
+	h := plumbing.ComputeHash(plumbing.BlobObject, data)
+	fan := filepath.Join(dir, ".git", "objects", h.String()[:2])
+	if err := os.RemoveAll(fan); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fan, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.WriteObject(plumbing.BlobObject, data); err == nil || !strings.Contains(err.Error(), h.String()) {
+		t.Fatalf("got %v, want an error naming %s", err, h)
+	}
+	if fi, err := os.Stat(fan); err != nil || fi.Size() != 0 {
+		t.Fatalf("the blocking file changed: %v %v", fi, err)
+	}
+}
