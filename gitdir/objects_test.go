@@ -28,7 +28,8 @@ func TestWriteObjectMatchesGit(t *testing.T) {
 	}{
 		{"empty", nil},
 		{"text", []byte("hello grite\n")},
-		{"binary", bytes.Repeat([]byte{0, 0xff, 0x80, 7}, 4000)},
+		{"stored, largest", bytes.Repeat([]byte{0, 0xff, 0x80, 7}, (8<<10-11)/4)},
+		{"compressed, smallest", bytes.Repeat([]byte{0, 0xff, 0x80, 7}, (8<<10)/4)},
 		{"large", bytes.Repeat([]byte("chunk "), 200_000)},
 	}
 	for _, tc := range cases {
