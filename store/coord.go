@@ -60,16 +60,13 @@ type ReadyFilter struct {
 // Ready lists open issues with no open blocker, no open dependency and no
 // live issue lock of another actor, oldest first by (created_ts, issue_id).
 func (s *Store) Ready(ctx context.Context, f ReadyFilter) ([]Summary, error) {
-	// CROSS JOIN pins the join order: look edges up by the outer issue
-	// first (indexed), then check the other end's state. Left to itself the
-	// planner may scan every open issue per row.
-	q := `FROM issues i
-WHERE i.state = 'open'
-AND NOT EXISTS (SELECT 1 FROM deps d CROSS JOIN issues x ON x.issue_id = d.issue_id
-	WHERE d.target = i.issue_id AND d.dep_type = 'blocks' AND x.state = 'open')
-AND NOT EXISTS (SELECT 1 FROM deps d CROSS JOIN issues y ON y.issue_id = d.target
-	WHERE d.issue_id = i.issue_id AND d.dep_type = 'depends_on' AND y.state = 'open')
-AND NOT EXISTS (SELECT 1 FROM locks l WHERE l.resource = 'issue:' || i.issue_id AND l.owner <> ? AND l.expires > ?)`
+	// One range of the issues_ready index (open, unblocked, oldest first;
+	// it covers every summary column), minus the few issues another actor
+	// holds a live lock on, a set SQLite builds once per query.
+	q := `FROM issues i INDEXED BY issues_ready
+WHERE i.state = 'open' AND i.blocked = 0
+AND i.issue_id NOT IN (SELECT substr(l.resource, 7) FROM locks l
+	WHERE l.resource >= 'issue:' AND l.resource < 'issue;' AND l.owner <> ? AND l.expires > ?)`
 	args := []any{f.Me, int64(f.NowMS)}
 	if f.Label != "" {
 		q += ` AND EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = i.issue_id AND l.label = ?)`
@@ -79,12 +76,21 @@ AND NOT EXISTS (SELECT 1 FROM locks l WHERE l.resource = 'issue:' || i.issue_id 
 		q += ` AND EXISTS (SELECT 1 FROM assignees a WHERE a.issue_id = i.issue_id AND a.user = ?)`
 		args = append(args, f.Assignee)
 	}
+	size := f.Limit
+	if size <= 0 {
+		// The whole queue: counting the index range first (no columns
+		// read) sizes the result once; growing a slice of thousands of
+		// rows cost more than the count.
+		if err := s.db.QueryRowContext(ctx, "SELECT count(*) "+q, args...).Scan(&size); err != nil {
+			return nil, mapErr(err)
+		}
+	}
 	q += ` ORDER BY i.created_ts, i.issue_id`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	return s.summaries(ctx, min(max(f.Limit, 0), 1024), q, args...)
+	return s.summaries(ctx, size, q, args...)
 }
 
 // Dep is a dependency edge with the other issue's title (empty if unknown).

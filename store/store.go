@@ -23,7 +23,7 @@ import (
 )
 
 // schemaVersion changes whenever the tables change; a mismatch recreates the DB.
-const schemaVersion = "3"
+const schemaVersion = "4"
 
 // ErrBusy reports that another process held the database beyond the wait.
 var ErrBusy = errors.New("database is locked by another process")
@@ -59,10 +59,13 @@ CREATE TABLE IF NOT EXISTS issues(
 	comment_count INTEGER NOT NULL,
 	event_count INTEGER NOT NULL,
 	labels TEXT,
-	assignees TEXT
+	assignees TEXT,
+	-- 1 while an open issue blocks this one or one it depends on is open;
+	-- kept current on every write so the ready queue is one index range.
+	blocked INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS issues_list ON issues(created_ts, issue_id, state, title, updated_ts, comment_count, labels, assignees);
-CREATE INDEX IF NOT EXISTS issues_state ON issues(state, created_ts, issue_id);
+CREATE INDEX IF NOT EXISTS issues_ready ON issues(state, blocked, created_ts, issue_id, title, updated_ts, comment_count, labels, assignees);
 CREATE TABLE IF NOT EXISTS labels(issue_id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY(issue_id, label)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS labels_label ON labels(label, issue_id);
 CREATE TABLE IF NOT EXISTS assignees(issue_id TEXT NOT NULL, user TEXT NOT NULL, PRIMARY KEY(issue_id, user)) WITHOUT ROWID;
@@ -245,6 +248,21 @@ func (t *Tx) Apply(events []event.Event) (int, error) {
 			}
 		}
 	}
+	// Whose blocked flag may change: the touched issues (their rows are
+	// rewritten), the targets of edges added or removed here, and every
+	// issue with an edge to or from a touched one (a state change).
+	affected := map[string]bool{}
+	for i := range events {
+		if !touched[events[i].IssueID] {
+			continue
+		}
+		switch k := events[i].Kind.(type) {
+		case event.DependencyAdded:
+			affected[k.Target.String()] = true
+		case event.DependencyRemoved:
+			affected[k.Target.String()] = true
+		}
+	}
 	for id := range touched {
 		evs, err := t.issueEvents(id)
 		if err != nil {
@@ -254,8 +272,56 @@ func (t *Tx) Apply(events []event.Event) (int, error) {
 		if err := t.writeIssue(id, iss, ok); err != nil {
 			return added, err
 		}
+		affected[id.String()] = true
+	}
+	if len(touched) > 0 {
+		if err := t.refreshBlocked(touched, affected); err != nil {
+			return added, err
+		}
 	}
 	return added, nil
+}
+
+// blockedExpr is true while an open issue blocks issues.issue_id or an
+// open issue is one it depends on. Edges to issues never created do not
+// block (the ready queue cannot wait for what does not exist).
+const blockedExpr = `EXISTS (SELECT 1 FROM deps d CROSS JOIN issues x ON x.issue_id = d.issue_id
+	WHERE d.target = issues.issue_id AND d.dep_type = 'blocks' AND x.state = 'open')
+OR EXISTS (SELECT 1 FROM deps d CROSS JOIN issues y ON y.issue_id = d.target
+	WHERE d.issue_id = issues.issue_id AND d.dep_type = 'depends_on' AND y.state = 'open')`
+
+// refreshBlocked recomputes the blocked flag of affected plus the issues
+// linked to a touched one.
+func (t *Tx) refreshBlocked(touched map[event.IssueID]bool, affected map[string]bool) error {
+	for id := range touched {
+		rows, err := t.tx.QueryContext(t.ctx, `SELECT target FROM deps WHERE issue_id = ?1 UNION SELECT issue_id FROM deps WHERE target = ?1`, id.String())
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var other string
+			if err := rows.Scan(&other); err != nil {
+				rows.Close()
+				return err
+			}
+			affected[other] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	upd, err := t.tx.PrepareContext(t.ctx, `UPDATE issues SET blocked = (`+blockedExpr+`) WHERE issue_id = ?`)
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
+	for id := range affected {
+		if _, err := upd.ExecContext(t.ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ApplyFolded bulk-loads a fresh view (after Reset): events are inserted and
@@ -291,7 +357,11 @@ func (t *Tx) ApplyFolded(events []event.Event, p *crdt.Projection) error {
 			return err
 		}
 	}
-	return nil
+	// Every row went in unblocked; flag the blocked ones in one statement.
+	_, err = t.tx.ExecContext(t.ctx, `UPDATE issues SET blocked = 1 WHERE issue_id IN (
+	SELECT d.target FROM deps d CROSS JOIN issues x ON x.issue_id = d.issue_id WHERE d.dep_type = 'blocks' AND x.state = 'open'
+	UNION SELECT d.issue_id FROM deps d CROSS JOIN issues y ON y.issue_id = d.target WHERE d.dep_type = 'depends_on' AND y.state = 'open')`)
+	return err
 }
 
 func (t *Tx) issueEvents(id event.IssueID) ([]event.Event, error) {
