@@ -1,11 +1,12 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"strings"
 
 	"grite/event"
@@ -94,42 +95,90 @@ func (s *Store) ListIssues(ctx context.Context, f Filter) ([]Summary, int, error
 const summaryColumns = `SELECT i.issue_id, i.title, i.state, i.created_ts, i.updated_ts, i.comment_count, i.labels, i.assignees `
 
 // summaries runs summaryColumns followed by from (FROM issues i ...);
-// size is the expected number of rows, 0 if unknown.
+// size is the expected number of rows, 0 if unknown. Rows are read as the
+// driver's values on the connection itself: database/sql's Scan converts
+// every integer column through strconv and reflection and copies every
+// text column once more, which was most of a 10k-row listing.
 func (s *Store) summaries(ctx context.Context, size int, from string, args ...any) ([]Summary, error) {
-	rows, err := s.db.QueryContext(ctx, summaryColumns+from, args...)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	defer rows.Close()
-	out := make([]Summary, 0, size)
-	for rows.Next() {
-		var r Summary
-		var c, u int64
-		var labels, assignees sql.RawBytes
-		if err := rows.Scan(&r.IssueID, &r.Title, &r.State, &c, &u, &r.CommentCount, &labels, &assignees); err != nil {
-			return nil, err
+	defer conn.Close()
+	dargs := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		dargs[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+		if n, ok := a.(int); ok { // the driver takes int64, as Scan's callers pass int
+			dargs[i].Value = int64(n)
 		}
-		r.CreatedTS, r.UpdatedTS = uint64(c), uint64(u)
-		if r.Labels, err = hexList(labels); err != nil {
-			return nil, err
-		}
-		if r.Assignees, err = hexList(assignees); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
 	}
-	return out, rows.Err()
+	out := make([]Summary, 0, size)
+	err = conn.Raw(func(dc any) error {
+		rows, err := dc.(driver.QueryerContext).QueryContext(ctx, summaryColumns+from, dargs)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		vals := make([]driver.Value, 8)
+		for {
+			if err := rows.Next(vals); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			r, err := summaryOf(vals)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+	})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return out, nil
+}
+
+// summaryOf converts one row of summaryColumns.
+func summaryOf(v []driver.Value) (Summary, error) {
+	var r Summary
+	var ok [6]bool
+	r.IssueID, ok[0] = v[0].(string)
+	r.Title, ok[1] = v[1].(string)
+	r.State, ok[2] = v[2].(string)
+	c, ok3 := v[3].(int64)
+	u, ok4 := v[4].(int64)
+	n, ok5 := v[5].(int64)
+	ok[3], ok[4], ok[5] = ok3, ok4, ok5
+	if ok != [6]bool{true, true, true, true, true, true} {
+		return r, fmt.Errorf("view holds a malformed issue row %v", v[:6])
+	}
+	r.CreatedTS, r.UpdatedTS, r.CommentCount = uint64(c), uint64(u), int(n)
+	var err error
+	if r.Labels, err = hexList(v[6]); err != nil {
+		return r, err
+	}
+	r.Assignees, err = hexList(v[7])
+	return r, err
 }
 
 // hexList decodes encodeNames: nil (SQL NULL) is the empty list.
-func hexList(b []byte) ([]string, error) {
-	if b == nil {
+func hexList(v driver.Value) ([]string, error) {
+	var b string
+	switch t := v.(type) {
+	case nil:
 		return []string{}, nil
+	case string:
+		b = t
+	case []byte:
+		b = string(t)
+	default:
+		return nil, fmt.Errorf("view holds a name list of type %T", v)
 	}
-	out := make([]string, 0, bytes.Count(b, []byte(","))+1)
-	for part := range bytes.SplitSeq(b, []byte(",")) {
-		v := make([]byte, hex.DecodedLen(len(part)))
-		if _, err := hex.Decode(v, part); err != nil {
+	out := make([]string, 0, strings.Count(b, ",")+1)
+	for part := range strings.SplitSeq(b, ",") {
+		v, err := hex.DecodeString(part)
+		if err != nil {
 			return nil, fmt.Errorf("view holds an undecodable name list: %w", err)
 		}
 		out = append(out, string(v))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -109,16 +110,38 @@ func issueListCmd(g *globals) *cobra.Command {
 	return c
 }
 
+// printList prints one aligned line per issue: short ID, state, title,
+// labels. It pads by hand rather than through text/tabwriter, which holds
+// every cell of a 10k-issue listing in memory before writing a byte.
 func printList(w io.Writer, out tools.IssueListOutput) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, i := range out.Issues {
-		labels := ""
-		if len(i.Labels) > 0 {
-			labels = "[" + strings.Join(i.Labels, ",") + "]"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", i.IssueID[:8], i.State, oneLine(i.Title, 72), labels)
+	titles := make([]string, len(out.Issues))
+	stateW, titleW := 0, 0
+	for i, is := range out.Issues {
+		titles[i] = oneLine(is.Title, 72)
+		stateW = max(stateW, utf8.RuneCountInString(is.State))
+		titleW = max(titleW, utf8.RuneCountInString(titles[i]))
 	}
-	tw.Flush()
+	var line []byte
+	for i, is := range out.Issues {
+		line = append(line[:0], is.IssueID[:min(8, len(is.IssueID))]...)
+		line = append(line, "  "...)
+		line = appendPadded(line, is.State, stateW+2)
+		if len(is.Labels) == 0 {
+			line = append(line, titles[i]...)
+		} else {
+			line = appendPadded(line, titles[i], titleW+2)
+			line = append(line, '[')
+			for j, l := range is.Labels {
+				if j > 0 {
+					line = append(line, ',')
+				}
+				line = append(line, l...)
+			}
+			line = append(line, ']')
+		}
+		line = append(line, '\n')
+		w.Write(line)
+	}
 	if len(out.Issues) < out.Total {
 		fmt.Fprintf(w, "(%d of %d shown)\n", len(out.Issues), out.Total)
 	} else if out.Total == 0 {
@@ -126,12 +149,40 @@ func printList(w io.Writer, out tools.IssueListOutput) {
 	}
 }
 
+// appendPadded appends s and spaces up to width runes.
+func appendPadded(b []byte, s string, width int) []byte {
+	b = append(b, s...)
+	for n := utf8.RuneCountInString(s); n < width; n++ {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+// oneLine collapses whitespace runs to one space and cuts s to max runes.
 func oneLine(s string, max int) string {
+	if len(s) <= max && isOneLine(s) {
+		return s // the common case, without allocating
+	}
 	s = strings.Join(strings.Fields(s), " ")
-	if len([]rune(s)) > max {
+	if utf8.RuneCountInString(s) > max {
 		return string([]rune(s)[:max-1]) + "…"
 	}
 	return s
+}
+
+// isOneLine: printable ASCII with single inner spaces, which strings.Fields
+// and Join would return unchanged.
+func isOneLine(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c > ' ' && c < 0x7f:
+		case c == ' ' && i > 0 && i < len(s)-1 && s[i+1] != ' ':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func issueShowCmd(g *globals) *cobra.Command {
