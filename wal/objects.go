@@ -32,28 +32,57 @@ type objectReader struct {
 	zr   io.ReadCloser // zlib reader, reset per object
 	raw  bytes.Reader  // the compressed object being read
 	buf  []byte        // holds raw's bytes
+
+	packs       []*pack // mapped on the first object not found loose
+	packsLoaded bool
 }
 
 func newObjectReader(repo *gitdir.Repo) *objectReader {
 	return &objectReader{repo: repo, dir: filepath.Join(repo.CommonDir, "objects")}
 }
 
+// close unmaps the packs the reader mapped.
+func (r *objectReader) close() {
+	closePacks(r.packs)
+	r.packs = nil
+}
+
+// resetInflater points the reused zlib reader at r.raw.
+func (r *objectReader) resetInflater() error {
+	if r.zr == nil {
+		zr, err := zlib.NewReader(&r.raw)
+		r.zr = zr
+		return err
+	}
+	return r.zr.(zlib.Resetter).Reset(&r.raw, nil)
+}
+
 // read returns the content of object h, which must be of type want and at
 // most limit bytes (checked before the content is allocated).
 func (r *objectReader) read(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
+	// Once an object was missing loose, the packs are mapped and looked
+	// up first: an index search costs less than a failed open, and fetched
+	// history is packed.
+	if r.packsLoaded {
+		if data, found, err := r.readPacked(h, want, limit); found {
+			return data, err
+		}
+	}
 	raw, err := r.readLoose(h)
 	if errors.Is(err, fs.ErrNotExist) {
+		if !r.packsLoaded {
+			r.packs, r.packsLoaded = openPacks(r.dir), true
+			if data, found, err := r.readPacked(h, want, limit); found {
+				return data, err
+			}
+		}
 		return r.readGoGit(h, want, limit)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %w", h, err)
 	}
 	r.raw.Reset(raw)
-	if r.zr == nil {
-		if r.zr, err = zlib.NewReader(&r.raw); err != nil {
-			return nil, fmt.Errorf("object %s: %w", h, err)
-		}
-	} else if err := r.zr.(zlib.Resetter).Reset(&r.raw, nil); err != nil {
+	if err := r.resetInflater(); err != nil {
 		return nil, fmt.Errorf("object %s: %w", h, err)
 	}
 	// Header: "<type> <size>\x00"; the longest valid one is "commit " plus

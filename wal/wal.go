@@ -297,6 +297,7 @@ type ReadOptions struct {
 // fn for each. A malformed commit stops the walk with an *Error naming it.
 func (w *WAL) Walk(ctx context.Context, head plumbing.Hash, opts ReadOptions, fn func(Commit) error) error {
 	r := newObjectReader(w.repo)
+	defer r.close()
 	for h := head; !h.IsZero(); {
 		if opts.Stop != nil && opts.Stop(h) {
 			return nil
@@ -357,7 +358,9 @@ func (w *WAL) ReadAll(ctx context.Context) ([]event.Event, plumbing.Hash, error)
 
 // ReadCommit loads and decodes one WAL commit.
 func (w *WAL) ReadCommit(h plumbing.Hash, opts ReadOptions) (Commit, error) {
-	return w.readCommit(newObjectReader(w.repo), h, opts)
+	r := newObjectReader(w.repo)
+	defer r.close()
+	return w.readCommit(r, h, opts)
 }
 
 func (w *WAL) readCommit(r *objectReader, h plumbing.Hash, opts ReadOptions) (Commit, error) {
