@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"grite/internal/testrepo"
@@ -65,6 +66,32 @@ func TestSyncFirstSyncOnEmptyRemotePushesTheWAL(t *testing.T) {
 	if again.EventsPulled != 0 || again.EventsPushed != 0 || again.WALHead != head || again.RemoteWALHead != head {
 		t.Fatalf("second sync was not a no-op: %+v", again)
 	}
+
+	// A sync skips the push when the remote already holds every ref, so a
+	// change to a lock ref alone (no new event) must still go out.
+	mustJSON(t, a, nil, "lock", "acquire", "--resource", "path:docs/", "--ttl", "10m")
+	lockRef := ""
+	for _, line := range splitLines(testrepo.Git(t, a, "for-each-ref", "--format=%(refname) %(objectname)", "refs/grite/locks/")) {
+		lockRef = line
+	}
+	if lockRef == "" {
+		t.Fatal("lock acquire wrote no lock ref")
+	}
+	name, want, _ := strings.Cut(lockRef, " ")
+	mustSync(t, a)
+	if got := refOrEmpty(t, remote, name); got != want {
+		t.Fatalf("after sync the remote's %s is %q, want %s", name, got, want)
+	}
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func TestSyncPullAppliesEventsToTheView(t *testing.T) {

@@ -46,6 +46,9 @@ type Syncer struct {
 	repo *gitdir.Repo
 	wal  *wal.WAL
 	cfg  Config
+	// fetched: a fetch of this Syncer succeeded, so the remote-tracking
+	// refs are as fresh as a push's own answer would be.
+	fetched bool
 }
 
 // New returns a Syncer.
@@ -110,6 +113,7 @@ func (s *Syncer) fetch(ctx context.Context) error {
 		"+refs/grite/snapshots/*:refs/grite/remotes/"+r+"/snapshots/*",
 		"+refs/grite/locks/*:refs/grite/remotes/"+r+"/locks/*")
 	if err == nil {
+		s.fetched = true
 		return nil
 	}
 	if ctx.Err() != nil {
@@ -247,6 +251,20 @@ func (s *Syncer) Push(ctx context.Context, res *Result) error {
 		if err != nil {
 			return err
 		}
+		if tracked == local && s.fetched {
+			// The fetch of this sync shows the remote holding our WAL
+			// head; if it also holds every lock and snapshot ref as we
+			// have it, a push would change nothing (and costs a git
+			// process and a receive-pack on the remote).
+			same, err := s.refsOnRemote()
+			if err != nil {
+				return err
+			}
+			if same {
+				res.Pushed, res.LocalHead, res.RemoteHead = true, local, local
+				return nil
+			}
+		}
 		pending := 0
 		if tracked != local {
 			if pending, err = s.countSince(ctx, local, tracked); err != nil {
@@ -283,6 +301,27 @@ func (s *Syncer) Push(ctx context.Context, res *Result) error {
 			return err
 		}
 	}
+}
+
+// refsOnRemote reports whether every local snapshot and lock ref has the
+// same value in the remote-tracking refs the last fetch wrote.
+func (s *Syncer) refsOnRemote() (bool, error) {
+	for _, prefix := range []string{wal.SnapshotPrefix, lock.Prefix} {
+		local, err := s.repo.ListRefs(prefix)
+		if err != nil {
+			return false, err
+		}
+		remote, err := s.repo.ListRefs("refs/grite/remotes/" + s.cfg.Remote + "/" + strings.TrimPrefix(prefix, "refs/grite/"))
+		if err != nil {
+			return false, err
+		}
+		for name, h := range local {
+			if remote["refs/grite/remotes/"+s.cfg.Remote+"/"+strings.TrimPrefix(name, "refs/grite/")] != h {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
 }
 
 // countSince counts events in local commits after since (all if since is
