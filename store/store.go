@@ -202,8 +202,9 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 
 // Tx is a write transaction on the view.
 type Tx struct {
-	tx  *sql.Tx
-	ctx context.Context
+	tx       *sql.Tx
+	ctx      context.Context
+	insEvent *sql.Stmt // prepared on first use, closed with the transaction
 }
 
 // Meta reads a bookkeeping value inside the transaction.
@@ -237,24 +238,15 @@ func (t *Tx) Reset() error {
 // touch from all of that issue's stored events, so the view always equals
 // the order-independent fold of crdt. It returns how many were new.
 func (t *Tx) Apply(events []event.Event) (int, error) {
-	ins, err := t.tx.PrepareContext(t.ctx, `INSERT OR IGNORE INTO events(event_id, issue_id, actor, ts, kind_tag, record) VALUES(?,?,?,?,?,?)`)
-	if err != nil {
-		return 0, err
-	}
-	defer ins.Close()
 	touched := map[event.IssueID]bool{}
 	added := 0
 	for i := range events {
 		e := &events[i]
-		rec, err := event.EncodeChunk(events[i : i+1])
+		inserted, err := t.insertEvent(events[i : i+1])
 		if err != nil {
 			return added, err
 		}
-		res, err := ins.ExecContext(t.ctx, e.ID.String(), e.IssueID.String(), e.Actor.String(), int64(e.TS), int64(e.Kind.Tag()), rec[len(event.ChunkHeader):])
-		if err != nil {
-			return added, err
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
+		if inserted {
 			added++
 			if tag := e.Kind.Tag(); tag != event.TagContextUpdated && tag != event.TagProjectContextUpdated {
 				touched[e.IssueID] = true
@@ -343,26 +335,59 @@ func (t *Tx) refreshBlocked(touched map[event.IssueID]bool, affected map[string]
 // appends to its B-tree instead of splitting pages all over it, and nothing
 // needs deleting first.
 func (t *Tx) ApplyFolded(events []event.Event, p *crdt.Projection) error {
-	ins, err := t.tx.PrepareContext(t.ctx, `INSERT OR IGNORE INTO events(event_id, issue_id, actor, ts, kind_tag, record) VALUES(?,?,?,?,?,?)`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
 	order := make([]int, len(events))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return events[a].ID.Compare(events[b].ID) })
 	for _, i := range order {
-		e := &events[i]
-		rec, err := event.EncodeChunk(events[i : i+1])
-		if err != nil {
-			return err
-		}
-		if _, err := ins.ExecContext(t.ctx, e.ID.String(), e.IssueID.String(), e.Actor.String(), int64(e.TS), int64(e.Kind.Tag()), rec[len(event.ChunkHeader):]); err != nil {
+		if _, err := t.insertEvent(events[i : i+1]); err != nil {
 			return err
 		}
 	}
+	return t.InsertProjection(p)
+}
+
+// InsertEvents adds events to a view being refilled (after Reset), in any
+// order and as many calls as the caller likes; InsertProjection completes
+// the refill. A rebuild streams the WAL's commits through it while they
+// are still being read.
+func (t *Tx) InsertEvents(events []event.Event) error {
+	for i := range events {
+		if _, err := t.insertEvent(events[i : i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertEvent stores the one event of one (a slice, so it encodes as the
+// one-record chunk body the events table holds); inserted is false when
+// the view already had it.
+func (t *Tx) insertEvent(one []event.Event) (inserted bool, err error) {
+	if t.insEvent == nil {
+		ins, err := t.tx.PrepareContext(t.ctx, `INSERT OR IGNORE INTO events(event_id, issue_id, actor, ts, kind_tag, record) VALUES(?,?,?,?,?,?)`)
+		if err != nil {
+			return false, err
+		}
+		t.insEvent = ins
+	}
+	e := &one[0]
+	rec, err := event.EncodeChunk(one)
+	if err != nil {
+		return false, err
+	}
+	res, err := t.insEvent.ExecContext(t.ctx, e.ID.String(), e.IssueID.String(), e.Actor.String(), int64(e.TS), int64(e.Kind.Tag()), rec[len(event.ChunkHeader):])
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// InsertProjection writes the folded issues of a refilled view (after
+// Reset and InsertEvents) and flags the blocked ones.
+func (t *Tx) InsertProjection(p *crdt.Projection) error {
 	issues := p.Issues()
 	slices.SortFunc(issues, func(a, b crdt.Issue) int { return a.ID.Compare(b.ID) })
 	for _, iss := range issues {
@@ -371,7 +396,7 @@ func (t *Tx) ApplyFolded(events []event.Event, p *crdt.Projection) error {
 		}
 	}
 	// Every row went in unblocked; flag the blocked ones in one statement.
-	_, err = t.tx.ExecContext(t.ctx, `UPDATE issues SET blocked = 1 WHERE issue_id IN (
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE issues SET blocked = 1 WHERE issue_id IN (
 	SELECT d.target FROM deps d CROSS JOIN issues x ON x.issue_id = d.issue_id WHERE d.dep_type = 'blocks' AND x.state = 'open'
 	UNION SELECT d.issue_id FROM deps d CROSS JOIN issues y ON y.issue_id = d.target WHERE d.dep_type = 'depends_on' AND y.state = 'open')`)
 	return err

@@ -208,13 +208,66 @@ func (s *Session) catchUp(ctx context.Context) error {
 	return nil
 }
 
-// Rebuild refills the view from the whole WAL.
+// Rebuild refills the view from the whole WAL. Reading the WAL (a file
+// per object) and inserting into SQLite take about as long as each other,
+// so one goroutine walks the history while the transaction inserts each
+// commit's events as it arrives; the projection is folded and written
+// once the walk is done.
 func (s *Session) Rebuild(ctx context.Context) (plumbing.Hash, int, error) {
-	events, head, err := s.WAL.ReadAll(ctx)
+	head, err := s.WAL.Head()
 	if err != nil {
 		return head, 0, AsError(err)
 	}
-	return head, len(events), s.load(ctx, events, head)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	commits := make(chan []event.Event, 1024)
+	var walkErr error
+	walked := make(chan struct{})
+	go func() {
+		defer close(walked)
+		defer close(commits)
+		walkErr = s.WAL.Walk(ctx, head, wal.ReadOptions{}, func(c wal.Commit) error {
+			select {
+			case commits <- c.Events:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	// The fold is order-independent, so it too goes commit by commit.
+	p, n := crdt.NewProjection(), 0
+	err = s.Store.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.Reset(); err != nil {
+			return err
+		}
+		for evs := range commits {
+			if err := tx.InsertEvents(evs); err != nil {
+				return err
+			}
+			for _, e := range evs {
+				p.Apply(e)
+			}
+			n += len(evs)
+		}
+		<-walked
+		if walkErr != nil {
+			return walkErr
+		}
+		if err := tx.InsertProjection(p); err != nil {
+			return err
+		}
+		if head.IsZero() {
+			return nil
+		}
+		return tx.SetMeta("wal_head", head.String())
+	})
+	cancel()
+	<-walked
+	if err != nil {
+		return head, 0, AsError(err)
+	}
+	return head, n, nil
 }
 
 func (s *Session) load(ctx context.Context, events []event.Event, head plumbing.Hash) error {
