@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -63,5 +64,44 @@ func TestListingKeepsAnyLabelBytes(t *testing.T) {
 	page, total, err := s.ListIssues(ctx, store.Filter{Limit: 1, Offset: 1})
 	if err != nil || total != 3 || len(page) != 1 || page[0].IssueID != plain.String() {
 		t.Fatalf("page: %+v total %d %v", page, total, err)
+	}
+}
+
+// The view's WAL file outlives its connections; a view deleted by hand
+// must come back empty and healthy, with the old WAL not replayed into it.
+func TestDeletedViewIgnoresItsLeftoverWAL(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "view.db")
+	for _, closeFirst := range []bool{true, false} {
+		s, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := event.Event{IssueID: event.IssueID{9}, Actor: event.ActorID{1}, TS: 5, Kind: event.IssueCreated{Title: "kept in the WAL"}}
+		if err := e.Seal(nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(ctx, func(tx *store.Tx) error { _, err := tx.Apply([]event.Event{e}); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if closeFirst {
+			s.Close()
+		}
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if !closeFirst {
+			s.Close()
+		}
+		again, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatalf("reopen after deleting the view (closed first %v): %v", closeFirst, err)
+		}
+		rows, total, err := again.ListIssues(ctx, store.Filter{})
+		if err != nil || total != 0 || len(rows) != 0 || !again.Recreated {
+			t.Fatalf("closed first %v: reopened view has %d issues (total %d, recreated %v, err %v), want a fresh empty view", closeFirst, len(rows), total, again.Recreated, err)
+		}
+		again.Close()
+		os.Remove(path)
 	}
 }
