@@ -178,3 +178,32 @@ func TestSyncOfflineWorkIsPushedWhenTheRemoteReturns(t *testing.T) {
 	}
 	requireSameView(t, "a", readViewState(t, a), "b", readViewState(t, b))
 }
+
+// A sync with a remote on this machine whose grite refs equal what this
+// clone last fetched runs no git process at all (the fetch and the push
+// would both change nothing); as soon as the remote moves, it fetches.
+// Shown by running grite with no git on PATH.
+func TestSyncNoOpWithLocalRemoteRunsNoGit(t *testing.T) {
+	t.Parallel()
+	_, clones := syncRemoteAndClones(t, 2)
+	a, b := clones[0], clones[1]
+	create(t, a, "shared")
+	mustSync(t, a)
+	mustSync(t, b)
+	noGit := []string{"PATH=" + t.TempDir()}
+	for _, dir := range []string{a, b} {
+		stdout, stderr, code := testrepo.RunGriteEnv(t, dir, noGit, "sync", "--json")
+		if code != 0 || !strings.Contains(stdout, `"pulled": true`) || !strings.Contains(stdout, `"pushed": true`) {
+			t.Fatalf("no-op sync without git on PATH: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+	}
+	create(t, a, "moves the remote")
+	mustSync(t, a)
+	_, stderr, code := testrepo.RunGriteEnv(t, b, noGit, "sync", "--json")
+	if code == 0 {
+		t.Fatalf("sync after the remote moved succeeded without git: it did not fetch\n%s", stderr)
+	}
+	if got := mustSync(t, b); got.EventsPulled != 1 {
+		t.Fatalf("the sync with git pulled %d events, want 1", got.EventsPulled)
+	}
+}

@@ -266,3 +266,26 @@ func parseHash(s string) (plumbing.Hash, bool) {
 	}
 	return h, true
 }
+
+// At opens the repository at dir itself (a bare repository, or a directory
+// holding .git), ignoring GIT_DIR and parent directories: what git does
+// with a local path given as a remote's URL.
+func At(dir string) (*Repo, error) {
+	dotgit := filepath.Join(dir, ".git")
+	if fi, err := os.Stat(dotgit); err == nil {
+		switch {
+		case fi.IsDir() && isGitDir(dotgit):
+			return open(dotgit, dir)
+		case fi.Mode().IsRegular():
+			gd, err := readGitFile(dotgit)
+			if err != nil {
+				return nil, err
+			}
+			return open(gd, dir)
+		}
+	}
+	if isGitDir(dir) {
+		return open(dir, "")
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNotARepo, dir)
+}

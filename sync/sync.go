@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -108,6 +109,10 @@ func (s *Syncer) fetch(ctx context.Context) error {
 	if err := s.repo.RemoveStaleRefLocks("refs/grite/remotes/" + r + "/"); err != nil {
 		return err
 	}
+	if s.localRemoteUnchanged() {
+		s.fetched = true
+		return nil
+	}
 	_, stderr, err := s.runGit(ctx, "fetch", "--no-tags", "--quiet", r,
 		"+refs/grite/wal*:refs/grite/remotes/"+r+"/wal*",
 		"+refs/grite/snapshots/*:refs/grite/remotes/"+r+"/snapshots/*",
@@ -123,6 +128,56 @@ func (s *Syncer) fetch(ctx context.Context) error {
 		return &RemoteError{Kind: UnknownRemote, Remote: r}
 	}
 	return classifyFetchError(r, stderr, err)
+}
+
+// localRemoteUnchanged reports whether the remote is a repository on this
+// machine whose grite refs all equal the remote-tracking refs already
+// here, so a fetch would bring nothing. Reading a few ref files costs well
+// under a millisecond; the fetch it saves is three git processes (~50 ms).
+// Only plain local paths qualify, and only without url.*.insteadOf rules
+// in the repository's config, which could send git elsewhere, or an
+// upload-pack program of the remote's own.
+func (s *Syncer) localRemoteUnchanged() bool {
+	url := s.cfg.Remote
+	if !strings.ContainsAny(url, "/\\") {
+		cfg, err := s.repo.Storage.Config()
+		if err != nil || len(cfg.URLs) > 0 {
+			return false
+		}
+		rc, ok := cfg.Remotes[url]
+		if !ok || len(rc.URLs) != 1 {
+			return false
+		}
+		// A configured upload-pack program (a wrapper, a hook) must run
+		// as it would for any fetch.
+		if sub := cfg.Raw.Section("remote").Subsection(url); sub.HasOption("uploadpack") {
+			return false
+		}
+		url = rc.URLs[0]
+	}
+	url = strings.TrimPrefix(url, "file://")
+	if !filepath.IsAbs(url) {
+		return false
+	}
+	remote, err := gitdir.At(url)
+	if err != nil {
+		return false
+	}
+	theirs, err := remote.ListRefs("refs/grite/")
+	if err != nil {
+		return false
+	}
+	tracking := "refs/grite/remotes/" + s.cfg.Remote + "/"
+	for name, h := range theirs {
+		rest := strings.TrimPrefix(name, "refs/grite/")
+		if !strings.HasPrefix(rest, "wal") && !strings.HasPrefix(rest, "snapshots/") && !strings.HasPrefix(rest, "locks/") {
+			continue
+		}
+		if mine, err := s.repo.ReadRef(tracking + rest); err != nil || mine != h {
+			return false
+		}
+	}
+	return true
 }
 
 // remoteConfigured reports whether the name is a configured remote (a URL or
