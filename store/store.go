@@ -110,13 +110,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // faulting in freshly allocated cache memory.
 type connector struct{ dsn string }
 
-// The WAL file persists after the last connection closes: otherwise every
-// short-lived command created the -wal and -shm files at open and deleted
-// them at close, four file-system operations that cost ~0.5 ms here.
 var viewDriver = &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-	if err := c.SetFileControlInt("main", sqlite3.SQLITE_FCNTL_PERSIST_WAL, 1); err != nil {
-		return err
-	}
 	_, err := c.Exec("PRAGMA mmap_size = 1073741824", nil)
 	return err
 }}
@@ -124,37 +118,9 @@ var viewDriver = &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) 
 func (c connector) Connect(context.Context) (driver.Conn, error) { return viewDriver.Open(c.dsn) }
 func (c connector) Driver() driver.Driver                        { return viewDriver }
 
-// Prewarm initialises SQLite and runs a statement on an in-memory database,
-// so that a process opening its view right after (every CLI command) finds
-// the library set up and its code paged in. Safe to run concurrently with
-// Open; errors are ignored (Open reports real ones).
-func Prewarm() {
-	c, err := viewDriver.Open(":memory:")
-	if err != nil {
-		return
-	}
-	defer c.Close()
-	if q, ok := c.(driver.QueryerContext); ok {
-		if rows, err := q.QueryContext(context.Background(), "SELECT value FROM (SELECT 'x' AS value, 1 AS key) WHERE key = ?", []driver.NamedValue{{Ordinal: 1, Value: int64(1)}}); err == nil {
-			vals := make([]driver.Value, 1)
-			rows.Next(vals)
-			rows.Close()
-		}
-	}
-}
-
 func open(ctx context.Context, path string) (*Store, error) {
 	_, statErr := os.Stat(path)
 	fresh := errors.Is(statErr, os.ErrNotExist)
-	if fresh {
-		// A -wal file left by a deleted view (the WAL persists) must not
-		// be replayed into the new database.
-		for _, suffix := range []string{"-wal", "-shm"} {
-			if err := os.Remove(path + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, err
-			}
-		}
-	}
 	// synchronous=OFF: the view is a cache of refs/grite/*, so it never
 	// waits for the disk. A killed process loses nothing (the kernel has
 	// the writes); an OS crash may roll the view back, and it catches up

@@ -61,7 +61,6 @@ func OpenRepo(dir string) (*gitdir.Repo, actor.Dir, error) {
 // Open discovers the repository, selects the actor (creating the default on
 // first use), opens its view and catches it up with the WAL.
 func Open(ctx context.Context, opts OpenOptions) (*Session, error) {
-	go store.Prewarm() // overlaps SQLite's first-use cost with discovery
 	repo, gd, err := OpenRepo(opts.Dir)
 	if err != nil {
 		return nil, err
