@@ -13,6 +13,7 @@
 # are filled in process by bench/populate, so the CLI finds its view current.
 # Targets (issue tracker):
 #   create ≤ floor + 3 ms, show ≤ floor + 2 ms, list 10k ≤ floor + 25 ms,
+#   ready over 10k issues and 10k edges ≤ floor + 15 ms,
 #   floor ≤ 2.2 × an empty Go binary.
 set -euo pipefail
 export LC_ALL=C # EPOCHREALTIME and awk agree on the decimal point
@@ -35,14 +36,14 @@ printf 'package main\n\nfunc main() {}\n' >"$work/empty/main.go"
 (cd "$work/empty" && GO111MODULE=off go build -o "$work/empty-bin" main.go)
 grite=$work/grite
 
-mkrepo() { # dir issues comments-on-first -> prints the first issue's ID
+mkrepo() { # dir issues comments-on-first [dependency-edges] -> prints the first issue's ID
 	git init -q -b main "$1"
 	git -C "$1" commit -q --allow-empty -m init
-	"$work/populate" -dir "$1" -n "$2" -comments "$3"
+	"$work/populate" -dir "$1" -n "$2" -comments "$3" -deps "${4:-0}"
 }
-echo "populating 1k and 10k issue repositories (in process, via tools/) ..." >&2
+echo "populating 1k and 10k issue repositories (in process, via tools/; the 10k one has 10k dependency edges) ..." >&2
 id1k=$(mkrepo "$work/r1k" 1000 20)
-mkrepo "$work/r10k" 10000 0 >/dev/null
+mkrepo "$work/r10k" 10000 0 10000 >/dev/null
 
 have_hyperfine=0
 command -v hyperfine >/dev/null 2>&1 && have_hyperfine=1
@@ -54,7 +55,7 @@ perf stat -x, -e task-clock true >/dev/null 2>&1 && have_perf=1
 # The commands, by index (run_cmd and argv_of must agree).
 names=(
 	"empty-go-binary" "grite version" "issue list (1k)" "issue list (10k)" "issue list --json (10k)"
-	"issue show" "issue create" "issue comment"
+	"issue show" "issue create" "issue comment" "issue ready (10k, 10k deps)"
 )
 run_cmd() { # index: runs command i in its directory, output discarded
 	case $1 in
@@ -66,6 +67,7 @@ run_cmd() { # index: runs command i in its directory, output discarded
 	5) cd "$work/r1k" && "$grite" issue show "${id1k:0:8}" ;;
 	6) cd "$work/r1k" && "$grite" issue create --title "bench issue" --body "created by bench/cli.sh" --label bug ;;
 	7) cd "$work/r1k" && "$grite" issue comment "${id1k:0:8}" --body "bench comment" ;;
+	8) cd "$work/r10k" && "$grite" issue ready ;;
 	esac >/dev/null 2>&1
 }
 argv_of() { # index: the same command for hyperfine/perf, as "dir|argv"
@@ -78,6 +80,7 @@ argv_of() { # index: the same command for hyperfine/perf, as "dir|argv"
 	5) echo "$work/r1k|$grite issue show ${id1k:0:8}" ;;
 	6) echo "$work/r1k|$grite issue create --title bench --label bug" ;;
 	7) echo "$work/r1k|$grite issue comment ${id1k:0:8} --body bench" ;;
+	8) echo "$work/r10k|$grite issue ready" ;;
 	esac
 }
 
@@ -125,6 +128,7 @@ awk -F'|' '
 		if (n == "issue create") return 3
 		if (n == "issue show") return 2
 		if (n == "issue list (10k)") return 25
+		if (n == "issue ready (10k, 10k deps)") return 15
 		return -1
 	}
 	{ names[NR] = $1; med[NR] = $2; mn[NR] = $3; cpu[NR] = $4 }
