@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,18 @@ type globals struct {
 }
 
 func main() {
+	// A command lives for milliseconds: collecting garbage at the default
+	// pace cost a 10k-issue JSON listing a quarter of its time (its live
+	// heap is mostly the output being built). Let the heap grow four times
+	// its live size between collections, but collect as usual past a soft
+	// 64 MiB, so that large pulls stay small (a 100k-commit pull peaked at
+	// 180 MB RSS, 206 MB with the defaults). GOGC and GOMEMLIMIT still win.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(64 << 20)
+	}
 	// Buffered: a 10k-issue listing is otherwise one write(2) per cell.
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
 	code := run(os.Args[1:], out, os.Stderr)
