@@ -20,21 +20,12 @@ export LC_ALL=C # EPOCHREALTIME and awk agree on the decimal point
 
 RUNS=${RUNS:-30}
 WARMUP=${WARMUP:-3}
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/grite-bench-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-
-# A fixed identity and no user/system git config, as the tests use.
-export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@localhost GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@localhost
-unset GRITE_HOME GIT_DIR GIT_WORK_TREE
-
-echo "building into $work ..." >&2
-(cd "$root" && go build -o "$work/grite" ./cmd/grite && go build -o "$work/populate" ./bench/populate)
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_setup bench
 mkdir "$work/empty"
 printf 'package main\n\nfunc main() {}\n' >"$work/empty/main.go"
 (cd "$work/empty" && GO111MODULE=off go build -o "$work/empty-bin" main.go)
-grite=$work/grite
 
 mkrepo() { # dir issues comments-on-first [dependency-edges] -> prints the first issue's ID
 	git init -q -b main "$1"

@@ -15,16 +15,9 @@ set -euo pipefail
 export LC_ALL=C
 
 RUNS=${RUNS:-20}
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/grite-syncbench-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@localhost GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@localhost
-unset GRITE_HOME GIT_DIR GIT_WORK_TREE
-
-echo "building into $work ..." >&2
-(cd "$root" && go build -o "$work/grite" ./cmd/grite && go build -o "$work/populate" ./bench/populate)
-grite=$work/grite
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_setup syncbench
 
 git init -q --bare -b main "$work/remote.git"
 git init -q -b main "$work/seed"

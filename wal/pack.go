@@ -308,25 +308,21 @@ func applyDelta(base, delta []byte, limit int64) ([]byte, error) {
 			pos += n
 			continue
 		}
-		var cpOff, cpLen uint64
-		for i := 0; i < 4; i++ {
-			if op&(1<<i) != 0 {
-				if pos >= len(delta) {
-					return nil, fmt.Errorf("%w: delta copy", errPackCorrupt)
-				}
-				cpOff |= uint64(delta[pos]) << (8 * i)
-				pos++
+		// The copy's offset takes up to 4 little-endian bytes, its length
+		// up to 3; op's low 7 bits say which bytes are present.
+		var cp [2]uint64
+		for i := 0; i < 7; i++ {
+			if op&(1<<i) == 0 {
+				continue
 			}
-		}
-		for i := 0; i < 3; i++ {
-			if op&(0x10<<i) != 0 {
-				if pos >= len(delta) {
-					return nil, fmt.Errorf("%w: delta copy", errPackCorrupt)
-				}
-				cpLen |= uint64(delta[pos]) << (8 * i)
-				pos++
+			if pos >= len(delta) {
+				return nil, fmt.Errorf("%w: delta copy", errPackCorrupt)
 			}
+			field, shift := i/4, 8*(i%4)
+			cp[field] |= uint64(delta[pos]) << shift
+			pos++
 		}
+		cpOff, cpLen := cp[0], cp[1]
 		if cpLen == 0 {
 			cpLen = 0x10000
 		}
