@@ -2,15 +2,20 @@
 # Whole-process timings of the grite CLI, as a user or an agent sees them.
 #
 #   bench/cli.sh            # RUNS=30 by default; RUNS=50 bench/cli.sh for more
+#   ORDER=round-robin bench/cli.sh
 #
 # Process start dominates on small machines, so every number is also shown
 # as overhead above the floor (`grite version`, the same binary doing
-# nothing), built and measured in the same run (../shared/notes/
-# performance.md). Uses hyperfine when installed, else rounds that run every
-# command once each, timed with bash's EPOCHREALTIME (no fork for the
-# clock). With perf available it adds each command's mean CPU time
-# (task-clock), steadier than wall time on a shared machine. The repositories
-# are filled in process by bench/populate, so the CLI finds its view current.
+# nothing), built and measured in the same run. Uses hyperfine when
+# installed; otherwise times with bash's EPOCHREALTIME (no fork for the
+# clock), by default as hyperfine does: each command's warm-up and runs
+# back to back. ORDER=round-robin runs every command once per round
+# instead, so a burst of load from elsewhere hits all commands alike, but
+# then each small command also pays for the caches the big one before it
+# evicted (a show after a 10k-issue JSON listing). With perf available it
+# adds each command's mean CPU time (task-clock), steadier than wall time
+# on a shared machine. The repositories are filled in process by
+# bench/populate, so the CLI finds its view current.
 # Targets (issue tracker):
 #   create ≤ floor + 3 ms, show ≤ floor + 2 ms, list 10k ≤ floor + 25 ms,
 #   ready over 10k issues and 10k edges ≤ floor + 15 ms,
@@ -87,17 +92,23 @@ if [ "$have_hyperfine" = 1 ]; then
 		python3 -c 'import json,sys; [print(t*1000) for t in json.load(open(sys.argv[1]))["results"][0]["times"]]' "$work/h.json" >"$work/samples.$i"
 	done
 else
-	# Round-robin: each round runs every command once, so a burst of load
-	# from elsewhere hits all of them alike instead of one command's block.
-	# bash's own clock, no fork to read it.
-	for ((r = 0; r < RUNS; r++)); do
-		for i in "${!names[@]}"; do
-			t0=$EPOCHREALTIME
-			run_cmd "$i" || { echo "${names[$i]} failed" >&2; exit 1; }
-			t1=$EPOCHREALTIME
-			awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >>"$work/samples.$i"
+	time_one() { # index: runs command i once, appending its wall time
+		local t0 t1
+		t0=$EPOCHREALTIME
+		run_cmd "$1" || { echo "${names[$1]} failed" >&2; exit 1; }
+		t1=$EPOCHREALTIME
+		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >>"$work/samples.$1"
+	}
+	if [ "${ORDER:-blocks}" = round-robin ]; then
+		for ((r = 0; r < RUNS; r++)); do
+			for i in "${!names[@]}"; do time_one "$i"; done
 		done
-	done
+	else
+		for i in "${!names[@]}"; do
+			for ((w = 0; w < WARMUP; w++)); do run_cmd "$i"; done
+			for ((r = 0; r < RUNS; r++)); do time_one "$i"; done
+		done
+	fi
 fi
 : >"$work/results"
 for i in "${!names[@]}"; do
@@ -113,7 +124,7 @@ for i in "${!names[@]}"; do
 done
 
 echo
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $RUNS runs; $([ $have_hyperfine = 1 ] && echo hyperfine || echo 'bash EPOCHREALTIME loop')"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $RUNS runs; $([ $have_hyperfine = 1 ] && echo hyperfine || echo "bash EPOCHREALTIME loop, ${ORDER:-blocks}")"
 awk -F'|' '
 	function target(n) {
 		if (n == "issue create") return 3
