@@ -20,7 +20,7 @@ type LockLost struct {
 	ExpiresUnixMS uint64 `json:"expires_unix_ms"`
 }
 
-func (s *Syncer) lockTrackingPrefix() string { return "refs/grite/remotes/" + s.cfg.Remote + "/locks/" }
+func (s *Syncer) lockTrackingPrefix() string { return s.tracking(lock.Prefix) }
 
 // reconcileLocks merges fetched lock refs into refs/grite/locks/* by the
 // rules of the locks-and-claims notes. Local refs only move forward, except

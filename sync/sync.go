@@ -61,7 +61,13 @@ func New(repo *gitdir.Repo, cfg Config) *Syncer {
 }
 
 // TrackingRef is where the remote's WAL is fetched before validation.
-func (s *Syncer) TrackingRef() string { return "refs/grite/remotes/" + s.cfg.Remote + "/wal" }
+func (s *Syncer) TrackingRef() string { return s.tracking(wal.Ref) }
+
+// tracking names where the remote's ref (or ref prefix) under refs/grite/
+// is kept here: refs/grite/X -> refs/grite/remotes/<remote>/X.
+func (s *Syncer) tracking(name string) string {
+	return "refs/grite/remotes/" + s.cfg.Remote + "/" + strings.TrimPrefix(name, "refs/grite/")
+}
 
 // Result accumulates what a pull and/or push did.
 type Result struct {
@@ -106,7 +112,7 @@ func (s *Syncer) Pull(ctx context.Context, res *Result) error {
 func (s *Syncer) fetch(ctx context.Context) error {
 	r := s.cfg.Remote
 	// A fetch killed mid-update leaves a lock git never takes over.
-	if err := s.repo.RemoveStaleRefLocks("refs/grite/remotes/" + r + "/"); err != nil {
+	if err := s.repo.RemoveStaleRefLocks(s.tracking("refs/grite/")); err != nil {
 		return err
 	}
 	if s.localRemoteUnchanged() {
@@ -114,9 +120,9 @@ func (s *Syncer) fetch(ctx context.Context) error {
 		return nil
 	}
 	_, stderr, err := s.runGit(ctx, "fetch", "--no-tags", "--quiet", r,
-		"+refs/grite/wal*:refs/grite/remotes/"+r+"/wal*",
-		"+refs/grite/snapshots/*:refs/grite/remotes/"+r+"/snapshots/*",
-		"+refs/grite/locks/*:refs/grite/remotes/"+r+"/locks/*")
+		"+refs/grite/wal*:"+s.tracking("refs/grite/wal*"),
+		"+refs/grite/snapshots/*:"+s.tracking("refs/grite/snapshots/*"),
+		"+refs/grite/locks/*:"+s.tracking("refs/grite/locks/*"))
 	if err == nil {
 		s.fetched = true
 		return nil
@@ -167,13 +173,12 @@ func (s *Syncer) localRemoteUnchanged() bool {
 	if err != nil {
 		return false
 	}
-	tracking := "refs/grite/remotes/" + s.cfg.Remote + "/"
 	for name, h := range theirs {
 		rest := strings.TrimPrefix(name, "refs/grite/")
 		if !strings.HasPrefix(rest, "wal") && !strings.HasPrefix(rest, "snapshots/") && !strings.HasPrefix(rest, "locks/") {
 			continue
 		}
-		if mine, err := s.repo.ReadRef(tracking + rest); err != nil || mine != h {
+		if mine, err := s.repo.ReadRef(s.tracking(name)); err != nil || mine != h {
 			return false
 		}
 	}
@@ -366,12 +371,12 @@ func (s *Syncer) refsOnRemote() (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		remote, err := s.repo.ListRefs("refs/grite/remotes/" + s.cfg.Remote + "/" + strings.TrimPrefix(prefix, "refs/grite/"))
+		remote, err := s.repo.ListRefs(s.tracking(prefix))
 		if err != nil {
 			return false, err
 		}
 		for name, h := range local {
-			if remote["refs/grite/remotes/"+s.cfg.Remote+"/"+strings.TrimPrefix(name, "refs/grite/")] != h {
+			if remote[s.tracking(name)] != h {
 				return false, nil
 			}
 		}
