@@ -202,9 +202,45 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 
 // Tx is a write transaction on the view.
 type Tx struct {
-	tx       *sql.Tx
-	ctx      context.Context
-	insEvent *sql.Stmt // prepared on first use, closed with the transaction
+	tx    *sql.Tx
+	ctx   context.Context
+	stmts map[string]*sql.Stmt // prepared on first use, closed with the transaction
+}
+
+// stmt returns query prepared once per transaction: a pull applies
+// thousands of rows, and preparing each statement again cost as much as
+// running it.
+func (t *Tx) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := t.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := t.tx.PrepareContext(t.ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[query] = st
+	return st, nil
+}
+
+// exec runs a prepared statement of the transaction.
+func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(t.ctx, args...)
+}
+
+// query runs a prepared query of the transaction.
+func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(t.ctx, args...)
 }
 
 // Meta reads a bookkeeping value inside the transaction.
@@ -237,7 +273,22 @@ func (t *Tx) Reset() error {
 // Apply adds events (duplicates ignored) and re-projects every issue they
 // touch from all of that issue's stored events, so the view always equals
 // the order-independent fold of crdt. It returns how many were new.
+//
+// An issue the view held no event of before (every issue of a typical
+// pull, the issue of a create) is folded from this batch alone and its
+// rows inserted, skipping the read-back of its events and the deletes.
 func (t *Tx) Apply(events []event.Event) (int, error) {
+	fresh := map[event.IssueID][]event.Event{}
+	for i := range events {
+		fresh[events[i].IssueID] = nil
+	}
+	known, err := t.issuesWithEvents(fresh)
+	if err != nil {
+		return 0, err
+	}
+	for id := range known {
+		delete(fresh, id)
+	}
 	touched := map[event.IssueID]bool{}
 	added := 0
 	for i := range events {
@@ -248,6 +299,9 @@ func (t *Tx) Apply(events []event.Event) (int, error) {
 		}
 		if inserted {
 			added++
+			if evs, ok := fresh[e.IssueID]; ok {
+				fresh[e.IssueID] = append(evs, *e)
+			}
 			if tag := e.Kind.Tag(); tag != event.TagContextUpdated && tag != event.TagProjectContextUpdated {
 				touched[e.IssueID] = true
 			}
@@ -269,12 +323,22 @@ func (t *Tx) Apply(events []event.Event) (int, error) {
 		}
 	}
 	for id := range touched {
-		evs, err := t.issueEvents(id)
-		if err != nil {
-			return added, err
+		evs, isFresh := fresh[id]
+		if !isFresh {
+			var err error
+			if evs, err = t.issueEvents(id); err != nil {
+				return added, err
+			}
 		}
 		iss, ok := crdt.FoldIssue(id, evs)
-		if err := t.writeIssue(id, iss, ok); err != nil {
+		var err error
+		switch {
+		case !isFresh:
+			err = t.writeIssue(id, iss, ok)
+		case ok:
+			err = t.insertIssue(id.String(), iss)
+		}
+		if err != nil {
 			return added, err
 		}
 		affected[id.String()] = true
@@ -285,6 +349,52 @@ func (t *Tx) Apply(events []event.Event) (int, error) {
 		}
 	}
 	return added, nil
+}
+
+// issuesWithEvents returns which of ids the view holds any event of, in
+// one statement (a pull touches thousands of issues).
+func (t *Tx) issuesWithEvents(ids map[event.IssueID][]event.Event) (map[event.IssueID]bool, error) {
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id.String())
+	}
+	rows, err := t.query(`SELECT DISTINCT issue_id FROM events WHERE issue_id IN (SELECT value FROM json_each(?))`, jsonList(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[event.IssueID]bool{}
+	for rows.Next() {
+		var hex string
+		if err := rows.Scan(&hex); err != nil {
+			return nil, err
+		}
+		id, err := event.ParseIssueID(hex)
+		if err != nil {
+			return nil, fmt.Errorf("view holds a malformed issue ID %q", hex)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// jsonList encodes strings that need no escaping (hex IDs, as the view
+// stores them) as the JSON array SQLite's json_each reads: one bound
+// parameter for any number of IDs.
+func jsonList(ids []string) string {
+	var b strings.Builder
+	b.Grow(len(ids) * 35)
+	b.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(id)
+		b.WriteByte('"')
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // blockedExpr is true while an open issue blocks issues.issue_id or an
@@ -298,35 +408,33 @@ OR EXISTS (SELECT 1 FROM deps d CROSS JOIN issues y ON y.issue_id = d.target
 // refreshBlocked recomputes the blocked flag of affected plus the issues
 // linked to a touched one.
 func (t *Tx) refreshBlocked(touched map[event.IssueID]bool, affected map[string]bool) error {
+	ids := make([]string, 0, len(touched))
 	for id := range touched {
-		rows, err := t.tx.QueryContext(t.ctx, `SELECT target FROM deps WHERE issue_id = ?1 UNION SELECT issue_id FROM deps WHERE target = ?1`, id.String())
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var other string
-			if err := rows.Scan(&other); err != nil {
-				rows.Close()
-				return err
-			}
-			affected[other] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		ids = append(ids, id.String())
 	}
-	upd, err := t.tx.PrepareContext(t.ctx, `UPDATE issues SET blocked = (`+blockedExpr+`) WHERE issue_id = ?`)
+	rows, err := t.query(`SELECT target FROM deps WHERE issue_id IN (SELECT value FROM json_each(?1))
+	UNION SELECT issue_id FROM deps WHERE target IN (SELECT value FROM json_each(?1))`, jsonList(ids))
 	if err != nil {
 		return err
 	}
-	defer upd.Close()
-	for id := range affected {
-		if _, err := upd.ExecContext(t.ctx, id); err != nil {
+	for rows.Next() {
+		var other string
+		if err := rows.Scan(&other); err != nil {
+			rows.Close()
 			return err
 		}
+		affected[other] = true
 	}
-	return nil
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	ids = ids[:0]
+	for id := range affected {
+		ids = append(ids, id)
+	}
+	_, err = t.exec(`UPDATE issues SET blocked = (`+blockedExpr+`) WHERE issue_id IN (SELECT value FROM json_each(?))`, jsonList(ids))
+	return err
 }
 
 // ApplyFolded bulk-loads a fresh view (after Reset): events are inserted and
@@ -365,19 +473,12 @@ func (t *Tx) InsertEvents(events []event.Event) error {
 // one-record chunk body the events table holds); inserted is false when
 // the view already had it.
 func (t *Tx) insertEvent(one []event.Event) (inserted bool, err error) {
-	if t.insEvent == nil {
-		ins, err := t.tx.PrepareContext(t.ctx, `INSERT OR IGNORE INTO events(event_id, issue_id, actor, ts, kind_tag, record) VALUES(?,?,?,?,?,?)`)
-		if err != nil {
-			return false, err
-		}
-		t.insEvent = ins
-	}
 	e := &one[0]
 	rec, err := event.EncodeChunk(one)
 	if err != nil {
 		return false, err
 	}
-	res, err := t.insEvent.ExecContext(t.ctx, e.ID.String(), e.IssueID.String(), e.Actor.String(), int64(e.TS), int64(e.Kind.Tag()), rec[len(event.ChunkHeader):])
+	res, err := t.exec(`INSERT OR IGNORE INTO events(event_id, issue_id, actor, ts, kind_tag, record) VALUES(?,?,?,?,?,?)`, e.ID.String(), e.IssueID.String(), e.Actor.String(), int64(e.TS), int64(e.Kind.Tag()), rec[len(event.ChunkHeader):])
 	if err != nil {
 		return false, err
 	}
@@ -403,7 +504,7 @@ func (t *Tx) InsertProjection(p *crdt.Projection) error {
 }
 
 func (t *Tx) issueEvents(id event.IssueID) ([]event.Event, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT record FROM events WHERE issue_id=?`, id.String())
+	rows, err := t.query(`SELECT record FROM events WHERE issue_id=?`, id.String())
 	if err != nil {
 		return nil, err
 	}
@@ -433,7 +534,7 @@ func decodeRows(rows *sql.Rows) ([]event.Event, error) {
 func (t *Tx) writeIssue(id event.IssueID, iss crdt.Issue, created bool) error {
 	key := id.String()
 	for _, tbl := range []string{"issues", "labels", "assignees", "deps"} {
-		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+tbl+" WHERE issue_id=?", key); err != nil {
+		if _, err := t.exec("DELETE FROM "+tbl+" WHERE issue_id=?", key); err != nil {
 			return err
 		}
 	}
@@ -445,23 +546,23 @@ func (t *Tx) writeIssue(id event.IssueID, iss crdt.Issue, created bool) error {
 
 // insertIssue writes the rows of an issue that has none yet.
 func (t *Tx) insertIssue(key string, iss crdt.Issue) error {
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO issues(issue_id, title, body, state, created_by, created_ts, updated_ts, comment_count, event_count, labels, assignees) VALUES(?,?,?,?,?,?,?,?,?,?,?)`,
+	if _, err := t.exec(`INSERT INTO issues(issue_id, title, body, state, created_by, created_ts, updated_ts, comment_count, event_count, labels, assignees) VALUES(?,?,?,?,?,?,?,?,?,?,?)`,
 		key, iss.Title, iss.Body, string(iss.State), iss.CreatedBy.String(), int64(iss.CreatedTS), int64(iss.UpdatedTS), len(iss.Comments), iss.EventCount,
 		encodeNames(iss.Labels), encodeNames(iss.Assignees)); err != nil {
 		return err
 	}
 	for _, l := range iss.Labels {
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO labels(issue_id, label) VALUES(?,?)`, key, l); err != nil {
+		if _, err := t.exec(`INSERT OR IGNORE INTO labels(issue_id, label) VALUES(?,?)`, key, l); err != nil {
 			return err
 		}
 	}
 	for _, a := range iss.Assignees {
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO assignees(issue_id, user) VALUES(?,?)`, key, a); err != nil {
+		if _, err := t.exec(`INSERT OR IGNORE INTO assignees(issue_id, user) VALUES(?,?)`, key, a); err != nil {
 			return err
 		}
 	}
 	for _, d := range iss.Deps {
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO deps(issue_id, target, dep_type) VALUES(?,?,?)`, key, d.Target.String(), string(d.Type)); err != nil {
+		if _, err := t.exec(`INSERT OR IGNORE INTO deps(issue_id, target, dep_type) VALUES(?,?,?)`, key, d.Target.String(), string(d.Type)); err != nil {
 			return err
 		}
 	}
