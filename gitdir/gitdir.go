@@ -19,6 +19,7 @@ import (
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
@@ -288,4 +289,21 @@ func At(dir string) (*Repo, error) {
 		return open(dir, "")
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNotARepo, dir)
+}
+
+// Objects is the object store for go-git's readers. A lookup that fails is
+// retried once after go-git lists the packs again: it lists them once per
+// process, and other processes write packs (every WAL append) and remove
+// them (consolidation, git gc) while a session lives.
+func (r *Repo) Objects() storer.EncodedObjectStorer { return freshObjects{r.Storage} }
+
+type freshObjects struct{ *filesystem.Storage }
+
+func (f freshObjects) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	o, err := f.Storage.EncodedObject(t, h)
+	if err != nil {
+		f.Storage.Reindex()
+		o, err = f.Storage.EncodedObject(t, h)
+	}
+	return o, err
 }

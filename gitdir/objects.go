@@ -3,11 +3,10 @@ package gitdir
 import (
 	"bytes"
 	"compress/zlib"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/adler32"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -107,20 +106,10 @@ func appendStored(dst, a, b []byte) []byte {
 // writeTemp writes b to a new read-only file with a random name in dir
 // (git's loose objects are 0444) and returns its path.
 func writeTemp(dir string, b []byte) (string, error) {
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	path := filepath.Join(dir, "tmp_obj_"+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
-	if err != nil {
-		return "", err
-	}
-	_, werr := f.Write(b)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(path)
-		return "", err
-	}
-	return path, nil
+	return writeTempFile(dir, "tmp_obj_", func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 // objectWriter state lives on Repo (one writer per process or session).

@@ -166,7 +166,7 @@ func (m *Manager) Read(ref string) (Entry, bool, error) {
 
 // ReadCommit parses the lock.json of a lock commit.
 func (m *Manager) ReadCommit(h plumbing.Hash) (Lock, error) {
-	c, err := object.GetCommit(m.repo.Storage, h)
+	c, err := object.GetCommit(m.repo.Objects(), h)
 	if err != nil {
 		return Lock{}, err
 	}
@@ -178,7 +178,7 @@ func (m *Manager) ReadCommit(h plumbing.Hash) (Lock, error) {
 	if err != nil {
 		return Lock{}, fmt.Errorf("lock commit %s has no lock.json", h)
 	}
-	b, err := object.GetBlob(m.repo.Storage, e.Hash)
+	b, err := object.GetBlob(m.repo.Objects(), e.Hash)
 	if err != nil {
 		return Lock{}, err
 	}

@@ -35,6 +35,8 @@ type objectReader struct {
 
 	packs       []*pack // mapped on the first object not found loose
 	packsLoaded bool
+	rescanned   bool    // packs were mapped again after a miss
+	stale       []*pack // replaced by a rescan; unmapped on close
 }
 
 func newObjectReader(repo *gitdir.Repo) *objectReader {
@@ -44,7 +46,8 @@ func newObjectReader(repo *gitdir.Repo) *objectReader {
 // close unmaps the packs the reader mapped.
 func (r *objectReader) close() {
 	closePacks(r.packs)
-	r.packs = nil
+	closePacks(r.stale)
+	r.packs, r.stale = nil, nil
 }
 
 // resetInflater points the reused zlib reader at r.raw.
@@ -70,7 +73,12 @@ func (r *objectReader) read(h plumbing.Hash, want plumbing.ObjectType, limit int
 	}
 	raw, err := r.readLoose(h)
 	if errors.Is(err, fs.ErrNotExist) {
-		if !r.packsLoaded {
+		// Map the packs, or map them again once: another process may have
+		// written or consolidated packs since (every append writes one),
+		// as git rescans its packs on a miss.
+		if !r.packsLoaded || !r.rescanned {
+			r.rescanned = r.packsLoaded
+			r.stale = append(r.stale, r.packs...)
 			r.packs, r.packsLoaded = openPacks(r.dir), true
 			if data, found, err := r.readPacked(h, want, limit); found {
 				return data, err
@@ -181,7 +189,7 @@ func openRead(path string) (int, error) {
 }
 
 func (r *objectReader) readGoGit(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
-	obj, err := r.repo.Storage.EncodedObject(want, h)
+	obj, err := r.repo.Objects().EncodedObject(want, h)
 	if err != nil {
 		return nil, err
 	}

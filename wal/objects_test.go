@@ -5,10 +5,13 @@ import (
 	"compress/zlib"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"grite/event"
 	"grite/internal/testrepo"
@@ -97,6 +100,16 @@ func TestUnreadableLooseObjectIsAWALError(t *testing.T) {
 			res, err := w.Append(ctx, actor, []event.Event{newEvent(t, actor, event.IssueID{1}, 1700000000000, event.IssueCreated{Title: "x"})}, time.Now())
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Appends write packs; the loose reader still serves git's
+			// loose objects, so store a loose copy of the commit, which
+			// is read before the packs.
+			data, err := exec.Command("git", "-C", dir, "cat-file", "commit", res.Commit.String()).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h, err := r.WriteObject(plumbing.CommitObject, data); err != nil || h != res.Commit {
+				t.Fatalf("loose copy: %v, %v", h, err)
 			}
 			hex := res.Commit.String()
 			path := filepath.Join(dir, ".git", "objects", hex[:2], hex[2:])

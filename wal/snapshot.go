@@ -140,7 +140,7 @@ func ReadSnapshot(ctx context.Context, repo *gitdir.Repo, s Snapshot) (SnapshotM
 	fail := func(format string, args ...any) (SnapshotMeta, []event.Event, error) {
 		return SnapshotMeta{}, nil, &Error{Commit: s.Commit, Err: fmt.Errorf("snapshot %s: "+format, append([]any{s.Ref}, args...)...)}
 	}
-	commit, err := object.GetCommit(repo.Storage, s.Commit)
+	commit, err := object.GetCommit(repo.Objects(), s.Commit)
 	if err != nil {
 		return fail("%w", err)
 	}

@@ -115,7 +115,9 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 	if firstTS > 253402300799999 { // after 9999-12-31: the original uses "now"
 		firstTS = uint64(now.UnixMilli())
 	}
-	eventsTree, err := w.writeChunkTree(chunk, event.ChunkPath(firstTS, hash))
+	// The append's objects go into one pack: two files, not eight.
+	batch := w.repo.NewBatch()
+	eventsTree, err := writeChunkTree(batch, chunk, event.ChunkPath(firstTS, hash))
 	if err != nil {
 		return AppendResult{}, err
 	}
@@ -124,13 +126,17 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 		// Rebase: one attempt on an explicit parent, moving the ref only if
 		// it still holds the expected value; the caller handles a lost race.
 		meta := MarshalMeta(Meta{SchemaVersion: 1, ActorID: actor, ChunkHash: hash, PrevWAL: onto.Parent})
-		commit, err := w.writeCommit(meta, eventsTree, onto.Parent, msg, now)
+		commit, err := writeCommit(batch, meta, eventsTree, onto.Parent, msg, now)
+		if err == nil {
+			err = batch.Flush()
+		}
 		if err != nil {
 			return AppendResult{}, err
 		}
 		if err := w.repo.UpdateRef(w.ref, commit, onto.Expected); err != nil {
 			return AppendResult{}, err
 		}
+		w.consolidate()
 		return AppendResult{Commit: commit, Prev: onto.Parent, Attempts: 1}, nil
 	}
 	for attempt := 1; attempt <= maxAppendAttempts; attempt++ {
@@ -142,7 +148,12 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 			return AppendResult{}, err
 		}
 		meta := MarshalMeta(Meta{SchemaVersion: 1, ActorID: actor, ChunkHash: hash, PrevWAL: prev})
-		commit, err := w.writeCommit(meta, eventsTree, prev, msg, now)
+		// A retry's pack holds only its new commit, meta.json and root
+		// tree: the chunk's objects went out with the first attempt.
+		commit, err := writeCommit(batch, meta, eventsTree, prev, msg, now)
+		if err == nil {
+			err = batch.Flush()
+		}
 		if err != nil {
 			return AppendResult{}, err
 		}
@@ -157,6 +168,7 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 		if err != nil {
 			return AppendResult{}, err
 		}
+		w.consolidate()
 		return AppendResult{Commit: commit, Prev: prev, Attempts: attempt}, nil
 	}
 	return AppendResult{}, fmt.Errorf("append to %s: gave up after %d lost races", w.ref, maxAppendAttempts)
@@ -164,8 +176,8 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 
 // writeChunkTree writes the chunk blob and the events/YYYY/MM/DD trees and
 // returns the hash of the "events" tree.
-func (w *WAL) writeChunkTree(chunk []byte, path string) (plumbing.Hash, error) {
-	h, err := w.writeObject(plumbing.BlobObject, chunk)
+func writeChunkTree(ow ObjectWriter, chunk []byte, path string) (plumbing.Hash, error) {
+	h, err := ow.WriteObject(plumbing.BlobObject, chunk)
 	if err != nil {
 		return h, err
 	}
@@ -173,13 +185,13 @@ func (w *WAL) writeChunkTree(chunk []byte, path string) (plumbing.Hash, error) {
 	parts := splitPath(path)
 	name, mode := parts[len(parts)-1], filemode.Regular
 	for i := len(parts) - 2; i >= 1; i-- {
-		h, err = w.writeTree([]object.TreeEntry{{Name: name, Mode: mode, Hash: h}})
+		h, err = WriteTree(ow, []object.TreeEntry{{Name: name, Mode: mode, Hash: h}})
 		if err != nil {
 			return h, err
 		}
 		name, mode = parts[i], filemode.Dir
 	}
-	return w.writeTree([]object.TreeEntry{{Name: name, Mode: mode, Hash: h}})
+	return WriteTree(ow, []object.TreeEntry{{Name: name, Mode: mode, Hash: h}})
 }
 
 func splitPath(p string) []string {
@@ -196,12 +208,12 @@ func splitPath(p string) []string {
 	return out
 }
 
-func (w *WAL) writeCommit(meta []byte, eventsTree, prev plumbing.Hash, msg string, now time.Time) (plumbing.Hash, error) {
-	metaHash, err := w.writeObject(plumbing.BlobObject, meta)
+func writeCommit(ow ObjectWriter, meta []byte, eventsTree, prev plumbing.Hash, msg string, now time.Time) (plumbing.Hash, error) {
+	metaHash, err := ow.WriteObject(plumbing.BlobObject, meta)
 	if err != nil {
 		return metaHash, err
 	}
-	root, err := w.writeTree([]object.TreeEntry{
+	root, err := WriteTree(ow, []object.TreeEntry{
 		{Name: "events", Mode: filemode.Dir, Hash: eventsTree},
 		{Name: "meta.json", Mode: filemode.Regular, Hash: metaHash},
 	})
@@ -212,11 +224,17 @@ func (w *WAL) writeCommit(meta []byte, eventsTree, prev plumbing.Hash, msg strin
 	if !prev.IsZero() {
 		parents = []plumbing.Hash{prev}
 	}
-	return WriteCommit(w.repo, root, parents, msg, CommitterName, CommitterEmail, now)
+	return WriteCommit(ow, root, parents, msg, CommitterName, CommitterEmail, now)
+}
+
+// ObjectWriter stores new objects: a *gitdir.Repo writes each loose, a
+// *gitdir.Batch collects them into one pack.
+type ObjectWriter interface {
+	WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, error)
 }
 
 // WriteCommit stores a commit object (shared with snapshots and locks).
-func WriteCommit(repo *gitdir.Repo, tree plumbing.Hash, parents []plumbing.Hash, msg, name, email string, now time.Time) (plumbing.Hash, error) {
+func WriteCommit(ow ObjectWriter, tree plumbing.Hash, parents []plumbing.Hash, msg, name, email string, now time.Time) (plumbing.Hash, error) {
 	sig := object.Signature{Name: name, Email: email, When: now.Truncate(time.Second)}
 	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
 	obj := &plumbing.MemoryObject{}
@@ -231,17 +249,13 @@ func WriteCommit(repo *gitdir.Repo, tree plumbing.Hash, parents []plumbing.Hash,
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return repo.WriteObject(plumbing.CommitObject, data)
-}
-
-func (w *WAL) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
-	return WriteTree(w.repo, entries)
+	return ow.WriteObject(plumbing.CommitObject, data)
 }
 
 // WriteTree stores a tree, sorting entries in git order.
-func WriteTree(repo *gitdir.Repo, entries []object.TreeEntry) (plumbing.Hash, error) {
+func WriteTree(ow ObjectWriter, entries []object.TreeEntry) (plumbing.Hash, error) {
 	sort.Slice(entries, func(i, j int) bool { return treeKey(entries[i]) < treeKey(entries[j]) })
-	return repo.WriteObject(plumbing.TreeObject, encodeTree(entries))
+	return ow.WriteObject(plumbing.TreeObject, encodeTree(entries))
 }
 
 // encodeTree is git's tree encoding: "<octal mode> <name>\x00<20-byte ID>"
@@ -271,13 +285,9 @@ func treeKey(e object.TreeEntry) string {
 	return e.Name
 }
 
-func (w *WAL) writeObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
-	return WriteObject(w.repo, t, data)
-}
-
 // WriteObject stores a blob (or other raw object).
-func WriteObject(repo *gitdir.Repo, t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
-	return repo.WriteObject(t, data)
+func WriteObject(ow ObjectWriter, t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
+	return ow.WriteObject(t, data)
 }
 
 // ReadOptions control a history walk.
@@ -493,7 +503,7 @@ func collectChunks(r *objectReader, t *object.Tree, prefix string, depth int, st
 
 // readBlob reads a blob, refusing one larger than limit before loading it.
 func readBlob(repo *gitdir.Repo, h plumbing.Hash, limit int64) ([]byte, error) {
-	obj, err := repo.Storage.EncodedObject(plumbing.BlobObject, h)
+	obj, err := repo.Objects().EncodedObject(plumbing.BlobObject, h)
 	if err != nil {
 		return nil, err
 	}

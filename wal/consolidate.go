@@ -1,0 +1,228 @@
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"grite/gitdir"
+)
+
+// packLimit is how many packs an append tolerates before it consolidates
+// the small ones. Each append writes one pack; git's own automatic gc
+// starts repacking everything past 50 (gc.autoPackLimit), and every
+// object lookup, grite's or git's, probes each pack's index.
+const packLimit = 16
+
+// consolidate merges small packs after an append. It never fails the
+// append: every object is in place whether it runs or not.
+func (w *WAL) consolidate() { ConsolidatePacks(w.repo, packLimit) }
+
+// ConsolidatePacks merges the smallest packs of the repository into one
+// when it holds more than limit packs, and returns how many it merged.
+// Packs are chosen as git's geometric repack does (git repack
+// --geometric=2): the smallest ones, until every pack left is at least
+// twice the objects of all smaller ones together, so each object is
+// copied O(log n) times over the repository's life. Only packs without
+// deltas qualify (grite's own, and any git wrote that way): their
+// entries are copied byte for byte, never inflated, recompressed or
+// re-deltified, so a pack of the user's history that git deltified is
+// never made bigger.
+//
+// The repository is left to git while a gc holds gc.pid or a
+// multi-pack index lists packs (it would name removed ones); packs with a
+// .keep or .promisor file are never touched. Concurrent consolidations
+// are serialized by a lock file in grite's directory; a reader that had
+// listed a removed pack finds its objects in the new one (the new pack is
+// complete before any old one is removed, index first).
+func ConsolidatePacks(repo *gitdir.Repo, limit int) (int, error) {
+	dir := filepath.Join(repo.CommonDir, "objects", "pack")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	var bases []string
+	for _, e := range ents {
+		if name, ok := strings.CutSuffix(e.Name(), ".idx"); ok {
+			bases = append(bases, filepath.Join(dir, name))
+		}
+	}
+	if len(bases) <= limit || exists(filepath.Join(dir, "multi-pack-index")) || exists(filepath.Join(repo.CommonDir, "gc.pid")) {
+		return 0, nil
+	}
+	unlock, ok := consolidationLock(repo.GriteDir())
+	if !ok {
+		return 0, nil // another process is consolidating
+	}
+	defer unlock()
+
+	type candidate struct {
+		base  string
+		p     *pack
+		spans []entrySpan // nil until checked
+	}
+	var cands []candidate
+	defer func() {
+		for _, c := range cands {
+			closePacks([]*pack{c.p})
+		}
+	}()
+	for _, b := range bases {
+		if exists(b+".keep") || exists(b+".promisor") {
+			continue
+		}
+		if p, err := mapPack(b+".idx", b+".pack"); err == nil {
+			cands = append(cands, candidate{base: b, p: p})
+		}
+	}
+	slices.SortFunc(cands, func(a, b candidate) int { return a.p.n - b.p.n })
+	// Choose by object counts, then check the chosen packs for deltas (a
+	// large pack of git's is never scanned): one that has them leaves the
+	// candidates and the choice is made again.
+	k := 0
+	for {
+		sum := 0
+		k = 0
+		for j, c := range cands {
+			if j > 0 && c.p.n < 2*sum {
+				k = j + 1
+			}
+			sum += c.p.n
+		}
+		// Past the limit even so (many packs git wrote, say): merge enough
+		// of the smallest to get back to half of it.
+		if left := len(bases) - k + 1; left > limit/2 {
+			k = min(len(cands), max(k, len(bases)+1-limit/2))
+		}
+		bad := -1
+		for i := 0; i < k && bad < 0; i++ {
+			if cands[i].spans == nil {
+				ss, ok := cands[i].p.entrySpans()
+				if !ok {
+					bad = i
+				}
+				cands[i].spans = ss
+			}
+		}
+		if bad < 0 {
+			break
+		}
+		closePacks([]*pack{cands[bad].p})
+		cands = slices.Delete(cands, bad, bad+1)
+	}
+	if k < 2 {
+		return 0, nil
+	}
+	type span struct {
+		p        *pack
+		id       plumbing.Hash
+		off, end int
+	}
+	var spans []span
+	seen := map[plumbing.Hash]bool{}
+	for _, c := range cands[:k] {
+		for _, s := range c.spans {
+			id := c.p.name(s.i)
+			if !seen[id] {
+				seen[id] = true
+				spans = append(spans, span{c.p, id, s.off, s.end})
+			}
+		}
+	}
+	name, err := repo.WriteRawPack(len(spans), func(i int) (gitdir.RawEntry, error) {
+		s := spans[i]
+		return gitdir.RawEntry{ID: s.id, Raw: s.p.data[s.off:s.end]}, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range cands[:k] {
+		if filepath.Base(c.base) == name {
+			continue
+		}
+		// Index first: readers find a pack through its index.
+		for _, ext := range []string{".idx", ".pack", ".rev", ".bitmap", ".mtimes"} {
+			os.Remove(c.base + ext)
+		}
+	}
+	return k, nil
+}
+
+// entrySpan is where the i-th object of a pack's index lies in the pack.
+type entrySpan struct{ i, off, end int }
+
+// entrySpans returns every entry's extent in pack order; ok is false when
+// the pack holds a delta (or its offsets make no sense).
+func (p *pack) entrySpans() ([]entrySpan, bool) {
+	const names = 8 + 256*4
+	offs := p.idx[names+p.n*24:]
+	spans := make([]entrySpan, p.n)
+	for i := range spans {
+		off := binary.BigEndian.Uint32(offs[i*4:])
+		if off&0x80000000 != 0 {
+			return nil, false // beyond 2 GiB: not a pack of grite's
+		}
+		spans[i] = entrySpan{i: i, off: int(off)}
+	}
+	slices.SortFunc(spans, func(a, b entrySpan) int { return a.off - b.off })
+	end := len(p.data) - 20
+	for j := len(spans) - 1; j >= 0; j-- {
+		s := &spans[j]
+		if s.off < 12 || s.off >= end {
+			return nil, false
+		}
+		if t := plumbing.ObjectType(p.data[s.off] >> 4 & 7); t == plumbing.OFSDeltaObject || t == plumbing.REFDeltaObject {
+			return nil, false
+		}
+		s.end, end = end, s.off
+	}
+	return spans, true
+}
+
+// name returns the object ID of the i-th index entry.
+func (p *pack) name(i int) plumbing.Hash {
+	var h plumbing.Hash
+	copy(h[:], p.idx[8+256*4+i*20:])
+	return h
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// consolidationLock takes grite's consolidation lock; a lock left by a
+// killed process is taken over after a minute (a consolidation takes
+// milliseconds).
+func consolidationLock(griteDir string) (unlock func(), ok bool) {
+	path := filepath.Join(griteDir, "packs.lock")
+	for attempt := 0; attempt < 2; attempt++ {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			f.Close()
+			return func() { os.Remove(path) }, true
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			if os.MkdirAll(griteDir, 0o755) != nil {
+				return nil, false
+			}
+			continue
+		}
+		fi, serr := os.Stat(path)
+		if serr != nil || time.Since(fi.ModTime()) < time.Minute {
+			return nil, false
+		}
+		os.Remove(path)
+	}
+	return nil, false
+}
