@@ -23,6 +23,22 @@ import (
 type Object struct {
 	Type plumbing.ObjectType // commit, tree, blob or tag
 	Data []byte
+	// ID, when not zero, is the object's name as the caller already
+	// computed (and checked) it; it is not hashed again.
+	ID plumbing.Hash
+}
+
+// objectID is an object's name, hashed with the standard library's
+// SHA-1: go-git's collision-detecting SHA-1 is several times slower, and
+// the objects named here are grite's own or were already checked with it.
+func objectID(t plumbing.ObjectType, data []byte) plumbing.Hash {
+	h := sha1.New()
+	var hdr [32]byte
+	h.Write(fmt.Appendf(hdr[:0], "%s %d\x00", t, len(data)))
+	h.Write(data)
+	var id plumbing.Hash
+	h.Sum(id[:0])
+	return id
 }
 
 // packEntry is what the index records of one stored object.
@@ -54,7 +70,9 @@ func (r *Repo) WritePack(objs []Object) (name string, ids []plumbing.Hash, err e
 		default:
 			return "", nil, fmt.Errorf("write pack: object %d has type %v", i, o.Type)
 		}
-		ids[i] = plumbing.ComputeHash(o.Type, o.Data)
+		if ids[i] = o.ID; ids[i].IsZero() {
+			ids[i] = objectID(o.Type, o.Data)
+		}
 		if !seen[ids[i]] {
 			seen[ids[i]] = true
 			uniq = append(uniq, i)
@@ -149,9 +167,9 @@ func (r *Repo) writePack(n int, entry func(i int) (plumbing.Hash, []byte, []byte
 			return "", err
 		}
 	}
-	// go-git loads the pack list once; without this, r.Storage would not
-	// find the objects just written.
-	r.Storage.Reindex()
+	// No go-git Reindex here: it would make go-git parse every index
+	// again at its next lookup, after each append; Objects lists packs
+	// again only when a lookup misses.
 	return name, nil
 }
 
@@ -306,8 +324,15 @@ func (r *Repo) NewBatch() *Batch { return &Batch{repo: r} }
 
 // WriteObject adds an object (a copy of data) to the batch and returns its ID.
 func (b *Batch) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
-	b.objs = append(b.objs, Object{Type: t, Data: bytes.Clone(data)})
-	return plumbing.ComputeHash(t, data), nil
+	id := objectID(t, data)
+	b.objs = append(b.objs, Object{Type: t, Data: bytes.Clone(data), ID: id})
+	return id, nil
+}
+
+// Add adds an object whose name the caller computed and checked; the
+// batch keeps data (no copy) until Flush.
+func (b *Batch) Add(id plumbing.Hash, t plumbing.ObjectType, data []byte) {
+	b.objs = append(b.objs, Object{Type: t, Data: data, ID: id})
 }
 
 // Flush stores the objects added since the last Flush as one pack.

@@ -37,13 +37,13 @@ func packTestObjects() []Object {
 	commitID := plumbing.ComputeHash(plumbing.CommitObject, commit)
 	tag := fmt.Appendf(nil, "object %s\ntype commit\ntag v1\ntagger %s\n\nv1\n", commitID, who)
 	return []Object{
-		{plumbing.BlobObject, hello},
-		{plumbing.BlobObject, nil},
-		{plumbing.BlobObject, big},
-		{plumbing.TreeObject, tree},
-		{plumbing.BlobObject, hello}, // duplicate
-		{plumbing.CommitObject, commit},
-		{plumbing.TagObject, tag},
+		{Type: plumbing.BlobObject, Data: hello},
+		{Type: plumbing.BlobObject, Data: nil},
+		{Type: plumbing.BlobObject, Data: big},
+		{Type: plumbing.TreeObject, Data: tree},
+		{Type: plumbing.BlobObject, Data: hello}, // duplicate
+		{Type: plumbing.CommitObject, Data: commit},
+		{Type: plumbing.TagObject, Data: tag},
 	}
 }
 
@@ -59,7 +59,7 @@ func openTestRepo(t *testing.T) (*Repo, string) {
 
 // A written pack must be one git reads as its own: verify-pack lists
 // exactly the objects, cat-file returns them unchanged, fsck is clean, and
-// go-git's storage of the same Repo finds them.
+// go-git (through Objects) finds them in the same Repo.
 func TestWritePackReadByGit(t *testing.T) {
 	r, dir := openTestRepo(t)
 	objs := packTestObjects()
@@ -132,7 +132,7 @@ func TestWritePackReadByGit(t *testing.T) {
 	testrepo.Git(t, dir, "fsck", "--full", "--strict")
 
 	for h, o := range want {
-		eo, err := r.Storage.EncodedObject(plumbing.AnyObject, h)
+		eo, err := r.Objects().EncodedObject(plumbing.AnyObject, h)
 		if err != nil {
 			t.Fatalf("go-git: %s: %v", h, err)
 		}
@@ -221,8 +221,8 @@ func TestWritePackRejects(t *testing.T) {
 	}{
 		{"nil", nil},
 		{"empty", []Object{}},
-		{"delta type", []Object{{plumbing.BlobObject, []byte("ok")}, {plumbing.OFSDeltaObject, []byte("x")}}},
-		{"invalid type", []Object{{plumbing.InvalidObject, nil}}},
+		{"delta type", []Object{{Type: plumbing.BlobObject, Data: []byte("ok")}, {Type: plumbing.OFSDeltaObject, Data: []byte("x")}}},
+		{"invalid type", []Object{{Type: plumbing.InvalidObject, Data: nil}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -268,7 +268,7 @@ func TestObjectsSeesOtherProcessesPacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := []Object{{plumbing.BlobObject, []byte("first\n")}}
+	first := []Object{{Type: plumbing.BlobObject, Data: []byte("first\n")}}
 	name, ids, err := other.WritePack(first)
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +277,7 @@ func TestObjectsSeesOtherProcessesPacks(t *testing.T) {
 	if _, err := session.Objects().EncodedObject(plumbing.BlobObject, ids[0]); err != nil {
 		t.Fatalf("first object: %v", err)
 	}
-	_, later, err := other.WritePack([]Object{{plumbing.BlobObject, []byte("later\n")}})
+	_, later, err := other.WritePack([]Object{{Type: plumbing.BlobObject, Data: []byte("later\n")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestObjectsSeesOtherProcessesPacks(t *testing.T) {
 	}
 	// Move the first object to another pack and remove the old one, as a
 	// consolidation does.
-	if _, _, err := other.WritePack(append(first, Object{plumbing.BlobObject, []byte("moved\n")})); err != nil {
+	if _, _, err := other.WritePack(append(first, Object{Type: plumbing.BlobObject, Data: []byte("moved\n")})); err != nil {
 		t.Fatal(err)
 	}
 	for _, ext := range []string{".idx", ".pack"} {

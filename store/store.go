@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -33,6 +34,11 @@ var ErrBusy = errors.New("database is locked by another process")
 type Store struct {
 	db   *sql.DB
 	path string
+	// prepared holds the write statements, prepared once per Store: a
+	// long-lived session (grite-mcp) otherwise compiled each again in
+	// every one-event transaction.
+	prepared   map[string]*sql.Stmt
+	preparedMu sync.Mutex
 	// Recreated is true when Open found the file missing, corrupt or of
 	// another schema and started empty: the caller must refill it.
 	Recreated bool
@@ -159,7 +165,33 @@ func open(ctx context.Context, path string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.preparedMu.Lock()
+	for _, st := range s.prepared {
+		st.Close()
+	}
+	s.prepared = nil
+	s.preparedMu.Unlock()
+	return s.db.Close()
+}
+
+// prepare returns query prepared on the database, once per Store.
+func (s *Store) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.preparedMu.Lock()
+	defer s.preparedMu.Unlock()
+	if st, ok := s.prepared[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s.prepared == nil {
+		s.prepared = map[string]*sql.Stmt{}
+	}
+	s.prepared[query] = st
+	return st, nil
+}
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
@@ -197,27 +229,29 @@ func (s *Store) Meta(ctx context.Context, key string) (string, error) {
 // Update runs fn in one write transaction (taken immediately, so concurrent
 // writers queue on SQLite's lock instead of failing on upgrade).
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx, ctx: ctx}) })
+	return s.tx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx, ctx: ctx, store: s}) })
 }
 
 // Tx is a write transaction on the view.
 type Tx struct {
 	tx    *sql.Tx
 	ctx   context.Context
-	stmts map[string]*sql.Stmt // prepared on first use, closed with the transaction
+	store *Store
+	stmts map[string]*sql.Stmt // the store's statements bound to this transaction
 }
 
-// stmt returns query prepared once per transaction: a pull applies
-// thousands of rows, and preparing each statement again cost as much as
-// running it.
+// stmt returns query prepared once per store and bound to the
+// transaction: a pull applies thousands of rows, and preparing each
+// statement again cost as much as running it.
 func (t *Tx) stmt(query string) (*sql.Stmt, error) {
 	if st, ok := t.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := t.tx.PrepareContext(t.ctx, query)
+	shared, err := t.store.prepare(t.ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	st := t.tx.StmtContext(t.ctx, shared)
 	if t.stmts == nil {
 		t.stmts = map[string]*sql.Stmt{}
 	}

@@ -3,6 +3,7 @@ package wal
 import (
 	"encoding/binary"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,6 +22,13 @@ import (
 // object lookup, grite's or git's, probes each pack's index.
 const packLimit = 16
 
+// geometricFactor is how much larger than all smaller packs together a
+// pack must be to be left alone. With 4, a history of 100k appends (800k
+// objects) settles in at most nine packs, so the limit leaves room for
+// several appends between consolidations, and each object is copied
+// O(log₄ n) times.
+const geometricFactor = 4
+
 // consolidate merges small packs after an append. It never fails the
 // append: every object is in place whether it runs or not.
 func (w *WAL) consolidate() { ConsolidatePacks(w.repo, packLimit) }
@@ -28,9 +36,8 @@ func (w *WAL) consolidate() { ConsolidatePacks(w.repo, packLimit) }
 // ConsolidatePacks merges the smallest packs of the repository into one
 // when it holds more than limit packs, and returns how many it merged.
 // Packs are chosen as git's geometric repack does (git repack
-// --geometric=2): the smallest ones, until every pack left is at least
-// twice the objects of all smaller ones together, so each object is
-// copied O(log n) times over the repository's life. Only packs without
+// --geometric=4): the smallest ones, until every pack left holds at least
+// four times the objects of all smaller ones together. Only packs without
 // deltas qualify (grite's own, and any git wrote that way): their
 // entries are copied byte for byte, never inflated, recompressed or
 // re-deltified, so a pack of the user's history that git deltified is
@@ -68,56 +75,67 @@ func ConsolidatePacks(repo *gitdir.Repo, limit int) (int, error) {
 
 	type candidate struct {
 		base  string
-		p     *pack
-		spans []entrySpan // nil until checked
+		n     int         // objects, from the index's header
+		p     *pack       // mapped once chosen
+		spans []entrySpan // of a chosen pack without deltas
 	}
 	var cands []candidate
 	defer func() {
 		for _, c := range cands {
-			closePacks([]*pack{c.p})
+			if c.p != nil {
+				closePacks([]*pack{c.p})
+			}
 		}
 	}()
 	for _, b := range bases {
 		if exists(b+".keep") || exists(b+".promisor") {
 			continue
 		}
-		if p, err := mapPack(b+".idx", b+".pack"); err == nil {
-			cands = append(cands, candidate{base: b, p: p})
+		if n, ok := indexCount(b + ".idx"); ok {
+			cands = append(cands, candidate{base: b, n: n})
 		}
 	}
-	slices.SortFunc(cands, func(a, b candidate) int { return a.p.n - b.p.n })
-	// Choose by object counts, then check the chosen packs for deltas (a
-	// large pack of git's is never scanned): one that has them leaves the
+	slices.SortFunc(cands, func(a, b candidate) int { return a.n - b.n })
+	// Choose by object counts, then map and check only the chosen packs
+	// (a large pack of git's is never read): one with deltas leaves the
 	// candidates and the choice is made again.
 	k := 0
 	for {
 		sum := 0
 		k = 0
 		for j, c := range cands {
-			if j > 0 && c.p.n < 2*sum {
+			if j > 0 && c.n < geometricFactor*sum {
 				k = j + 1
 			}
-			sum += c.p.n
+			sum += c.n
 		}
-		// Past the limit even so (many packs git wrote, say): merge enough
-		// of the smallest to get back to half of it.
-		if left := len(bases) - k + 1; left > limit/2 {
-			k = min(len(cands), max(k, len(bases)+1-limit/2))
+		// Far past the limit even so (many packs git wrote, say): merge
+		// enough of the smallest to get back to it.
+		if left := len(bases) - k + 1; left > 2*limit {
+			k = min(len(cands), len(bases)+1-limit)
 		}
 		bad := -1
 		for i := 0; i < k && bad < 0; i++ {
-			if cands[i].spans == nil {
-				ss, ok := cands[i].p.entrySpans()
-				if !ok {
-					bad = i
-				}
-				cands[i].spans = ss
+			c := &cands[i]
+			if c.p != nil {
+				continue
+			}
+			p, err := mapPack(c.base+".idx", c.base+".pack")
+			if err != nil {
+				bad = i
+				continue
+			}
+			c.p = p
+			if c.spans, ok = p.entrySpans(); !ok {
+				bad = i
 			}
 		}
 		if bad < 0 {
 			break
 		}
-		closePacks([]*pack{cands[bad].p})
+		if cands[bad].p != nil {
+			closePacks([]*pack{cands[bad].p})
+		}
 		cands = slices.Delete(cands, bad, bad+1)
 	}
 	if k < 2 {
@@ -156,6 +174,21 @@ func ConsolidatePacks(repo *gitdir.Repo, limit int) (int, error) {
 		}
 	}
 	return k, nil
+}
+
+// indexCount reads how many objects a version-2 pack index lists (the
+// last fan-out entry) without mapping the index or its pack.
+func indexCount(path string) (int, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	var head [8 + 256*4]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil || string(head[:8]) != "\xfftOc\x00\x00\x00\x02" {
+		return 0, false
+	}
+	return int(binary.BigEndian.Uint32(head[len(head)-4:])), true
 }
 
 // entrySpan is where the i-th object of a pack's index lies in the pack.
