@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"compress/zlib"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -84,4 +86,57 @@ func TestSyncRemoteErrorsHaveStableCodesAndKeepLocalWork(t *testing.T) {
 	if out := mustSync(t, a); out.EventsPushed != 2 {
 		t.Fatalf("sync with origin afterwards: %+v, want 2 events pushed", out)
 	}
+}
+
+// A local remote whose repository holds a corrupt object (a loose object
+// file whose content no longer hashes to its name): the pull reads the
+// remote's objects itself, so it must catch what git fetch would. The
+// sync fails with git_error naming the object, nothing here moves, and
+// once the remote is repaired the pull goes through.
+func TestSyncFromLocalRemoteRejectsACorruptObject(t *testing.T) {
+	t.Parallel()
+	remote, clones := syncRemoteAndClones(t, 2)
+	a, b := clones[0], clones[1]
+	x := create(t, a, "seen by both")
+	mustSync(t, a)
+	mustSync(t, b)
+	y := create(t, a, "behind a corrupt object")
+	mustSync(t, a)
+	meta := strings.TrimSpace(testrepo.Git(t, remote, "rev-parse", "refs/grite/wal:meta.json"))
+	path := filepath.Join(remote, "objects", meta[:2], meta[2:])
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the remote should hold meta.json loose after a small push: %v", err)
+	}
+	var forged bytes.Buffer
+	zw := zlib.NewWriter(&forged)
+	zw.Write([]byte("blob 4\x00evil"))
+	zw.Close()
+	os.Chmod(path, 0o644)
+	if err := os.WriteFile(path, forged.Bytes(), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	head, view, tracking := walHead(t, b), rawData(t, b, "issue", "list"), refOrEmpty(t, b, "refs/grite/remotes/origin/wal")
+	e := mustFail(t, b, "git_error", 1, "sync")
+	if !strings.Contains(e.Message, meta) || !strings.Contains(e.Message, "corrupt") {
+		t.Errorf("message %q does not name the corrupt object %s", e.Message, meta)
+	}
+	requireSyncSuggestions(t, e)
+	if got := walHead(t, b); got != head {
+		t.Fatalf("b's WAL moved from %s to %s", head, got)
+	}
+	if got := refOrEmpty(t, b, "refs/grite/remotes/origin/wal"); got != tracking {
+		t.Fatalf("b's tracking ref moved from %s to %s", tracking, got)
+	}
+	if got := rawData(t, b, "issue", "list"); got != view {
+		t.Fatalf("b's view changed:\n%s\nwant\n%s", got, view)
+	}
+	os.Chmod(path, 0o644)
+	if err := os.WriteFile(path, orig, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustSync(t, b); got.EventsPulled != 1 {
+		t.Fatalf("after the repair b pulled %d events, want 1", got.EventsPulled)
+	}
+	requireIDs(t, b, []string{x, y})
 }

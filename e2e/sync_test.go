@@ -179,31 +179,69 @@ func TestSyncOfflineWorkIsPushedWhenTheRemoteReturns(t *testing.T) {
 	requireSameView(t, "a", readViewState(t, a), "b", readViewState(t, b))
 }
 
-// A sync with a remote on this machine whose grite refs equal what this
-// clone last fetched runs no git process at all (the fetch and the push
-// would both change nothing); as soon as the remote moves, it fetches.
-// Shown by running grite with no git on PATH.
-func TestSyncNoOpWithLocalRemoteRunsNoGit(t *testing.T) {
+// A sync with a remote on this machine reads the remote's objects itself:
+// with no git on PATH, a no-op sync and a pull that fast-forwards both
+// work. Git still runs where it must: to merge local work with the
+// remote's (merge-base, then the push), and to fetch whenever the user's
+// config could send git elsewhere (url.*.insteadOf) or run a program of
+// the remote's (remote.*.uploadpack). Shown by running grite with no git
+// on PATH.
+func TestSyncWithLocalRemoteRunsGitOnlyWhereNeeded(t *testing.T) {
 	t.Parallel()
 	_, clones := syncRemoteAndClones(t, 2)
 	a, b := clones[0], clones[1]
-	create(t, a, "shared")
+	x := create(t, a, "shared")
 	mustSync(t, a)
 	mustSync(t, b)
 	noGit := []string{"PATH=" + t.TempDir()}
+	syncNoGit := func(dir string) (string, string, int) {
+		return testrepo.RunGriteEnv(t, dir, noGit, "sync", "--json")
+	}
 	for _, dir := range []string{a, b} {
-		stdout, stderr, code := testrepo.RunGriteEnv(t, dir, noGit, "sync", "--json")
+		stdout, stderr, code := syncNoGit(dir)
 		if code != 0 || !strings.Contains(stdout, `"pulled": true`) || !strings.Contains(stdout, `"pushed": true`) {
 			t.Fatalf("no-op sync without git on PATH: exit %d\n%s\n%s", code, stdout, stderr)
 		}
 	}
-	create(t, a, "moves the remote")
+	y := create(t, a, "moves the remote")
 	mustSync(t, a)
-	_, stderr, code := testrepo.RunGriteEnv(t, b, noGit, "sync", "--json")
-	if code == 0 {
-		t.Fatalf("sync after the remote moved succeeded without git: it did not fetch\n%s", stderr)
+	stdout, stderr, code := syncNoGit(b)
+	if code != 0 || !strings.Contains(stdout, `"events_pulled": 1`) {
+		t.Fatalf("fast-forward pull without git on PATH: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if got := mustSync(t, b); got.EventsPulled != 1 {
-		t.Fatalf("the sync with git pulled %d events, want 1", got.EventsPulled)
+	requireIDs(t, b, []string{x, y})
+	testrepo.Git(t, b, "fsck", "--full", "--strict", "--no-dangling")
+
+	// Local work to merge: merge-base and the push need git.
+	z := create(t, a, "moves the remote again")
+	mustSync(t, a)
+	w := create(t, b, "b's own")
+	head := walHead(t, b)
+	if _, _, code := syncNoGit(b); code == 0 {
+		t.Fatal("sync merging local work succeeded without git")
+	}
+	if got := walHead(t, b); got != head {
+		t.Fatalf("failed sync moved b's WAL from %s to %s", head, got)
+	}
+	if got := mustSync(t, b); got.EventsPulled != 1 || got.EventsRebased != 1 || !got.Pushed {
+		t.Fatalf("sync with git: %+v, want 1 pulled, 1 rebased, pushed", got)
+	}
+	requireIDs(t, b, []string{x, y, z, w})
+
+	// Config that may route or wrap the fetch: git must run.
+	for _, cfg := range [][]string{
+		{"url.file:///nowhere/.insteadOf", "/nowhere-prefix/"},
+		{"remote.origin.uploadpack", "git-upload-pack"},
+	} {
+		create(t, a, "moves the remote for "+cfg[0])
+		mustSync(t, a)
+		testrepo.Git(t, b, "config", cfg[0], cfg[1])
+		if _, _, code := syncNoGit(b); code == 0 {
+			t.Fatalf("with %s set, sync fetched without git", cfg[0])
+		}
+		if got := mustSync(t, b); got.EventsPulled != 1 {
+			t.Fatalf("with %s set, the sync with git pulled %d events, want 1", cfg[0], got.EventsPulled)
+		}
+		testrepo.Git(t, b, "config", "--unset", cfg[0])
 	}
 }

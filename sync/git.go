@@ -41,6 +41,7 @@ const (
 	PushRejected                           // still non-fast-forward after retries
 	PushRefused                            // refused by policy (hook, permissions)
 	RemoteBadCommit                        // the remote's WAL holds an invalid commit
+	RemoteCorrupt                          // the remote's repository holds a corrupt object
 )
 
 func (e *RemoteError) Error() string {
@@ -55,6 +56,8 @@ func (e *RemoteError) Error() string {
 		return fmt.Sprintf("push to %q still rejected as non-fast-forward: %s", e.Remote, e.Detail)
 	case PushRefused:
 		return fmt.Sprintf("remote %q refused the push: %s", e.Remote, e.Detail)
+	case RemoteCorrupt:
+		return fmt.Sprintf("remote %q holds a corrupt object: %s", e.Remote, e.Detail)
 	}
 	return fmt.Sprintf("remote %q: %s", e.Remote, e.Detail)
 }

@@ -272,6 +272,9 @@ func syncError(err error, remote string) error {
 		case gritesync.PushRefused:
 			e.Code = CodeGit
 			e.suggest("Check that you may push to "+remote+" (permissions, server hooks)", "Your events are safe in the local WAL; they go out on the next successful sync")
+		case gritesync.RemoteCorrupt:
+			e.Code = CodeGit
+			e.suggest("Run 'git fsck' in the remote repository to find the damage", "Nothing was merged and your local WAL is intact")
 		default:
 			e.Code = CodeGit
 			e.suggest("Check the remote URL and your network; 'git fetch "+remote+"' shows the same problem", "Your events are safe in the local WAL; they go out on the next successful sync")

@@ -37,6 +37,22 @@ type objectReader struct {
 	packsLoaded bool
 	rescanned   bool    // packs were mapped again after a miss
 	stale       []*pack // replaced by a rescan; unmapped on close
+
+	lastType plumbing.ObjectType // of the object read last
+	cache    Cache               // read before the repository, if set
+}
+
+// packed reports whether one of the repository's packs holds object h.
+func (r *objectReader) packed(h plumbing.Hash) bool {
+	if !r.packsLoaded {
+		r.packs, r.packsLoaded = openPacks(r.dir), true
+	}
+	for _, p := range r.packs {
+		if _, ok := p.offset(h); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func newObjectReader(repo *gitdir.Repo) *objectReader {
@@ -60,9 +76,20 @@ func (r *objectReader) resetInflater() error {
 	return r.zr.(zlib.Resetter).Reset(&r.raw, nil)
 }
 
-// read returns the content of object h, which must be of type want and at
-// most limit bytes (checked before the content is allocated).
+// read returns the content of object h, which must be of type want (any
+// type for plumbing.AnyObject; lastType then tells which) and at most
+// limit bytes (checked before the content is allocated).
 func (r *objectReader) read(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
+	if o, ok := r.cache[h]; ok {
+		if want != plumbing.AnyObject && o.Type != want {
+			return nil, fmt.Errorf("object %s is a %s, want %s", h, o.Type, want)
+		}
+		if int64(len(o.Data)) > limit {
+			return nil, fmt.Errorf("%s %s is %d bytes, limit %d: %w", o.Type, h, len(o.Data), limit, event.ErrTooLarge)
+		}
+		r.lastType = o.Type
+		return o.Data, nil
+	}
 	// Once an object was missing loose, the packs are mapped and looked
 	// up first: an index search costs less than a failed open, and fetched
 	// history is packed.
@@ -114,7 +141,7 @@ func (r *objectReader) read(h plumbing.Hash, want plumbing.ObjectType, limit int
 		return nil, fmt.Errorf("object %s: malformed header %q", h, hdr[:n])
 	}
 	t, err := plumbing.ParseObjectType(string(typ))
-	if err != nil || t != want {
+	if err != nil || (want != plumbing.AnyObject && t != want) {
 		return nil, fmt.Errorf("object %s is a %s, want %s", h, typ, want)
 	}
 	sz, err := strconv.ParseInt(string(size), 10, 64)
@@ -122,8 +149,9 @@ func (r *objectReader) read(h plumbing.Hash, want plumbing.ObjectType, limit int
 		return nil, fmt.Errorf("object %s: malformed size %q", h, size)
 	}
 	if sz > limit {
-		return nil, fmt.Errorf("%s %s is %d bytes, limit %d: %w", want, h, sz, limit, event.ErrTooLarge)
+		return nil, fmt.Errorf("%s %s is %d bytes, limit %d: %w", t, h, sz, limit, event.ErrTooLarge)
 	}
+	r.lastType = t
 	data := make([]byte, sz)
 	if _, err := io.ReadFull(r.zr, data); err != nil {
 		return nil, fmt.Errorf("object %s: %w", h, err)
@@ -194,8 +222,9 @@ func (r *objectReader) readGoGit(h plumbing.Hash, want plumbing.ObjectType, limi
 		return nil, err
 	}
 	if obj.Size() > limit {
-		return nil, fmt.Errorf("%s %s is %d bytes, limit %d: %w", want, h, obj.Size(), limit, event.ErrTooLarge)
+		return nil, fmt.Errorf("%s %s is %d bytes, limit %d: %w", obj.Type(), h, obj.Size(), limit, event.ErrTooLarge)
 	}
+	r.lastType = obj.Type()
 	rd, err := obj.Reader()
 	if err != nil {
 		return nil, err

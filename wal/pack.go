@@ -159,9 +159,10 @@ func (r *objectReader) readPacked(h plumbing.Hash, want plumbing.ObjectType, lim
 		if err != nil {
 			return nil, true, fmt.Errorf("object %s: %w", h, err)
 		}
-		if t != want {
+		if want != plumbing.AnyObject && t != want {
 			return nil, true, fmt.Errorf("object %s is a %s, want %s", h, t, want)
 		}
+		r.lastType = t
 		return data, true, nil
 	}
 	return nil, false, nil

@@ -301,12 +301,17 @@ type ReadOptions struct {
 	// PublicKey, when set with Strict, returns the known key of an actor;
 	// events of actors with a known key must carry a valid signature.
 	PublicKey func(event.ActorID) ed25519.PublicKey
+	// Cache holds objects already in memory (what CopyHistory copied);
+	// they are read from it instead of the repository. Its objects must
+	// have been checked against their names.
+	Cache Cache
 }
 
 // Walk visits commits from head back along prev_wal (newest first), calling
 // fn for each. A malformed commit stops the walk with an *Error naming it.
 func (w *WAL) Walk(ctx context.Context, head plumbing.Hash, opts ReadOptions, fn func(Commit) error) error {
 	r := newObjectReader(w.repo)
+	r.cache = opts.Cache
 	defer r.close()
 	for h := head; !h.IsZero(); {
 		if opts.Stop != nil && opts.Stop(h) {

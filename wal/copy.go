@@ -1,0 +1,206 @@
+package wal
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"grite/event"
+	"grite/gitdir"
+)
+
+// CopyResult is what CopyHistory copied.
+type CopyResult struct {
+	Objects int
+	// Known holds the commits dst already had where the copy stopped: an
+	// ancestor of a tip that is in Known is an ancestor dst shares.
+	Known map[plumbing.Hash]bool
+	// Cache holds the copied objects while they fit in copyCacheBytes, so
+	// that the strict read of the copied history that follows does not
+	// read them back; nil past that.
+	Cache Cache
+}
+
+// Cache is objects already in memory, by name; a walk given one reads
+// them from it (ReadOptions.Cache).
+type Cache map[plumbing.Hash]CachedObject
+
+// CachedObject is one object of a Cache.
+type CachedObject struct {
+	Type plumbing.ObjectType
+	Data []byte
+}
+
+// copyCacheBytes bounds CopyResult.Cache (a pull of 1,000 one-event
+// commits holds ~2 MB of objects).
+const copyCacheBytes = 32 << 20
+
+// copyPackObjects bounds one pack of a copy, so a long history is copied
+// in bounded memory (a pack of 100k one-event commits is 800k objects).
+const copyPackObjects = 50_000
+
+// CopyHistory copies into dst every object reachable from tips in src
+// that dst lacks, as packs: a fetch from a repository on this machine
+// without running git. As git assumes of a repository, a commit dst holds
+// comes with its whole history, so the walk stops there. Every object's
+// content is hashed against its name and its type checked against what
+// refers to it, so a corrupt object in src stops the copy with an error
+// naming it; packs already written then hold only valid objects no ref
+// points to. Nothing here validates WAL content: the caller reads the
+// copied history strictly, as it would after git fetch.
+//
+// haves are commits dst is known to hold (its refs' values): the walk
+// stops there without a lookup. Other commits are looked up in dst's pack
+// indexes only: a loose commit is copied again, which costs a duplicate
+// and a walk down to the next known commit, where a lookup of every loose
+// object would cost a system call per commit.
+func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult, error) {
+	from, have := newObjectReader(src), newObjectReader(dst)
+	defer from.close()
+	defer have.close()
+	res := CopyResult{Known: map[plumbing.Hash]bool{}, Cache: Cache{}}
+	known := map[plumbing.Hash]bool{}
+	for _, h := range haves {
+		known[h] = true
+	}
+	cached := 0
+	type item struct {
+		h plumbing.Hash
+		t plumbing.ObjectType // expected; AnyObject for a tip
+	}
+	var stack []item
+	for _, h := range tips {
+		stack = append(stack, item{h, plumbing.AnyObject})
+	}
+	seen := map[plumbing.Hash]bool{}
+	batch := dst.NewBatch()
+	pending := 0
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[it.h] {
+			continue
+		}
+		seen[it.h] = true
+		// Only commits (and tips) are looked up in dst: the trees and blobs
+		// of a new WAL commit are new too, and duplicates are harmless.
+		if it.t != plumbing.TreeObject && it.t != plumbing.BlobObject && (known[it.h] || have.packed(it.h)) {
+			res.Known[it.h] = true
+			continue
+		}
+		// The cap is memory's, not the WAL's: strict reading applies the
+		// WAL's own limits to what was copied.
+		data, err := from.read(it.h, it.t, event.MaxChunkBytes)
+		if err != nil {
+			return res, fmt.Errorf("copy object %s: %w", it.h, err)
+		}
+		t := from.lastType
+		if got := plumbing.ComputeHash(t, data); got != it.h {
+			return res, fmt.Errorf("copy object %s: content hashes to %s (corrupt object)", it.h, got)
+		}
+		refs, err := references(t, data)
+		if err != nil {
+			return res, fmt.Errorf("copy object %s: %w", it.h, err)
+		}
+		for _, r := range refs {
+			stack = append(stack, item{r.h, r.t})
+		}
+		batch.Add(it.h, t, data)
+		if res.Cache != nil {
+			if cached += len(data); cached > copyCacheBytes {
+				res.Cache = nil
+			} else {
+				res.Cache[it.h] = CachedObject{t, data}
+			}
+		}
+		res.Objects++
+		if pending++; pending == copyPackObjects {
+			if err := batch.Flush(); err != nil {
+				return res, err
+			}
+			pending = 0
+		}
+	}
+	return res, batch.Flush()
+}
+
+type ref struct {
+	h plumbing.Hash
+	t plumbing.ObjectType
+}
+
+// references returns the objects an object names: a commit's tree and
+// parents, a tree's entries (submodule commits excluded: they live in
+// another repository), a tag's object.
+func references(t plumbing.ObjectType, data []byte) ([]ref, error) {
+	switch t {
+	case plumbing.BlobObject:
+		return nil, nil
+	case plumbing.CommitObject, plumbing.TagObject:
+		var out []ref
+		for len(data) > 0 {
+			line, rest, _ := bytes.Cut(data, []byte("\n"))
+			data = rest
+			if len(line) == 0 {
+				break // end of the header
+			}
+			key, val, _ := bytes.Cut(line, []byte(" "))
+			want := plumbing.InvalidObject
+			switch {
+			case t == plumbing.CommitObject && string(key) == "tree":
+				want = plumbing.TreeObject
+			case t == plumbing.CommitObject && string(key) == "parent":
+				want = plumbing.CommitObject
+			case t == plumbing.TagObject && string(key) == "object":
+				want = plumbing.AnyObject
+			default:
+				continue
+			}
+			h, ok := parseHex(val)
+			if !ok {
+				return nil, fmt.Errorf("%s names a malformed object %q", t, val)
+			}
+			out = append(out, ref{h, want})
+		}
+		return out, nil
+	case plumbing.TreeObject:
+		var out []ref
+		for len(data) > 0 {
+			sp := bytes.IndexByte(data, ' ')
+			nul := bytes.IndexByte(data, 0)
+			if sp < 0 || nul < sp || len(data) < nul+21 {
+				return nil, fmt.Errorf("malformed tree entry")
+			}
+			mode, err := filemode.New(string(data[:sp]))
+			if err != nil {
+				return nil, fmt.Errorf("tree entry mode %q: %w", data[:sp], err)
+			}
+			var h plumbing.Hash
+			copy(h[:], data[nul+1:nul+21])
+			data = data[nul+21:]
+			switch mode {
+			case filemode.Submodule:
+			case filemode.Dir:
+				out = append(out, ref{h, plumbing.TreeObject})
+			default:
+				out = append(out, ref{h, plumbing.BlobObject})
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unexpected %s object", t)
+}
+
+func parseHex(b []byte) (plumbing.Hash, bool) {
+	if len(b) != 40 {
+		return plumbing.ZeroHash, false
+	}
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return plumbing.ZeroHash, false
+		}
+	}
+	return plumbing.NewHash(string(b)), true
+}
