@@ -319,8 +319,10 @@ type Batch struct {
 	objs []Object
 }
 
-// NewBatch starts an empty batch of objects for r.
-func (r *Repo) NewBatch() *Batch { return &Batch{repo: r} }
+// NewBatch starts an empty batch of objects for r, with room for size.
+func (r *Repo) NewBatch(size int) *Batch {
+	return &Batch{repo: r, objs: make([]Object, 0, size)}
+}
 
 // WriteObject adds an object (a copy of data) to the batch and returns its ID.
 func (b *Batch) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {

@@ -24,7 +24,8 @@ type CopyResult struct {
 }
 
 // Cache is objects already in memory, by name; a walk given one reads
-// them from it (ReadOptions.Cache).
+// them from it (ReadOptions.Cache). Entries of type InvalidObject hold
+// nothing and are ignored.
 type Cache map[plumbing.Hash]CachedObject
 
 // CachedObject is one object of a Cache.
@@ -60,12 +61,20 @@ func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult
 	from, have := newObjectReader(src), newObjectReader(dst)
 	defer from.close()
 	defer have.close()
-	res := CopyResult{Known: map[plumbing.Hash]bool{}, Cache: Cache{}}
+	res := CopyResult{Known: map[plumbing.Hash]bool{}}
 	known := map[plumbing.Hash]bool{}
 	for _, h := range haves {
 		known[h] = true
 	}
-	cached := 0
+	// seen is also the cache handed to the caller: one map, not two.
+	// Sized for what src holds packed (bounded): growing a map of 8,000
+	// objects cost more than the copy's hashing.
+	hint := 0
+	for _, p := range from.loadPacks() {
+		hint += p.n
+	}
+	hint = min(hint, 1<<16)
+	seen, cached, caching := make(Cache, hint), 0, true
 	type item struct {
 		h plumbing.Hash
 		t plumbing.ObjectType // expected; AnyObject for a tip
@@ -74,16 +83,15 @@ func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult
 	for _, h := range tips {
 		stack = append(stack, item{h, plumbing.AnyObject})
 	}
-	seen := map[plumbing.Hash]bool{}
-	batch := dst.NewBatch()
+	batch := dst.NewBatch(hint)
 	pending := 0
 	for len(stack) > 0 {
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[it.h] {
+		if _, ok := seen[it.h]; ok {
 			continue
 		}
-		seen[it.h] = true
+		seen[it.h] = CachedObject{}
 		// Only commits (and tips) are looked up in dst: the trees and blobs
 		// of a new WAL commit are new too, and duplicates are harmless.
 		if it.t != plumbing.TreeObject && it.t != plumbing.BlobObject && (known[it.h] || have.packed(it.h)) {
@@ -108,11 +116,11 @@ func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult
 			stack = append(stack, item{r.h, r.t})
 		}
 		batch.Add(it.h, t, data)
-		if res.Cache != nil {
+		if caching {
 			if cached += len(data); cached > copyCacheBytes {
-				res.Cache = nil
+				caching = false
 			} else {
-				res.Cache[it.h] = CachedObject{t, data}
+				seen[it.h] = CachedObject{t, data}
 			}
 		}
 		res.Objects++
@@ -122,6 +130,9 @@ func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult
 			}
 			pending = 0
 		}
+	}
+	if caching {
+		res.Cache = seen
 	}
 	return res, batch.Flush()
 }

@@ -42,12 +42,17 @@ type objectReader struct {
 	cache    Cache               // read before the repository, if set
 }
 
-// packed reports whether one of the repository's packs holds object h.
-func (r *objectReader) packed(h plumbing.Hash) bool {
+// loadPacks maps the repository's packs, once, and returns them.
+func (r *objectReader) loadPacks() []*pack {
 	if !r.packsLoaded {
 		r.packs, r.packsLoaded = openPacks(r.dir), true
 	}
-	for _, p := range r.packs {
+	return r.packs
+}
+
+// packed reports whether one of the repository's packs holds object h.
+func (r *objectReader) packed(h plumbing.Hash) bool {
+	for _, p := range r.loadPacks() {
 		if _, ok := p.offset(h); ok {
 			return true
 		}
@@ -80,7 +85,7 @@ func (r *objectReader) resetInflater() error {
 // type for plumbing.AnyObject; lastType then tells which) and at most
 // limit bytes (checked before the content is allocated).
 func (r *objectReader) read(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
-	if o, ok := r.cache[h]; ok {
+	if o := r.cache[h]; o.Type != plumbing.InvalidObject {
 		if want != plumbing.AnyObject && o.Type != want {
 			return nil, fmt.Errorf("object %s is a %s, want %s", h, o.Type, want)
 		}

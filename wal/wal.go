@@ -116,7 +116,7 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 		firstTS = uint64(now.UnixMilli())
 	}
 	// The append's objects go into one pack: two files, not eight.
-	batch := w.repo.NewBatch()
+	batch := w.repo.NewBatch(8)
 	eventsTree, err := writeChunkTree(batch, chunk, event.ChunkPath(firstTS, hash))
 	if err != nil {
 		return AppendResult{}, err

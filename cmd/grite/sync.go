@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +17,13 @@ func syncCmd(g *globals) *cobra.Command {
 	var pull, push bool
 	c := &cobra.Command{Use: "sync [--remote NAME] [--pull|--push]", Short: "Pull and push issues through a git remote", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			// A pull streams through its history: with the heap allowed to
+			// grow four times between collections (main), it touched more
+			// fresh memory than collecting costs. Default pace: a 1,000-
+			// event pull 200 -> 178 ms.
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(100)
+			}
 			in := tools.SyncInput{Remote: remote, Mode: "full"}
 			switch {
 			case pull && push:
