@@ -1,7 +1,8 @@
 // Package sync moves refs/grite/* between a clone and a remote. Network
 // transport is the git executable (so every credential helper, SSH config,
-// insteadOf rule and proxy the user set up for git applies); local objects
-// are read and written with go-git. Incoming WAL history is fetched into a
+// insteadOf rule and proxy the user set up for git applies); a remote that
+// is a plain path on this machine is fetched by copying its objects
+// directly (wal.CopyHistory). Incoming WAL history is fetched into a
 // tracking ref and validated commit by commit before any local ref moves;
 // local-only events are re-appended on top of the remote head (history on
 // the remote is only ever fast-forwarded) and pushes retry with backoff.
