@@ -18,8 +18,19 @@ import (
 // from their stored events), deliver events before their issue's creation,
 // and re-deliver events already applied, within a batch and across batches.
 func TestApplyEqualsFold(t *testing.T) {
+	// Small batches are single writes; large ones (a pull) take the bulk
+	// insert path.
+	for _, tc := range []struct {
+		name             string
+		min, span, seeds int
+	}{{"writes", 1, 6, 10}, {"pulls", 64, 120, 3}} {
+		t.Run(tc.name, func(t *testing.T) { applyEqualsFold(t, tc.min, tc.span, tc.seeds) })
+	}
+}
+
+func applyEqualsFold(t *testing.T, minBatch, span, seeds int) {
 	ctx := context.Background()
-	for seed := uint64(1); seed <= 10; seed++ {
+	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		s, err := store.Open(ctx, filepath.Join(t.TempDir(), "view.db"))
 		if err != nil {
@@ -42,7 +53,7 @@ func TestApplyEqualsFold(t *testing.T) {
 		word := func() string { return []string{"a", "b", "c"}[rng.IntN(3)] }
 		for batch := 0; batch < 30; batch++ {
 			var evs []event.Event
-			for n := rng.IntN(6) + 1; n > 0; n-- {
+			for n := rng.IntN(span) + minBatch; n > 0; n-- {
 				title := "t" + word()
 				var k event.Kind
 				switch rng.IntN(8) {
@@ -63,15 +74,21 @@ func TestApplyEqualsFold(t *testing.T) {
 				}
 				evs = append(evs, mk(k))
 			}
-			if len(all) > 0 && rng.IntN(3) == 0 { // an event applied before
+			for k := rng.IntN(minBatch/4 + 2); k > 0 && len(all) > 0; k-- { // applied before
 				evs = append(evs, all[rng.IntN(len(all))])
 			}
-			if rng.IntN(4) == 0 { // twice in one batch
+			for k := rng.IntN(minBatch/4 + 2); k > 0; k-- { // twice in one batch
 				evs = append(evs, evs[rng.IntN(len(evs))])
 			}
+			rng.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+			before := len(distinct(all))
 			all = append(all, evs...)
-			if err := s.Update(ctx, func(tx *store.Tx) error { _, err := tx.Apply(evs); return err }); err != nil {
+			var added int
+			if err := s.Update(ctx, func(tx *store.Tx) error { var err error; added, err = tx.Apply(evs); return err }); err != nil {
 				t.Fatal(err)
+			}
+			if want := len(distinct(all)) - before; added != want {
+				t.Fatalf("seed %d batch %d: Apply reports %d new events, want %d", seed, batch, added, want)
 			}
 			want := crdt.Fold(all)
 			for _, id := range ids {
@@ -95,4 +112,12 @@ func TestApplyEqualsFold(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+func distinct(evs []event.Event) map[event.EventID]bool {
+	m := map[event.EventID]bool{}
+	for _, e := range evs {
+		m[e.ID] = true
+	}
+	return m
 }
