@@ -57,6 +57,8 @@ type Syncer struct {
 	// copied holds the objects a local fetch copied, for the merge's
 	// strict read of them.
 	copied wal.Cache
+	// pending is a local fetch whose last pack is still being written.
+	pending *pendingFetch
 }
 
 // New returns a Syncer.
@@ -95,10 +97,16 @@ type Result struct {
 // Pull fetches the remote's grite refs, validates the new WAL commits and
 // merges: fast-forward when possible, else the local-only events are
 // re-appended as one commit on top of the remote head.
-func (s *Syncer) Pull(ctx context.Context, res *Result) error {
+func (s *Syncer) Pull(ctx context.Context, res *Result) (err error) {
 	if err := s.fetch(ctx); err != nil {
 		return err
 	}
+	defer func() {
+		// A failed merge still leaves the fetch done, as git fetch would.
+		if cerr := s.completeFetch(); err == nil {
+			err = cerr
+		}
+	}()
 	if err := s.reconcileLocks(ctx, res); err != nil {
 		return err
 	}
@@ -191,11 +199,7 @@ func (s *Syncer) fetchLocal(remote *gitdir.Repo) error {
 	if err != nil {
 		return &RemoteError{Kind: NotARepository, Remote: s.cfg.Remote, Detail: err.Error()}
 	}
-	type update struct {
-		name     string
-		old, new plumbing.Hash
-	}
-	var updates []update
+	var updates []refUpdate
 	var tips []plumbing.Hash
 	// What this clone's refs point at is here with its history.
 	mine, err := s.repo.ListRefs("refs/grite/")
@@ -212,7 +216,7 @@ func (s *Syncer) fetchLocal(remote *gitdir.Repo) error {
 			continue
 		}
 		if old := mine[s.tracking(name)]; old != h {
-			updates = append(updates, update{s.tracking(name), old, h})
+			updates = append(updates, refUpdate{s.tracking(name), old, h})
 			tips = append(tips, h)
 		}
 	}
@@ -224,12 +228,64 @@ func (s *Syncer) fetchLocal(remote *gitdir.Repo) error {
 		return &RemoteError{Kind: RemoteCorrupt, Remote: s.cfg.Remote, Detail: err.Error()}
 	}
 	s.known, s.copied = res.Known, res.Cache
+	// The last pack is written on the other core while the merge reads the
+	// copied history from memory (the two took about as long): the
+	// tracking refs move once it is written, before any ref names it.
+	done := make(chan error, 1)
+	go func() { done <- res.Flush() }()
+	s.pending = &pendingFetch{done: done}
 	for _, u := range updates {
+		s.pending.refs = append(s.pending.refs, u)
+		if !strings.HasPrefix(u.name, s.tracking("refs/grite/wal")) || res.Cache == nil {
+			// Lock and snapshot refs are read through the repository.
+			return s.completeFetch()
+		}
+	}
+	return nil
+}
+
+// pendingFetch is a local fetch whose last pack is still being written.
+type pendingFetch struct {
+	done chan error
+	refs []refUpdate
+}
+
+type refUpdate struct {
+	name     string
+	old, new plumbing.Hash
+}
+
+// completeFetch waits for a local fetch's last pack and moves the
+// tracking refs; every step that names fetched objects in the repository
+// (a ref update, a new commit, git) comes after it.
+func (s *Syncer) completeFetch() error {
+	p := s.pending
+	if p == nil {
+		return nil
+	}
+	s.pending = nil
+	if err := <-p.done; err != nil {
+		return err
+	}
+	for _, u := range p.refs {
 		if err := s.repo.UpdateRef(u.name, u.new, u.old); err != nil {
 			return fmt.Errorf("update %s: %w", u.name, err)
 		}
 	}
 	return nil
+}
+
+// trackingHead is the remote's WAL head as fetched, including a local
+// fetch still completing.
+func (s *Syncer) trackingHead() (plumbing.Hash, error) {
+	if p := s.pending; p != nil {
+		for _, u := range p.refs {
+			if u.name == s.TrackingRef() {
+				return u.new, nil
+			}
+		}
+	}
+	return s.repo.ReadRef(s.TrackingRef())
 }
 
 // remoteConfigured reports whether the name is a configured remote (a URL or
@@ -244,7 +300,7 @@ func (s *Syncer) remoteConfigured(ctx context.Context) bool {
 }
 
 func (s *Syncer) merge(ctx context.Context, res *Result) error {
-	remote, err := s.repo.ReadRef(s.TrackingRef())
+	remote, err := s.trackingHead()
 	if err != nil {
 		return err
 	}
@@ -264,6 +320,9 @@ func (s *Syncer) merge(ctx context.Context, res *Result) error {
 		// the merge base, and git merge-base need not run.
 		base = local
 	default:
+		if err := s.completeFetch(); err != nil { // git reads the objects
+			return err
+		}
 		if base, err = s.mergeBase(ctx, local, remote); err != nil {
 			return err
 		}
@@ -291,6 +350,9 @@ func (s *Syncer) merge(ctx context.Context, res *Result) error {
 	})
 	if err != nil {
 		return err // a *wal.Error names the bad commit; no local ref moved
+	}
+	if err := s.completeFetch(); err != nil {
+		return err
 	}
 	remoteIDs := map[event.EventID]bool{}
 	var newEvents []event.Event
@@ -352,6 +414,9 @@ func (s *Syncer) mergeBase(ctx context.Context, a, b plumbing.Hash) (plumbing.Ha
 // forward rejection pulls (which re-appends local-only events on the remote
 // head) and retries with backoff.
 func (s *Syncer) Push(ctx context.Context, res *Result) error {
+	if err := s.completeFetch(); err != nil {
+		return err
+	}
 	for attempt := 0; ; attempt++ {
 		local, err := s.wal.Head()
 		if err != nil {

@@ -21,6 +21,10 @@ type CopyResult struct {
 	// that the strict read of the copied history that follows does not
 	// read them back; nil past that.
 	Cache Cache
+	// Flush writes the last pack of the copy. Until it returns nil,
+	// nothing may name a copied object (no ref, no new commit); a caller
+	// may run it while it reads the copy from Cache.
+	Flush func() error
 }
 
 // Cache is objects already in memory, by name; a walk given one reads
@@ -49,7 +53,7 @@ const copyPackObjects = 50_000
 // content is hashed against its name and its type checked against what
 // refers to it, so a corrupt object in src stops the copy with an error
 // naming it; packs already written then hold only valid objects no ref
-// points to. Nothing here validates WAL content: the caller reads the
+// points to. The last pack is left to the caller (CopyResult.Flush). Nothing here validates WAL content: the caller reads the
 // copied history strictly, as it would after git fetch.
 //
 // haves are commits dst is known to hold (its refs' values): the walk
@@ -134,7 +138,8 @@ func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult
 	if caching {
 		res.Cache = seen
 	}
-	return res, batch.Flush()
+	res.Flush = batch.Flush
+	return res, nil
 }
 
 type ref struct {
