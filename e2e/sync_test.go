@@ -245,3 +245,36 @@ func TestSyncWithLocalRemoteRunsGitOnlyWhereNeeded(t *testing.T) {
 		testrepo.Git(t, b, "config", "--unset", cfg[0])
 	}
 }
+
+// A pull that brings lock refs and WAL commits together (a local remote,
+// fetched by copying): every tracking ref moves and every event arrives,
+// whichever order the refs are listed in. Run several rounds, since that
+// order is a map's.
+func TestSyncPullsLocksAndEventsTogether(t *testing.T) {
+	t.Parallel()
+	_, clones := syncRemoteAndClones(t, 2)
+	a, b := clones[0], clones[1]
+	mustSync(t, a)
+	mustSync(t, b)
+	var ids []string
+	for round := range 4 {
+		ids = append(ids, create(t, a, fmt.Sprintf("round %d", round)))
+		for i := range 3 {
+			mustJSON(t, a, nil, "lock", "acquire", fmt.Sprintf("path:r%d/f%d", round, i), "--ttl", "600")
+		}
+		mustSync(t, a)
+		if got := mustSync(t, b, "--pull"); got.EventsPulled != 1 {
+			t.Fatalf("round %d: b pulled %d events, want 1", round, got.EventsPulled)
+		}
+		requireIDs(t, b, ids)
+		var status struct {
+			Locks []struct {
+				Resource string `json:"resource"`
+			} `json:"locks"`
+		}
+		mustJSON(t, b, &status, "lock", "status")
+		if len(status.Locks) != 3*(round+1) {
+			t.Fatalf("round %d: b sees %d locks, want %d: %+v", round, len(status.Locks), 3*(round+1), status)
+		}
+	}
+}

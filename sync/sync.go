@@ -195,6 +195,7 @@ func (s *Syncer) localRemote() *gitdir.Repo {
 // refs gone from the remote stay, as without --prune). A remote whose
 // refs all equal the tracking refs costs a few ref reads.
 func (s *Syncer) fetchLocal(remote *gitdir.Repo) error {
+	s.known, s.copied = nil, nil // of an earlier fetch of this Syncer
 	theirs, err := remote.ListRefs("refs/grite/")
 	if err != nil {
 		return &RemoteError{Kind: NotARepository, Remote: s.cfg.Remote, Detail: err.Error()}
@@ -233,9 +234,8 @@ func (s *Syncer) fetchLocal(remote *gitdir.Repo) error {
 	// tracking refs move once it is written, before any ref names it.
 	done := make(chan error, 1)
 	go func() { done <- res.Flush() }()
-	s.pending = &pendingFetch{done: done}
+	s.pending = &pendingFetch{done: done, refs: updates}
 	for _, u := range updates {
-		s.pending.refs = append(s.pending.refs, u)
 		if !strings.HasPrefix(u.name, s.tracking("refs/grite/wal")) || res.Cache == nil {
 			// Lock and snapshot refs are read through the repository.
 			return s.completeFetch()
