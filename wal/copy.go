@@ -2,6 +2,7 @@ package wal
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -154,54 +155,45 @@ func references(t plumbing.ObjectType, data []byte) ([]ref, error) {
 	switch t {
 	case plumbing.BlobObject:
 		return nil, nil
-	case plumbing.CommitObject, plumbing.TagObject:
-		var out []ref
+	case plumbing.CommitObject:
+		c, err := parseCommit(data)
+		if err != nil {
+			return nil, err
+		}
+		out := []ref{{c.TreeHash, plumbing.TreeObject}}
+		for _, p := range c.ParentHashes {
+			out = append(out, ref{p, plumbing.CommitObject})
+		}
+		return out, nil
+	case plumbing.TagObject:
 		for len(data) > 0 {
 			line, rest, _ := bytes.Cut(data, []byte("\n"))
 			data = rest
 			if len(line) == 0 {
-				break // end of the header
+				break
 			}
-			key, val, _ := bytes.Cut(line, []byte(" "))
-			want := plumbing.InvalidObject
-			switch {
-			case t == plumbing.CommitObject && string(key) == "tree":
-				want = plumbing.TreeObject
-			case t == plumbing.CommitObject && string(key) == "parent":
-				want = plumbing.CommitObject
-			case t == plumbing.TagObject && string(key) == "object":
-				want = plumbing.AnyObject
-			default:
-				continue
+			if val, ok := bytes.CutPrefix(line, []byte("object ")); ok {
+				h, ok := parseHex(val)
+				if !ok {
+					return nil, fmt.Errorf("tag names a malformed object %q", val)
+				}
+				return []ref{{h, plumbing.AnyObject}}, nil
 			}
-			h, ok := parseHex(val)
-			if !ok {
-				return nil, fmt.Errorf("%s names a malformed object %q", t, val)
-			}
-			out = append(out, ref{h, want})
 		}
-		return out, nil
+		return nil, errors.New("tag names no object")
 	case plumbing.TreeObject:
-		var out []ref
-		for len(data) > 0 {
-			sp := bytes.IndexByte(data, ' ')
-			nul := bytes.IndexByte(data, 0)
-			if sp < 0 || nul < sp || len(data) < nul+21 {
-				return nil, fmt.Errorf("malformed tree entry")
-			}
-			mode, err := filemode.New(string(data[:sp]))
-			if err != nil {
-				return nil, fmt.Errorf("tree entry mode %q: %w", data[:sp], err)
-			}
-			var h plumbing.Hash
-			copy(h[:], data[nul+1:nul+21])
-			data = data[nul+21:]
-			switch mode {
+		entries, err := parseTree(data)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]ref, 0, len(entries))
+		for _, e := range entries {
+			switch e.Mode {
 			case filemode.Submodule:
 			case filemode.Dir:
-				out = append(out, ref{h, plumbing.TreeObject})
+				out = append(out, ref{e.Hash, plumbing.TreeObject})
 			default:
-				out = append(out, ref{h, plumbing.BlobObject})
+				out = append(out, ref{e.Hash, plumbing.BlobObject})
 			}
 		}
 		return out, nil

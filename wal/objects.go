@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"grite/event"
@@ -244,27 +245,94 @@ const maxTreeBytes = 1 << 20
 // maxCommitBytes caps a WAL commit object; a real one is ~250 bytes.
 const maxCommitBytes = 1 << 20
 
-func (r *objectReader) commit(h plumbing.Hash) (*object.Commit, error) {
-	data, err := r.read(h, plumbing.CommitObject, maxCommitBytes)
-	if err != nil {
-		return nil, err
-	}
-	c := &object.Commit{}
-	return c, c.Decode(memoryObject(plumbing.CommitObject, data))
+// commitHeader is what a walk needs of a commit object.
+type commitHeader struct {
+	TreeHash     plumbing.Hash
+	ParentHashes []plumbing.Hash
 }
 
-func (r *objectReader) tree(h plumbing.Hash) (*object.Tree, error) {
+func (r *objectReader) commit(h plumbing.Hash) (commitHeader, error) {
+	data, err := r.read(h, plumbing.CommitObject, maxCommitBytes)
+	if err != nil {
+		return commitHeader{}, err
+	}
+	return parseCommit(data)
+}
+
+func (r *objectReader) tree(h plumbing.Hash) ([]object.TreeEntry, error) {
 	data, err := r.read(h, plumbing.TreeObject, maxTreeBytes)
 	if err != nil {
 		return nil, err
 	}
-	t := &object.Tree{}
-	return t, t.Decode(memoryObject(plumbing.TreeObject, data))
+	return parseTree(data)
 }
 
-func memoryObject(t plumbing.ObjectType, data []byte) *plumbing.MemoryObject {
-	o := &plumbing.MemoryObject{}
-	o.SetType(t)
-	o.Write(data)
-	return o
+// parseCommit reads a commit's tree and parents from its header (the
+// lines before the first empty one). go-git's decoder copied the object
+// and parsed the whole of it through a buffered reader, which was a sixth
+// of validating a pulled history.
+func parseCommit(data []byte) (commitHeader, error) {
+	var c commitHeader
+	seenTree := false
+	for len(data) > 0 {
+		line, rest, _ := bytes.Cut(data, []byte("\n"))
+		data = rest
+		if len(line) == 0 {
+			break
+		}
+		key, val, _ := bytes.Cut(line, []byte(" "))
+		switch string(key) {
+		case "tree", "parent":
+			h, ok := parseHex(val)
+			if !ok {
+				return commitHeader{}, fmt.Errorf("commit names a malformed %s %q", key, val)
+			}
+			if string(key) == "parent" {
+				c.ParentHashes = append(c.ParentHashes, h)
+			} else if seenTree {
+				return commitHeader{}, errors.New("commit names two trees")
+			} else {
+				c.TreeHash, seenTree = h, true
+			}
+		}
+	}
+	if !seenTree {
+		return commitHeader{}, errors.New("commit names no tree")
+	}
+	return c, nil
+}
+
+// parseTree decodes a tree object: per entry "<octal mode> <name>\x00"
+// and the 20-byte object ID.
+func parseTree(data []byte) ([]object.TreeEntry, error) {
+	var out []object.TreeEntry
+	for len(data) > 0 {
+		sp := bytes.IndexByte(data, ' ')
+		if sp <= 0 || sp > 7 {
+			return nil, errors.New("malformed tree entry mode")
+		}
+		var mode uint32
+		for _, c := range data[:sp] {
+			if c < '0' || c > '7' {
+				return nil, fmt.Errorf("malformed tree entry mode %q", data[:sp])
+			}
+			mode = mode<<3 | uint32(c-'0')
+		}
+		rest := data[sp+1:]
+		nul := bytes.IndexByte(rest, 0)
+		if nul < 0 || len(rest) < nul+21 {
+			return nil, errors.New("truncated tree entry")
+		}
+		if nul == 0 {
+			return nil, errors.New("tree entry with an empty name")
+		}
+		if filemode.FileMode(mode).IsMalformed() {
+			return nil, fmt.Errorf("tree entry with mode %o", mode)
+		}
+		var h plumbing.Hash
+		copy(h[:], rest[nul+1:nul+21])
+		out = append(out, object.TreeEntry{Name: string(rest[:nul]), Mode: filemode.FileMode(mode), Hash: h})
+		data = rest[nul+21:]
+	}
+	return out, nil
 }

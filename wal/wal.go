@@ -392,8 +392,8 @@ func (w *WAL) readCommit(r *objectReader, h plumbing.Hash, opts ReadOptions) (Co
 	}
 	var metaEntry *object.TreeEntry
 	var eventsEntry *object.TreeEntry
-	for i := range tree.Entries {
-		e := &tree.Entries[i]
+	for i := range tree {
+		e := &tree[i]
 		switch {
 		case e.Name == "meta.json" && e.Mode.IsFile():
 			metaEntry = e
@@ -478,11 +478,11 @@ type chunkFile struct {
 // collectChunks walks a tree in git order collecting *.bin blobs. Depth is
 // bounded: a WAL tree is events/YYYY/MM/DD. Strict rejects anything else in
 // the tree (a stray file would otherwise travel on with an accepted commit).
-func collectChunks(r *objectReader, t *object.Tree, prefix string, depth int, strict bool, out *[]chunkFile) error {
+func collectChunks(r *objectReader, t []object.TreeEntry, prefix string, depth int, strict bool, out *[]chunkFile) error {
 	if depth > 4 {
 		return fmt.Errorf("events tree deeper than YYYY/MM/DD at %s", prefix)
 	}
-	for _, e := range t.Entries {
+	for _, e := range t {
 		p := prefix + "/" + e.Name
 		switch {
 		case e.Mode == filemode.Dir:
