@@ -179,7 +179,9 @@ func writePackData(w io.Writer, n int, entry func(i int) (plumbing.Hash, []byte,
 	var sum [sha1.Size]byte
 	h := sha1.New()
 	// bufio's write errors are sticky, so checking Flush alone catches any.
-	bw := bufio.NewWriterSize(w, 64<<10)
+	// Sized to the pack for small ones: a fresh process (one CLI append)
+	// pays a page fault per page of a buffer it touches.
+	bw := bufio.NewWriterSize(w, min(64<<10, max(4<<10, 512*n)))
 	mw := io.MultiWriter(bw, h)
 	var head [12]byte
 	copy(head[:], "PACK")

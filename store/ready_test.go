@@ -68,8 +68,19 @@ func readyIDs(t *testing.T, s *store.Store) []string {
 // random batch the ready queue must equal the rule computed from a fold of
 // all events so far, and equal what a bulk rebuild gives.
 func TestReadyFlagFollowsEveryWrite(t *testing.T) {
+	// Writes touch an issue or two (one statement per issue); pulls touch
+	// many (statements over a JSON list of IDs).
+	for _, tc := range []struct {
+		name            string
+		min, span, runs int
+	}{{"writes", 1, 4, 12}, {"pulls", 24, 24, 4}} {
+		t.Run(tc.name, func(t *testing.T) { readyFlagFollowsEveryWrite(t, tc.min, tc.span, tc.runs) })
+	}
+}
+
+func readyFlagFollowsEveryWrite(t *testing.T, minBatch, span, runs int) {
 	ctx := context.Background()
-	for seed := uint64(1); seed <= 12; seed++ {
+	for seed := uint64(1); seed <= uint64(runs); seed++ {
 		rng := rand.New(rand.NewPCG(seed, 99))
 		inc, err := store.Open(ctx, filepath.Join(t.TempDir(), "inc.db"))
 		if err != nil {
@@ -91,7 +102,7 @@ func TestReadyFlagFollowsEveryWrite(t *testing.T) {
 		}
 		for batch := 0; batch < 40; batch++ {
 			var evs []event.Event
-			for n := rng.IntN(4) + 1; n > 0; n-- {
+			for n := rng.IntN(span) + minBatch; n > 0; n-- {
 				a, b := ids[rng.IntN(len(ids))], ids[rng.IntN(len(ids))]
 				typ := []event.DepType{event.DepBlocks, event.DepDependsOn, event.DepRelatedTo}[rng.IntN(3)]
 				switch rng.IntN(6) {

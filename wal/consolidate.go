@@ -16,22 +16,19 @@ import (
 	"grite/gitdir"
 )
 
-// packLimit is how many packs an append tolerates before it consolidates
-// the small ones. Each append writes one pack; git's own automatic gc
-// starts repacking everything past 50 (gc.autoPackLimit), and every
-// object lookup, grite's or git's, probes each pack's index.
-const packLimit = 16
+// PackLimit is how many packs a repository may hold before grite
+// consolidates the small ones (after a local fetch, which writes one
+// pack). git's own automatic gc starts repacking everything past 50
+// (gc.autoPackLimit), and every object lookup, grite's or git's, probes
+// each pack's index.
+const PackLimit = 16
 
 // geometricFactor is how much larger than all smaller packs together a
-// pack must be to be left alone. With 4, a history of 100k appends (800k
+// pack must be to be left alone. With 4, a history of 100k commits (800k
 // objects) settles in at most nine packs, so the limit leaves room for
-// several appends between consolidations, and each object is copied
+// several fetches between consolidations, and each object is copied
 // O(log₄ n) times.
 const geometricFactor = 4
-
-// consolidate merges small packs after an append. It never fails the
-// append: every object is in place whether it runs or not.
-func (w *WAL) consolidate() { ConsolidatePacks(w.repo, packLimit) }
 
 // ConsolidatePacks merges the smallest packs of the repository into one
 // when it holds more than limit packs, and returns how many it merged.

@@ -1,15 +1,16 @@
 package wal_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"grite/event"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"grite/gitdir"
 	"grite/wal"
 )
 
@@ -26,21 +27,6 @@ func packs(t *testing.T, dir string) []string {
 	return m
 }
 
-func looseCount(t *testing.T, dir string) int {
-	t.Helper()
-	for _, l := range strings.Split(git(t, dir, "count-objects", "-v"), "\n") {
-		if n, ok := strings.CutPrefix(l, "count: "); ok {
-			c, err := strconv.Atoi(n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}
-	}
-	t.Fatal("git count-objects printed no count")
-	return 0
-}
-
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
@@ -50,40 +36,55 @@ func git(t *testing.T, dir string, args ...string) string {
 	return string(out)
 }
 
-// TestAppendsKeepFewPacks: every append writes one pack, and appends
-// consolidate the small ones, so the count stays bounded while history
-// grows; git reads the result (fsck, every commit's objects) and so does
-// the WAL, with all events in order.
-func TestAppendsKeepFewPacks(t *testing.T) {
+// packCommit writes, as one pack (what a local fetch writes), a commit
+// of a tree holding one new blob, on top of parent; it returns the commit.
+func packCommit(t *testing.T, r *gitdir.Repo, i int, parent plumbing.Hash) plumbing.Hash {
+	t.Helper()
+	blob := []byte(fmt.Sprintf("object %d\n", i))
+	bh := plumbing.ComputeHash(plumbing.BlobObject, blob)
+	tree := append([]byte("100644 f\x00"), bh[:]...)
+	th := plumbing.ComputeHash(plumbing.TreeObject, tree)
+	commit := fmt.Sprintf("tree %s\n", th)
+	if !parent.IsZero() {
+		commit += fmt.Sprintf("parent %s\n", parent)
+	}
+	commit += "author a <a@b> 1700000000 +0000\ncommitter a <a@b> 1700000000 +0000\n\nc\n"
+	_, ids, err := r.WritePack([]gitdir.Object{
+		{Type: plumbing.BlobObject, Data: blob},
+		{Type: plumbing.TreeObject, Data: tree},
+		{Type: plumbing.CommitObject, Data: []byte(commit)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids[2]
+}
+
+// TestConsolidationKeepsFewPacks: one pack per fetch, consolidated after
+// each, keeps the count bounded while history grows; git reads the result
+// (fsck, every object of every commit) and so does grite.
+func TestConsolidationKeepsFewPacks(t *testing.T) {
 	r, dir := openRepo(t)
-	w := wal.Open(r)
-	actor := event.ActorID{7}
 	const n = 120
-	looseBefore := looseCount(t, dir)
 	most := 0
+	var head plumbing.Hash
 	for i := 0; i < n; i++ {
-		e := newEvent(t, actor, event.IssueID{byte(i + 1)}, 1700000000000+uint64(i), event.IssueCreated{Title: "t"})
-		if _, err := w.Append(ctx, actor, []event.Event{e}, time.Now()); err != nil {
+		head = packCommit(t, r, i, head)
+		if _, err := wal.ConsolidatePacks(r, wal.PackLimit); err != nil {
 			t.Fatal(err)
 		}
 		most = max(most, len(packs(t, dir)))
 	}
-	if most > 17 { // packLimit, plus the append that tips it over
-		t.Fatalf("up to %d packs during %d appends", most, n)
+	if most > wal.PackLimit+1 {
+		t.Fatalf("up to %d packs during %d fetches", most, n)
 	}
-	if got := looseCount(t, dir); got != looseBefore {
-		t.Fatalf("appends wrote %d loose objects", got-looseBefore)
-	}
+	git(t, dir, "update-ref", "refs/heads/x", head.String())
 	if counts := git(t, dir, "count-objects", "-v"); !strings.Contains(counts, "\ngarbage: 0\n") {
 		t.Fatalf("git sees garbage in the objects directory:\n%s", counts)
 	}
 	git(t, dir, "fsck", "--full", "--strict", "--no-dangling")
-	if got := strings.Count(git(t, dir, "rev-list", "--objects", wal.Ref), "\n"); got != n*8 { // FORMAT.md §6: eight objects per commit
-		t.Fatalf("rev-list --objects lists %d objects", got)
-	}
-	evs, _, err := w.ReadAll(ctx)
-	if err != nil || len(evs) != n {
-		t.Fatalf("read back %d events: %v", len(evs), err)
+	if got := strings.Count(git(t, dir, "rev-list", "--objects", "refs/heads/x"), "\n"); got != n*3 {
+		t.Fatalf("rev-list --objects lists %d objects, want %d", got, n*3)
 	}
 }
 
@@ -106,15 +107,8 @@ func TestConsolidationLeavesGitsPacksAlone(t *testing.T) {
 	if len(deltified) != 1 || !strings.Contains(git(t, dir, "verify-pack", "-v", filepath.Join(dir, ".git", "objects", "pack", deltified[0]+".idx")), "chain length") {
 		t.Fatalf("setup: want one pack with deltas, have %v", deltified)
 	}
-	w := wal.Open(r)
-	actor := event.ActorID{8}
-	appendOne := func(i int) {
-		e := newEvent(t, actor, event.IssueID{byte(i + 1)}, 1700000000000+uint64(i), event.IssueCreated{Title: "t"})
-		if _, err := w.Append(ctx, actor, []event.Event{e}, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	appendOne(0)
+	var head plumbing.Hash
+	head = packCommit(t, r, 0, head)
 	kept := packs(t, dir)[0]
 	if kept == deltified[0] {
 		kept = packs(t, dir)[1]
@@ -123,7 +117,10 @@ func TestConsolidationLeavesGitsPacksAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i < 60; i++ {
-		appendOne(i)
+		head = packCommit(t, r, i, head)
+		if _, err := wal.ConsolidatePacks(r, wal.PackLimit); err != nil {
+			t.Fatal(err)
+		}
 	}
 	have := map[string]bool{}
 	for _, p := range packs(t, dir) {
@@ -132,9 +129,10 @@ func TestConsolidationLeavesGitsPacksAlone(t *testing.T) {
 	if !have[deltified[0]] || !have[kept] {
 		t.Fatalf("consolidation removed git's pack (%v) or the kept one (%v): %v", have[deltified[0]], have[kept], have)
 	}
-	if len(have) > 10 {
-		t.Fatalf("%d packs after 60 appends", len(have))
+	if len(have) > wal.PackLimit+1 {
+		t.Fatalf("%d packs after 60 fetches", len(have))
 	}
+	git(t, dir, "update-ref", "refs/heads/x", head.String())
 	git(t, dir, "fsck", "--full", "--strict", "--no-dangling")
 }
 
@@ -144,21 +142,20 @@ func TestConsolidationWaitsForGit(t *testing.T) {
 	for _, name := range []string{"gc.pid", "objects/pack/multi-pack-index"} {
 		t.Run(name, func(t *testing.T) {
 			r, dir := openRepo(t)
-			w := wal.Open(r)
-			actor := event.ActorID{9}
+			var head plumbing.Hash
 			for i := 0; i < 20; i++ {
 				if i == 1 {
 					if err := os.WriteFile(filepath.Join(dir, ".git", name), []byte("x"), 0o644); err != nil {
 						t.Fatal(err)
 					}
 				}
-				e := newEvent(t, actor, event.IssueID{byte(i + 1)}, 1700000000000+uint64(i), event.IssueCreated{Title: "t"})
-				if _, err := w.Append(ctx, actor, []event.Event{e}, time.Now()); err != nil {
-					t.Fatal(err)
+				head = packCommit(t, r, i, head)
+				if n, err := wal.ConsolidatePacks(r, wal.PackLimit); err != nil || n != 0 {
+					t.Fatalf("consolidated %d packs (%v) with %s present", n, err, name)
 				}
 			}
 			if got := len(packs(t, dir)); got != 20 {
-				t.Fatalf("%d packs, want the 20 appends' own", got)
+				t.Fatalf("%d packs, want the 20 fetches' own", got)
 			}
 		})
 	}

@@ -115,9 +115,13 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 	if firstTS > 253402300799999 { // after 9999-12-31: the original uses "now"
 		firstTS = uint64(now.UnixMilli())
 	}
-	// The append's objects go into one pack: two files, not eight.
-	batch := w.repo.NewBatch(8)
-	eventsTree, err := writeChunkTree(batch, chunk, event.ChunkPath(firstTS, hash))
+	// Loose objects, as git writes them. A pack per append (two files, not
+	// eight) was faster in a fresh repository but slower once it had
+	// history: every append then created, renamed and (consolidating)
+	// removed files in the one objects/pack directory, whose cost grows
+	// with that churn on ext4, where loose objects spread over 256
+	// directories and are never removed.
+	eventsTree, err := writeChunkTree(w.repo, chunk, event.ChunkPath(firstTS, hash))
 	if err != nil {
 		return AppendResult{}, err
 	}
@@ -126,17 +130,13 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 		// Rebase: one attempt on an explicit parent, moving the ref only if
 		// it still holds the expected value; the caller handles a lost race.
 		meta := MarshalMeta(Meta{SchemaVersion: 1, ActorID: actor, ChunkHash: hash, PrevWAL: onto.Parent})
-		commit, err := writeCommit(batch, meta, eventsTree, onto.Parent, msg, now)
-		if err == nil {
-			err = batch.Flush()
-		}
+		commit, err := writeCommit(w.repo, meta, eventsTree, onto.Parent, msg, now)
 		if err != nil {
 			return AppendResult{}, err
 		}
 		if err := w.repo.UpdateRef(w.ref, commit, onto.Expected); err != nil {
 			return AppendResult{}, err
 		}
-		w.consolidate()
 		return AppendResult{Commit: commit, Prev: onto.Parent, Attempts: 1}, nil
 	}
 	for attempt := 1; attempt <= maxAppendAttempts; attempt++ {
@@ -148,12 +148,7 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 			return AppendResult{}, err
 		}
 		meta := MarshalMeta(Meta{SchemaVersion: 1, ActorID: actor, ChunkHash: hash, PrevWAL: prev})
-		// A retry's pack holds only its new commit, meta.json and root
-		// tree: the chunk's objects went out with the first attempt.
-		commit, err := writeCommit(batch, meta, eventsTree, prev, msg, now)
-		if err == nil {
-			err = batch.Flush()
-		}
+		commit, err := writeCommit(w.repo, meta, eventsTree, prev, msg, now)
 		if err != nil {
 			return AppendResult{}, err
 		}
@@ -168,7 +163,6 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 		if err != nil {
 			return AppendResult{}, err
 		}
-		w.consolidate()
 		return AppendResult{Commit: commit, Prev: prev, Attempts: attempt}, nil
 	}
 	return AppendResult{}, fmt.Errorf("append to %s: gave up after %d lost races", w.ref, maxAppendAttempts)
