@@ -95,11 +95,7 @@ func TestSyncRemoteErrorsHaveStableCodesAndKeepLocalWork(t *testing.T) {
 // once the remote is repaired the pull goes through.
 func TestSyncFromLocalRemoteRejectsACorruptObject(t *testing.T) {
 	t.Parallel()
-	remote, clones := syncRemoteAndClones(t, 2)
-	a, b := clones[0], clones[1]
-	x := create(t, a, "seen by both")
-	mustSync(t, a)
-	mustSync(t, b)
+	remote, a, b, x := twoClonesSharing(t, "seen by both")
 	y := create(t, a, "behind a corrupt object")
 	mustSync(t, a)
 	meta := strings.TrimSpace(testrepo.Git(t, remote, "rev-parse", "refs/grite/wal:meta.json"))

@@ -65,11 +65,7 @@ func commitForgedChunk(t *testing.T, repo, parent string, c walChunk, data []byt
 
 func TestSyncRejectsForgedRemoteCommitsAndKeepsLocalWork(t *testing.T) {
 	t.Parallel()
-	remote, clones := syncRemoteAndClones(t, 2)
-	a, b := clones[0], clones[1]
-	x := create(t, a, "seen by both")
-	mustSync(t, a)
-	mustSync(t, b)
+	remote, a, b, x := twoClonesSharing(t, "seen by both")
 	const title = "valid but not yet pulled by b"
 	y := create(t, a, title)
 	mustSync(t, a)

@@ -253,3 +253,15 @@ func waitListening(port int, exited <-chan struct{}) bool {
 	}
 	return false
 }
+
+// twoClonesSharing makes a bare remote and two clones that both hold one
+// issue with title, synced; it returns the remote, the clones and the issue.
+func twoClonesSharing(t *testing.T, title string) (remote, a, b, issue string) {
+	t.Helper()
+	remote, clones := syncRemoteAndClones(t, 2)
+	a, b = clones[0], clones[1]
+	issue = create(t, a, title)
+	mustSync(t, a)
+	mustSync(t, b)
+	return remote, a, b, issue
+}

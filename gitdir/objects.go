@@ -60,10 +60,17 @@ const storedMax = 8 << 10
 // deflate returns the zlib stream of the object's header and content. The
 // returned slice is valid until the next call.
 func (r *Repo) deflate(t plumbing.ObjectType, data []byte) ([]byte, error) {
-	r.objBuf.Reset()
 	r.hdr = fmt.Appendf(r.hdr[:0], "%s %d\x00", t, len(data))
-	if len(r.hdr)+len(data) <= storedMax {
-		return appendStored(r.objBuf.Bytes(), r.hdr, data), nil
+	return r.zlibStream(r.hdr, data)
+}
+
+// zlibStream returns the zlib stream of prefix||data: stored when small,
+// at git's default loose level otherwise. The returned slice is valid
+// until the next call.
+func (r *Repo) zlibStream(prefix, data []byte) ([]byte, error) {
+	r.objBuf.Reset()
+	if len(prefix)+len(data) <= storedMax {
+		return appendStored(r.objBuf.Bytes(), prefix, data), nil
 	}
 	if r.deflater == nil {
 		zw, err := zlib.NewWriterLevel(&r.objBuf, zlib.BestSpeed)
@@ -74,7 +81,7 @@ func (r *Repo) deflate(t plumbing.ObjectType, data []byte) ([]byte, error) {
 	} else {
 		r.deflater.Reset(&r.objBuf)
 	}
-	if _, err := r.deflater.Write(r.hdr); err != nil {
+	if _, err := r.deflater.Write(prefix); err != nil {
 		return nil, err
 	}
 	if _, err := r.deflater.Write(data); err != nil {

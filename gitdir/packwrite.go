@@ -3,7 +3,6 @@ package gitdir
 import (
 	"bufio"
 	"bytes"
-	"compress/zlib"
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/binary"
@@ -221,28 +220,7 @@ func appendEntryHeader(dst []byte, t plumbing.ObjectType, size uint64) []byte {
 // deflateEntry is deflate without the loose object's "type size\0" header,
 // which a pack entry carries in its own header instead. The returned slice
 // is valid until the next call.
-func (r *Repo) deflateEntry(data []byte) ([]byte, error) {
-	r.objBuf.Reset()
-	if len(data) <= storedMax {
-		return appendStored(r.objBuf.Bytes(), nil, data), nil
-	}
-	if r.deflater == nil {
-		zw, err := zlib.NewWriterLevel(&r.objBuf, zlib.BestSpeed)
-		if err != nil {
-			return nil, err
-		}
-		r.deflater = zw
-	} else {
-		r.deflater.Reset(&r.objBuf)
-	}
-	if _, err := r.deflater.Write(data); err != nil {
-		return nil, err
-	}
-	if err := r.deflater.Close(); err != nil {
-		return nil, err
-	}
-	return r.objBuf.Bytes(), nil
-}
+func (r *Repo) deflateEntry(data []byte) ([]byte, error) { return r.zlibStream(nil, data) }
 
 // packIndex returns the version-2 index of a pack (gitformat-pack(5)),
 // laid out byte for byte as git index-pack writes it. It sorts entries.

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -20,35 +19,20 @@ import (
 func TestApplyEqualsFold(t *testing.T) {
 	// Small batches are single writes; large ones (a pull) take the bulk
 	// insert path.
-	for _, tc := range []struct {
-		name             string
-		min, span, seeds int
-	}{{"writes", 1, 6, 10}, {"pulls", 64, 120, 3}} {
-		t.Run(tc.name, func(t *testing.T) { applyEqualsFold(t, tc.min, tc.span, tc.seeds) })
-	}
+	eachSize(t, []batchSizes{{"writes", 1, 6, 10}, {"pulls", 64, 120, 3}}, applyEqualsFold)
 }
 
-func applyEqualsFold(t *testing.T, minBatch, span, seeds int) {
+func applyEqualsFold(t *testing.T, b batchSizes) {
 	ctx := context.Background()
-	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+	minBatch, span := b.min, b.span
+	for seed := uint64(1); seed <= uint64(b.seeds); seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
-		s, err := store.Open(ctx, filepath.Join(t.TempDir(), "view.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids := make([]event.IssueID, 12)
-		for i := range ids {
-			ids[i] = event.IssueID{byte(seed), byte(i + 1)}
-		}
+		s, ids := seededView(t, seed, 12)
 		var all []event.Event
 		ts := uint64(5000)
 		mk := func(k event.Kind) event.Event {
 			ts += uint64(rng.IntN(3)) // equal timestamps too: ties break by ID
-			e := event.Event{IssueID: ids[rng.IntN(len(ids))], Actor: event.ActorID{byte(rng.IntN(3) + 1)}, TS: ts, Kind: k}
-			if err := e.Seal(nil); err != nil {
-				t.Fatal(err)
-			}
-			return e
+			return sealed(t, event.Event{IssueID: ids[rng.IntN(len(ids))], Actor: event.ActorID{byte(rng.IntN(3) + 1)}, TS: ts, Kind: k})
 		}
 		word := func() string { return []string{"a", "b", "c"}[rng.IntN(3)] }
 		for batch := 0; batch < 30; batch++ {

@@ -70,35 +70,20 @@ func readyIDs(t *testing.T, s *store.Store) []string {
 func TestReadyFlagFollowsEveryWrite(t *testing.T) {
 	// Writes touch an issue or two (one statement per issue); pulls touch
 	// many (statements over a JSON list of IDs).
-	for _, tc := range []struct {
-		name            string
-		min, span, runs int
-	}{{"writes", 1, 4, 12}, {"pulls", 24, 24, 4}} {
-		t.Run(tc.name, func(t *testing.T) { readyFlagFollowsEveryWrite(t, tc.min, tc.span, tc.runs) })
-	}
+	eachSize(t, []batchSizes{{"writes", 1, 4, 12}, {"pulls", 24, 24, 4}}, readyFlagFollowsEveryWrite)
 }
 
-func readyFlagFollowsEveryWrite(t *testing.T, minBatch, span, runs int) {
+func readyFlagFollowsEveryWrite(t *testing.T, b batchSizes) {
 	ctx := context.Background()
-	for seed := uint64(1); seed <= uint64(runs); seed++ {
+	minBatch, span := b.min, b.span
+	for seed := uint64(1); seed <= uint64(b.seeds); seed++ {
 		rng := rand.New(rand.NewPCG(seed, 99))
-		inc, err := store.Open(ctx, filepath.Join(t.TempDir(), "inc.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids := make([]event.IssueID, 30)
-		for i := range ids {
-			ids[i] = event.IssueID{byte(seed), byte(i + 1)}
-		}
+		inc, ids := seededView(t, seed, 30)
 		var all, added []event.Event
 		ts := uint64(1000)
 		mk := func(issue event.IssueID, k event.Kind) event.Event {
 			ts++
-			e := event.Event{IssueID: issue, Actor: event.ActorID{byte(rng.IntN(3) + 1)}, TS: ts, Kind: k}
-			if err := e.Seal(nil); err != nil {
-				t.Fatal(err)
-			}
-			return e
+			return sealed(t, event.Event{IssueID: issue, Actor: event.ActorID{byte(rng.IntN(3) + 1)}, TS: ts, Kind: k})
 		}
 		for batch := 0; batch < 40; batch++ {
 			var evs []event.Event

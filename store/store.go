@@ -478,29 +478,33 @@ func (t *Tx) refreshBlocked(touched map[event.IssueID]bool, affected map[string]
 	for id := range touched {
 		ids = append(ids, id.String())
 	}
-	rows, err := t.query(`SELECT target FROM deps WHERE issue_id IN (SELECT value FROM json_each(?1))
-	UNION SELECT issue_id FROM deps WHERE target IN (SELECT value FROM json_each(?1))`, jsonList(ids))
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var other string
-		if err := rows.Scan(&other); err != nil {
-			rows.Close()
-			return err
-		}
-		affected[other] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := t.collect(affected, `SELECT target FROM deps WHERE issue_id IN (SELECT value FROM json_each(?1))
+	UNION SELECT issue_id FROM deps WHERE target IN (SELECT value FROM json_each(?1))`, jsonList(ids)); err != nil {
 		return err
 	}
 	ids = ids[:0]
 	for id := range affected {
 		ids = append(ids, id)
 	}
-	_, err = t.exec(`UPDATE issues SET blocked = (`+blockedExpr+`) WHERE issue_id IN (SELECT value FROM json_each(?))`, jsonList(ids))
+	_, err := t.exec(`UPDATE issues SET blocked = (`+blockedExpr+`) WHERE issue_id IN (SELECT value FROM json_each(?))`, jsonList(ids))
 	return err
+}
+
+// collect adds to set the one column of every row query returns.
+func (t *Tx) collect(set map[string]bool, query string, args ...any) error {
+	rows, err := t.query(query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		set[v] = true
+	}
+	return rows.Err()
 }
 
 // refreshOneByOne is the size up to which refreshBlocked runs a statement
@@ -511,20 +515,7 @@ const refreshOneByOne = 16
 // refreshEach is refreshBlocked one issue at a time.
 func (t *Tx) refreshEach(touched map[event.IssueID]bool, affected map[string]bool) error {
 	for id := range touched {
-		rows, err := t.query(`SELECT target FROM deps WHERE issue_id = ?1 UNION SELECT issue_id FROM deps WHERE target = ?1`, id.String())
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var other string
-			if err := rows.Scan(&other); err != nil {
-				rows.Close()
-				return err
-			}
-			affected[other] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := t.collect(affected, `SELECT target FROM deps WHERE issue_id = ?1 UNION SELECT issue_id FROM deps WHERE target = ?1`, id.String()); err != nil {
 			return err
 		}
 	}
