@@ -1,6 +1,7 @@
 // Package gitdir opens a repository's common git directory for grite: it
 // locates it from any working directory (worktrees included), gives go-git
-// object storage over it, and updates refs with git's own lock-file protocol
+// object storage over it, writes loose objects and packs as git does, and
+// updates refs with git's own lock-file protocol
 // so grite's writes are atomic compare-and-swaps that interoperate with a
 // concurrent git (fetch, update-ref, pack-refs, gc). It never touches the
 // working tree, and it only ever writes refs under refs/grite/.

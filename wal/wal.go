@@ -2,8 +2,9 @@
 // commit, meta.json beside it, FORMAT.md §6) with an atomic compare-and-swap
 // of the ref, and reads events back following meta.json's prev_wal chain.
 // Reads of foreign history can validate every commit strictly (FORMAT.md §4,
-// grite-go requirement). It never rewrites history and never touches the
-// working tree.
+// grite-go requirement). It also copies history from another repository on
+// this machine (a local fetch) as packs, and merges small packs. It never
+// rewrites history and never touches the working tree.
 package wal
 
 import (
