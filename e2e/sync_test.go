@@ -188,11 +188,7 @@ func TestSyncOfflineWorkIsPushedWhenTheRemoteReturns(t *testing.T) {
 // on PATH.
 func TestSyncWithLocalRemoteRunsGitOnlyWhereNeeded(t *testing.T) {
 	t.Parallel()
-	_, clones := syncRemoteAndClones(t, 2)
-	a, b := clones[0], clones[1]
-	x := create(t, a, "shared")
-	mustSync(t, a)
-	mustSync(t, b)
+	_, a, b, x := twoClonesSharing(t, "shared")
 	noGit := []string{"PATH=" + t.TempDir()}
 	syncNoGit := func(dir string) (string, string, int) {
 		return testrepo.RunGriteEnv(t, dir, noGit, "sync", "--json")

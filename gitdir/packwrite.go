@@ -290,10 +290,8 @@ func writeTempFile(dir, prefix string, write func(io.Writer) error) (string, err
 	return f.Name(), nil
 }
 
-// Batch collects new objects and stores them as one pack: the eight
-// objects of a WAL append (FORMAT.md §6) become two files instead of eight
-// loose ones, and creating a file costs 150-360 µs on some disks. Objects
-// written to a batch exist only after Flush.
+// Batch collects new objects and stores them as one pack (a local fetch's
+// copy). Objects added to a batch exist only after Flush.
 type Batch struct {
 	repo *Repo
 	objs []Object
@@ -302,13 +300,6 @@ type Batch struct {
 // NewBatch starts an empty batch of objects for r, with room for size.
 func (r *Repo) NewBatch(size int) *Batch {
 	return &Batch{repo: r, objs: make([]Object, 0, size)}
-}
-
-// WriteObject adds an object (a copy of data) to the batch and returns its ID.
-func (b *Batch) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
-	id := objectID(t, data)
-	b.objs = append(b.objs, Object{Type: t, Data: bytes.Clone(data), ID: id})
-	return id, nil
 }
 
 // Add adds an object whose name the caller computed and checked; the

@@ -171,8 +171,8 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 
 // writeChunkTree writes the chunk blob and the events/YYYY/MM/DD trees and
 // returns the hash of the "events" tree.
-func writeChunkTree(ow ObjectWriter, chunk []byte, path string) (plumbing.Hash, error) {
-	h, err := ow.WriteObject(plumbing.BlobObject, chunk)
+func writeChunkTree(repo *gitdir.Repo, chunk []byte, path string) (plumbing.Hash, error) {
+	h, err := repo.WriteObject(plumbing.BlobObject, chunk)
 	if err != nil {
 		return h, err
 	}
@@ -180,13 +180,13 @@ func writeChunkTree(ow ObjectWriter, chunk []byte, path string) (plumbing.Hash, 
 	parts := splitPath(path)
 	name, mode := parts[len(parts)-1], filemode.Regular
 	for i := len(parts) - 2; i >= 1; i-- {
-		h, err = WriteTree(ow, []object.TreeEntry{{Name: name, Mode: mode, Hash: h}})
+		h, err = WriteTree(repo, []object.TreeEntry{{Name: name, Mode: mode, Hash: h}})
 		if err != nil {
 			return h, err
 		}
 		name, mode = parts[i], filemode.Dir
 	}
-	return WriteTree(ow, []object.TreeEntry{{Name: name, Mode: mode, Hash: h}})
+	return WriteTree(repo, []object.TreeEntry{{Name: name, Mode: mode, Hash: h}})
 }
 
 func splitPath(p string) []string {
@@ -203,12 +203,12 @@ func splitPath(p string) []string {
 	return out
 }
 
-func writeCommit(ow ObjectWriter, meta []byte, eventsTree, prev plumbing.Hash, msg string, now time.Time) (plumbing.Hash, error) {
-	metaHash, err := ow.WriteObject(plumbing.BlobObject, meta)
+func writeCommit(repo *gitdir.Repo, meta []byte, eventsTree, prev plumbing.Hash, msg string, now time.Time) (plumbing.Hash, error) {
+	metaHash, err := repo.WriteObject(plumbing.BlobObject, meta)
 	if err != nil {
 		return metaHash, err
 	}
-	root, err := WriteTree(ow, []object.TreeEntry{
+	root, err := WriteTree(repo, []object.TreeEntry{
 		{Name: "events", Mode: filemode.Dir, Hash: eventsTree},
 		{Name: "meta.json", Mode: filemode.Regular, Hash: metaHash},
 	})
@@ -219,17 +219,11 @@ func writeCommit(ow ObjectWriter, meta []byte, eventsTree, prev plumbing.Hash, m
 	if !prev.IsZero() {
 		parents = []plumbing.Hash{prev}
 	}
-	return WriteCommit(ow, root, parents, msg, CommitterName, CommitterEmail, now)
-}
-
-// ObjectWriter stores new objects: a *gitdir.Repo writes each loose, a
-// *gitdir.Batch collects them into one pack.
-type ObjectWriter interface {
-	WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, error)
+	return WriteCommit(repo, root, parents, msg, CommitterName, CommitterEmail, now)
 }
 
 // WriteCommit stores a commit object (shared with snapshots and locks).
-func WriteCommit(ow ObjectWriter, tree plumbing.Hash, parents []plumbing.Hash, msg, name, email string, now time.Time) (plumbing.Hash, error) {
+func WriteCommit(repo *gitdir.Repo, tree plumbing.Hash, parents []plumbing.Hash, msg, name, email string, now time.Time) (plumbing.Hash, error) {
 	sig := object.Signature{Name: name, Email: email, When: now.Truncate(time.Second)}
 	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
 	obj := &plumbing.MemoryObject{}
@@ -244,13 +238,13 @@ func WriteCommit(ow ObjectWriter, tree plumbing.Hash, parents []plumbing.Hash, m
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return ow.WriteObject(plumbing.CommitObject, data)
+	return repo.WriteObject(plumbing.CommitObject, data)
 }
 
 // WriteTree stores a tree, sorting entries in git order.
-func WriteTree(ow ObjectWriter, entries []object.TreeEntry) (plumbing.Hash, error) {
+func WriteTree(repo *gitdir.Repo, entries []object.TreeEntry) (plumbing.Hash, error) {
 	sort.Slice(entries, func(i, j int) bool { return treeKey(entries[i]) < treeKey(entries[j]) })
-	return ow.WriteObject(plumbing.TreeObject, encodeTree(entries))
+	return repo.WriteObject(plumbing.TreeObject, encodeTree(entries))
 }
 
 // encodeTree is git's tree encoding: "<octal mode> <name>\x00<20-byte ID>"
@@ -281,8 +275,8 @@ func treeKey(e object.TreeEntry) string {
 }
 
 // WriteObject stores a blob (or other raw object).
-func WriteObject(ow ObjectWriter, t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
-	return ow.WriteObject(t, data)
+func WriteObject(repo *gitdir.Repo, t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
+	return repo.WriteObject(t, data)
 }
 
 // ReadOptions control a history walk.
