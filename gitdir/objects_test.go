@@ -2,6 +2,7 @@ package gitdir_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,15 +14,38 @@ import (
 	"grite/internal/testrepo"
 )
 
+// writePaths are the two ways WriteObject places a file: an unnamed file
+// linked in (where the kernel allows) and a named temporary renamed.
+var writePaths = []struct {
+	name  string
+	setup func(*gitdir.Repo)
+}{
+	{"unnamed file", func(*gitdir.Repo) {}},
+	{"named temporary", (*gitdir.Repo).UseNamedTemps},
+}
+
 // Objects written by WriteObject must be what git itself would store: the
 // same ID as `git hash-object`, readable by `git cat-file`, clean under
-// `git fsck`, and no temporary files left behind.
+// `git fsck`, read-only like git's, and no temporary files left behind.
 func TestWriteObjectMatchesGit(t *testing.T) {
-	dir := testrepo.New(t)
-	r, err := gitdir.Discover(dir)
-	if err != nil {
-		t.Fatal(err)
+	for _, wp := range writePaths {
+		t.Run(wp.name, func(t *testing.T) {
+			dir := testrepo.New(t)
+			r, err := gitdir.Discover(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wp.setup(r)
+			named := r.NamedTemps()
+			testWriteObjectMatchesGit(t, dir, r)
+			if !named && r.NamedTemps() && unnamedFilesWork(t, filepath.Join(dir, ".git", "objects")) {
+				t.Fatal("fell back to named temporaries where unnamed files work")
+			}
+		})
 	}
+}
+
+func testWriteObjectMatchesGit(t *testing.T, dir string, r *gitdir.Repo) {
 	cases := []struct {
 		name string
 		data []byte
@@ -46,6 +70,10 @@ func TestWriteObjectMatchesGit(t *testing.T) {
 			if !bytes.Equal(got, tc.data) {
 				t.Fatalf("git cat-file returned %d bytes, want %d", len(got), len(tc.data))
 			}
+			fi, err := os.Stat(filepath.Join(dir, ".git", "objects", h.String()[:2], h.String()[2:]))
+			if err != nil || fi.Mode().Perm()&0o222 != 0 {
+				t.Fatalf("loose object %v, err %v: want a read-only file", fi.Mode(), err)
+			}
 			// Writing it again is a no-op that returns the same ID.
 			h2, err := r.WriteObject(plumbing.BlobObject, tc.data)
 			if err != nil || h2 != h {
@@ -63,11 +91,20 @@ func TestWriteObjectMatchesGit(t *testing.T) {
 // A fan-out directory that cannot be created (a file is in its place)
 // fails with an error naming the object and leaves nothing behind.
 func TestWriteObjectUnwritableFails(t *testing.T) {
-	dir := testrepo.New(t)
-	r, err := gitdir.Discover(dir)
-	if err != nil {
-		t.Fatal(err)
+	for _, wp := range writePaths {
+		t.Run(wp.name, func(t *testing.T) {
+			dir := testrepo.New(t)
+			r, err := gitdir.Discover(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wp.setup(r)
+			testWriteObjectUnwritableFails(t, dir, r)
+		})
 	}
+}
+
+func testWriteObjectUnwritableFails(t *testing.T, dir string, r *gitdir.Repo) {
 	data := []byte("blocked")
 	h := plumbing.ComputeHash(plumbing.BlobObject, data)
 	fan := filepath.Join(dir, ".git", "objects", h.String()[:2])
@@ -82,5 +119,30 @@ func TestWriteObjectUnwritableFails(t *testing.T) {
 	}
 	if fi, err := os.Stat(fan); err != nil || fi.Size() != 0 {
 		t.Fatalf("the blocking file changed: %v %v", fi, err)
+	}
+}
+
+// BenchmarkWriteObjects writes the eight new loose objects of one append
+// (FORMAT.md §6), each way WriteObject can place them. The two run one
+// after the other, so compare them over several -count runs: the disk's
+// speed here moves by minutes.
+func BenchmarkWriteObjects(b *testing.B) {
+	for _, wp := range writePaths {
+		b.Run(wp.name, func(b *testing.B) {
+			r, err := gitdir.Discover(testrepo.New(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			wp.setup(r)
+			data := bytes.Repeat([]byte("x"), 300)
+			for i := 0; b.Loop(); i++ {
+				for k := range 8 {
+					copy(data, fmt.Sprintf("%d/%d ", i, k))
+					if _, err := r.WriteObject(plumbing.BlobObject, data); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }
