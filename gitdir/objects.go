@@ -25,15 +25,14 @@ import (
 // go-git's object writer cost ~75% of an append: it allocates and clears a
 // default-level deflater (640 KiB of tables) per object and lstats every
 // path component; an append writes eight objects (FORMAT.md §6). An object
-// already stored loose is not written again.
+// already stored loose is not written again: linking an unnamed file fails
+// on the existing name, which saves looking first for the eight new names
+// of every append; a named temporary is only written after a look.
 func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
 	h := plumbing.ComputeHash(t, data)
 	name := h.String()
 	dir := filepath.Join(r.CommonDir, "objects", name[:2])
 	final := filepath.Join(dir, name[2:])
-	if _, err := os.Lstat(final); err == nil {
-		return h, nil
-	}
 	compressed, err := r.deflate(t, data)
 	if err != nil {
 		return h, fmt.Errorf("write object %s: %w", name, err)
@@ -52,6 +51,9 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 			return h, nil
 		}
 		r.namedTemps = true
+	}
+	if _, err := os.Lstat(final); err == nil {
+		return h, nil
 	}
 	tmp, err := writeTemp(dir, compressed)
 	if errors.Is(err, os.ErrNotExist) {
