@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"grite/gitdir"
 	"grite/internal/testrepo"
@@ -34,7 +33,7 @@ func FuzzReadLockJSON(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tree, err := wal.WriteTree(repo, []object.TreeEntry{{Name: "lock.json", Mode: filemode.Regular, Hash: blob}})
+		tree, err := wal.WriteTree(repo, []wal.TreeEntry{{Name: "lock.json", Mode: filemode.Regular, Hash: blob}})
 		if err != nil {
 			t.Fatal(err)
 		}

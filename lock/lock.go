@@ -7,11 +7,13 @@
 package lock
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 	"unicode"
@@ -19,7 +21,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/google/uuid"
 
 	"grite/event"
@@ -166,32 +167,14 @@ func (m *Manager) Read(ref string) (Entry, bool, error) {
 
 // ReadCommit parses the lock.json of a lock commit.
 func (m *Manager) ReadCommit(h plumbing.Hash) (Lock, error) {
-	c, err := object.GetCommit(m.repo.Objects(), h)
-	if err != nil {
-		return Lock{}, err
-	}
-	t, err := c.Tree()
-	if err != nil {
-		return Lock{}, err
-	}
-	e, err := t.FindEntry("lock.json")
-	if err != nil {
+	b, err := wal.ReadFile(m.repo, h, "lock.json", 64<<10)
+	if errors.Is(err, fs.ErrNotExist) {
 		return Lock{}, fmt.Errorf("lock commit %s has no lock.json", h)
-	}
-	b, err := object.GetBlob(m.repo.Objects(), e.Hash)
-	if err != nil {
+	} else if err != nil {
 		return Lock{}, err
 	}
-	if b.Size > 64<<10 {
-		return Lock{}, fmt.Errorf("lock.json of %s is %d bytes", h, b.Size)
-	}
-	r, err := b.Reader()
-	if err != nil {
-		return Lock{}, err
-	}
-	defer r.Close()
 	var l Lock
-	if err := json.NewDecoder(r).Decode(&l); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&l); err != nil {
 		return Lock{}, fmt.Errorf("lock.json of %s: %w", h, err)
 	}
 	return l, nil
@@ -227,7 +210,7 @@ func (m *Manager) WriteOnto(ref string, parent, expected plumbing.Hash, l Lock, 
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	tree, err := wal.WriteTree(m.repo, []object.TreeEntry{{Name: "lock.json", Mode: filemode.Regular, Hash: blob}})
+	tree, err := wal.WriteTree(m.repo, []wal.TreeEntry{{Name: "lock.json", Mode: filemode.Regular, Hash: blob}})
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"grite/event"
 	"grite/gitdir"
@@ -83,7 +82,7 @@ func newSnapshotFixture(f *testing.F) *snapshotFixture {
 		evs = append(evs, e)
 	}
 	fx := &snapshotFixture{repo: repo, counts: map[string]int{}}
-	var entries []object.TreeEntry
+	var entries []wal.TreeEntry
 	for i, part := range [][]event.Event{evs[:2], evs[2:]} {
 		chunk, err := event.EncodeChunk(part)
 		if err != nil {
@@ -96,7 +95,7 @@ func newSnapshotFixture(f *testing.F) *snapshotFixture {
 		sum := event.ChunkHash(chunk)
 		fx.hashes[i] = hex.EncodeToString(sum[:])
 		fx.counts[fx.hashes[i]] = len(part)
-		entries = append(entries, object.TreeEntry{Name: []string{"0000.bin", "0001.bin"}[i], Mode: filemode.Regular, Hash: h})
+		entries = append(entries, wal.TreeEntry{Name: []string{"0000.bin", "0001.bin"}[i], Mode: filemode.Regular, Hash: h})
 	}
 	if fx.eventsTree, err = wal.WriteTree(repo, entries); err != nil {
 		f.Fatal(err)
@@ -110,7 +109,7 @@ func (fx *snapshotFixture) commit(t *testing.T, meta []byte) plumbing.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := wal.WriteTree(fx.repo, []object.TreeEntry{
+	root, err := wal.WriteTree(fx.repo, []wal.TreeEntry{
 		{Name: "events", Mode: filemode.Dir, Hash: fx.eventsTree},
 		{Name: "snapshot.json", Mode: filemode.Regular, Hash: blob},
 	})

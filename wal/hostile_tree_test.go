@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"grite/event"
 	"grite/gitdir"
@@ -32,7 +31,7 @@ func TestStrictReadRejectsAnythingBesideTheChunk(t *testing.T) {
 	parts := strings.Split(event.ChunkPath(e.TS, sum), "/") // events YYYY MM DD <hash>.bin
 	blob := mustWrite(t, r, plumbing.BlobObject, chunk)
 	stray := mustWrite(t, r, plumbing.BlobObject, []byte("smuggled"))
-	tree, err := wal.WriteTree(r, []object.TreeEntry{
+	tree, err := wal.WriteTree(r, []wal.TreeEntry{
 		{Name: parts[4], Mode: filemode.Regular, Hash: blob},
 		{Name: "notes.txt", Mode: filemode.Regular, Hash: stray},
 	})
@@ -40,12 +39,12 @@ func TestStrictReadRejectsAnythingBesideTheChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 3; i >= 1; i-- {
-		if tree, err = wal.WriteTree(r, []object.TreeEntry{{Name: parts[i], Mode: filemode.Dir, Hash: tree}}); err != nil {
+		if tree, err = wal.WriteTree(r, []wal.TreeEntry{{Name: parts[i], Mode: filemode.Dir, Hash: tree}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	meta := mustWrite(t, r, plumbing.BlobObject, wal.MarshalMeta(wal.Meta{SchemaVersion: 1, ActorID: actor, ChunkHash: sum}))
-	root, err := wal.WriteTree(r, []object.TreeEntry{
+	root, err := wal.WriteTree(r, []wal.TreeEntry{
 		{Name: "events", Mode: filemode.Dir, Hash: tree},
 		{Name: "meta.json", Mode: filemode.Regular, Hash: meta},
 	})

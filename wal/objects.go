@@ -8,12 +8,13 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"grite/event"
 	"grite/gitdir"
@@ -259,7 +260,41 @@ func (r *objectReader) commit(h plumbing.Hash) (commitHeader, error) {
 	return parseCommit(data)
 }
 
-func (r *objectReader) tree(h plumbing.Hash) ([]object.TreeEntry, error) {
+// ReadFile returns the content of the file at path (slash-separated) in
+// the tree of commit, refusing one larger than limit bytes. A path that
+// names no file there is an error satisfying fs.ErrNotExist.
+func ReadFile(repo *gitdir.Repo, commit plumbing.Hash, path string, limit int64) ([]byte, error) {
+	r := newObjectReader(repo)
+	defer r.close()
+	c, err := r.commit(commit)
+	if err != nil {
+		return nil, err
+	}
+	return r.file(c.TreeHash, path, limit)
+}
+
+// file reads the blob at path below tree.
+func (r *objectReader) file(tree plumbing.Hash, path string, limit int64) ([]byte, error) {
+	h := tree
+	for rest := path; ; {
+		name, more, dir := strings.Cut(rest, "/")
+		entries, err := r.tree(h)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(entries, func(e TreeEntry) bool { return e.Name == name })
+		if i < 0 || (entries[i].Mode == filemode.Dir) != dir {
+			return nil, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
+		}
+		h = entries[i].Hash
+		if !dir {
+			return r.read(h, plumbing.BlobObject, limit)
+		}
+		rest = more
+	}
+}
+
+func (r *objectReader) tree(h plumbing.Hash) ([]TreeEntry, error) {
 	data, err := r.read(h, plumbing.TreeObject, maxTreeBytes)
 	if err != nil {
 		return nil, err
@@ -304,8 +339,8 @@ func parseCommit(data []byte) (commitHeader, error) {
 
 // parseTree decodes a tree object: per entry "<octal mode> <name>\x00"
 // and the 20-byte object ID.
-func parseTree(data []byte) ([]object.TreeEntry, error) {
-	var out []object.TreeEntry
+func parseTree(data []byte) ([]TreeEntry, error) {
+	var out []TreeEntry
 	for len(data) > 0 {
 		sp := bytes.IndexByte(data, ' ')
 		if sp <= 0 || sp > 7 {
@@ -331,7 +366,7 @@ func parseTree(data []byte) ([]object.TreeEntry, error) {
 		}
 		var h plumbing.Hash
 		copy(h[:], rest[nul+1:nul+21])
-		out = append(out, object.TreeEntry{Name: string(rest[:nul]), Mode: filemode.FileMode(mode), Hash: h})
+		out = append(out, TreeEntry{Name: string(rest[:nul]), Mode: filemode.FileMode(mode), Hash: h})
 		data = rest[nul+21:]
 	}
 	return out, nil

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,7 +14,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"grite/event"
 	"grite/gitdir"
@@ -72,7 +73,7 @@ func CreateSnapshot(repo *gitdir.Repo, events []event.Event, walHead plumbing.Ha
 	}
 	ts := uint64(now.UnixMilli())
 	meta := SnapshotMeta{SchemaVersion: 1, CreatedTS: ts, WALHead: walHead.String(), EventCount: len(events)}
-	var entries []object.TreeEntry
+	var entries []TreeEntry
 	for i := 0; i*SnapshotChunkSize < len(events); i++ {
 		part := events[i*SnapshotChunkSize : min((i+1)*SnapshotChunkSize, len(events))]
 		chunk, err := event.EncodeChunk(part)
@@ -85,7 +86,7 @@ func CreateSnapshot(repo *gitdir.Repo, events []event.Event, walHead plumbing.Ha
 		}
 		name := fmt.Sprintf("%04d.bin", i)
 		sum := event.ChunkHash(chunk)
-		entries = append(entries, object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: h})
+		entries = append(entries, TreeEntry{Name: name, Mode: filemode.Regular, Hash: h})
 		meta.Chunks = append(meta.Chunks, SnapshotChunk{Path: "events/" + name, ChunkHash: hex.EncodeToString(sum[:]), EventCount: len(part)})
 	}
 	evTree, err := WriteTree(repo, entries)
@@ -96,7 +97,7 @@ func CreateSnapshot(repo *gitdir.Repo, events []event.Event, walHead plumbing.Ha
 	if err != nil {
 		return Snapshot{}, err
 	}
-	root, err := WriteTree(repo, []object.TreeEntry{
+	root, err := WriteTree(repo, []TreeEntry{
 		{Name: "events", Mode: filemode.Dir, Hash: evTree},
 		{Name: "snapshot.json", Mode: filemode.Regular, Hash: metaHash},
 	})
@@ -140,20 +141,16 @@ func ReadSnapshot(ctx context.Context, repo *gitdir.Repo, s Snapshot) (SnapshotM
 	fail := func(format string, args ...any) (SnapshotMeta, []event.Event, error) {
 		return SnapshotMeta{}, nil, &Error{Commit: s.Commit, Err: fmt.Errorf("snapshot %s: "+format, append([]any{s.Ref}, args...)...)}
 	}
-	commit, err := object.GetCommit(repo.Objects(), s.Commit)
+	r := newObjectReader(repo)
+	defer r.close()
+	commit, err := r.commit(s.Commit)
 	if err != nil {
 		return fail("%w", err)
 	}
-	tree, err := commit.Tree()
-	if err != nil {
-		return fail("%w", err)
-	}
-	entry, err := tree.FindEntry("snapshot.json")
-	if err != nil {
+	raw, err := r.file(commit.TreeHash, "snapshot.json", 16<<20)
+	if errors.Is(err, fs.ErrNotExist) {
 		return fail("snapshot.json missing")
-	}
-	raw, err := readBlob(repo, entry.Hash, 16<<20)
-	if err != nil {
+	} else if err != nil {
 		return fail("%w", err)
 	}
 	var meta SnapshotMeta
@@ -162,12 +159,10 @@ func ReadSnapshot(ctx context.Context, repo *gitdir.Repo, s Snapshot) (SnapshotM
 	}
 	var events []event.Event
 	for _, c := range meta.Chunks {
-		e, err := tree.FindEntry(c.Path)
-		if err != nil {
+		data, err := r.file(commit.TreeHash, c.Path, event.MaxChunkBytes)
+		if errors.Is(err, fs.ErrNotExist) {
 			return fail("chunk %s missing", c.Path)
-		}
-		data, err := readBlob(repo, e.Hash, event.MaxChunkBytes)
-		if err != nil {
+		} else if err != nil {
 			return fail("%w", err)
 		}
 		sum := event.ChunkHash(data)
