@@ -596,3 +596,34 @@ func TestDepCycleRefusalTable(t *testing.T) {
 		})
 	}
 }
+
+// An edit comes after every event of the issue its author's view holds,
+// even from a clock behind the one that wrote them, so it wins; a create
+// (a new ID) simply takes the clock's time. Several events of one call
+// keep their order.
+func TestEditsFollowWhatTheirAuthorSaw(t *testing.T) {
+	r := newCoordRepo(t)
+	a, b := r.agent("ahead"), r.agent("behind")
+	created := coordMust(a, tools.IssueCreate, tools.IssueCreateInput{Title: "first"})
+	createdAt := r.clock.ms(0)
+	r.clock.advance(-time.Hour) // b's clock is an hour behind a's
+	title := "second"
+	coordMust(b, tools.IssueUpdate, tools.IssueUpdateInput{ID: created.IssueID, Title: &title, AddLabels: []string{"x", "y"}})
+	other := coordMust(b, tools.IssueCreate, tools.IssueCreateInput{Title: "new"})
+	show := coordMust(a, tools.IssueShow, tools.IssueShowInput{ID: created.IssueID})
+	if show.Issue.Title != "second" {
+		t.Fatalf("title %q: the edit from the clock behind lost", show.Issue.Title)
+	}
+	if n := len(show.Events); n != 4 { // create, title, two labels
+		t.Fatalf("%d events, want 4", n)
+	}
+	for i, e := range show.Events[1:] {
+		if want := createdAt + 1 + uint64(i); e.TS != want {
+			t.Fatalf("edit event %d ts %d, want %d (just after the create at %d)", i, e.TS, want, createdAt)
+		}
+	}
+	created2 := coordMust(a, tools.IssueShow, tools.IssueShowInput{ID: other.IssueID})
+	if ts := created2.Events[0].TS; ts != r.clock.ms(0) {
+		t.Fatalf("create ts %d, want the clock's %d", ts, r.clock.ms(0))
+	}
+}

@@ -34,14 +34,16 @@ func (s *Session) writeEvents(ctx context.Context, issue event.IssueID, kinds ..
 // writeEventsNoPolicy is writeEvents without the lock policy check (for
 // grite's own bookkeeping writes, such as undoing a lost claim).
 func (s *Session) writeEventsNoPolicy(ctx context.Context, issue event.IssueID, kinds ...event.Kind) (WriteResult, error) {
+	// A new issue (its ID drawn just now) has no events to come after.
+	_, isCreate := kinds[0].(event.IssueCreated)
+	ts, err := s.eventTS(ctx, issue, !isCreate)
+	if err != nil {
+		return WriteResult{}, err
+	}
 	events := make([]event.Event, 0, len(kinds))
 	for i, k := range kinds {
-		e, err := s.newEvent(ctx, issue, k)
-		if err != nil {
-			return WriteResult{}, err
-		}
-		e.TS += uint64(i) // keep the order of one call's events as written
-		events = append(events, e)
+		// ts+i keeps the order of one call's events as written.
+		events = append(events, event.Event{IssueID: issue, Actor: s.Actor.ID, TS: ts + uint64(i), Kind: k})
 	}
 	head, err := s.append(ctx, events)
 	if err != nil {

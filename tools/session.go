@@ -335,17 +335,21 @@ func (s *Session) append(ctx context.Context, events []event.Event) (plumbing.Ha
 	return res.Commit, nil
 }
 
-// newEvent builds an unsealed event on issue by the session's actor. Its ts
-// is after every event of the issue this view has seen, so an edit always
-// wins over the state its author saw, even with skewed clocks.
-func (s *Session) newEvent(ctx context.Context, issue event.IssueID, k event.Kind) (event.Event, error) {
+// eventTS is the ts of a new event on issue by the session's actor: now,
+// or after every event of the issue this view has seen when edit is set,
+// so an edit always wins over the state its author saw, even with skewed
+// clocks.
+func (s *Session) eventTS(ctx context.Context, issue event.IssueID, edit bool) (uint64, error) {
 	ts := s.nowMS()
+	if !edit {
+		return ts, nil
+	}
 	if max, err := s.Store.MaxIssueTS(ctx, issue.String()); err != nil {
-		return event.Event{}, AsError(err)
+		return 0, AsError(err)
 	} else if max >= ts {
 		ts = max + 1
 	}
-	return event.Event{IssueID: issue, Actor: s.Actor.ID, TS: ts, Kind: k}, nil
+	return ts, nil
 }
 
 // OpenBare opens the repository without selecting an actor or a view, for
