@@ -89,10 +89,11 @@ func (r *Repo) deflate(t plumbing.ObjectType, data []byte) ([]byte, error) {
 // at git's default loose level otherwise. The returned slice is valid
 // until the next call.
 func (r *Repo) zlibStream(prefix, data []byte) ([]byte, error) {
-	r.objBuf.Reset()
 	if len(prefix)+len(data) <= storedMax {
-		return appendStored(r.objBuf.Bytes(), prefix, data), nil
+		r.stored = appendStored(r.stored[:0], prefix, data)
+		return r.stored, nil
 	}
+	r.objBuf.Reset()
 	if r.deflater == nil {
 		zw, err := zlib.NewWriterLevel(&r.objBuf, zlib.BestSpeed)
 		if err != nil {
@@ -123,12 +124,11 @@ func appendStored(dst, a, b []byte) []byte {
 		0x01,                // BFINAL=1, BTYPE=00 (stored)
 		byte(n), byte(n>>8), // LEN
 		^byte(n), ^byte(n>>8)) // NLEN
+	start := len(dst)
 	dst = append(dst, a...)
 	dst = append(dst, b...)
-	sum := adler32.New()
-	sum.Write(a)
-	sum.Write(b)
-	return sum.Sum(dst) // big-endian, as RFC 1950 wants
+	sum := adler32.Checksum(dst[start:])
+	return append(dst, byte(sum>>24), byte(sum>>16), byte(sum>>8), byte(sum)) // big-endian, as RFC 1950 wants
 }
 
 // writeTemp writes b to a new read-only file with a random name in dir
@@ -143,7 +143,8 @@ func writeTemp(dir string, b []byte) (string, error) {
 // objectWriter state lives on Repo (one writer per process or session).
 type objectWriter struct {
 	deflater *zlib.Writer
-	objBuf   bytes.Buffer
+	objBuf   bytes.Buffer // compressed streams
+	stored   []byte       // stored streams, reused: a fetch writes thousands
 	hdr      []byte
 	// namedTemps is set once the file system refused an unnamed file:
 	// objects then go through a named temporary and a rename.
