@@ -39,10 +39,19 @@ func benchMCPServer(b *testing.B, n int) (*mcpServer, []string) {
 
 // measureCalls runs call once per b.Loop iteration and reports the median
 // and 99th percentile latency of one tool call as seen by the client.
-func measureCalls(b *testing.B, call func(i int) error) {
+func measureCalls(b *testing.B, call func(i int) error) { measurePacedCalls(b, 0, call) }
+
+// measurePacedCalls is measureCalls with the client idle for pause before
+// each call (not timed), as an agent is while its model thinks: work the
+// server does after answering then overlaps the pause instead of delaying
+// the next call.
+func measurePacedCalls(b *testing.B, pause time.Duration, call func(i int) error) {
 	b.Helper()
 	var durations []time.Duration
 	for i := 0; b.Loop(); i++ {
+		if pause > 0 {
+			time.Sleep(pause)
+		}
 		start := time.Now()
 		err := call(i)
 		durations = append(durations, time.Since(start))
@@ -79,6 +88,17 @@ func BenchmarkMCPToolCallList1k(b *testing.B) {
 func BenchmarkMCPToolCallCreate(b *testing.B) {
 	s, _ := benchMCPServer(b, 1000)
 	measureCalls(b, func(i int) error {
+		_, err := s.tryOK("issue_create", map[string]any{"title": fmt.Sprintf("created %d", i)}, nil)
+		return err
+	})
+}
+
+// BenchmarkMCPToolCallCreatePaced is the create an agent sees: 2 ms idle
+// before each call (a model thinks for seconds). The back-to-back
+// benchmark above makes each call wait for the previous one's view update.
+func BenchmarkMCPToolCallCreatePaced(b *testing.B) {
+	s, _ := benchMCPServer(b, 1000)
+	measurePacedCalls(b, 2*time.Millisecond, func(i int) error {
 		_, err := s.tryOK("issue_create", map[string]any{"title": fmt.Sprintf("created %d", i)}, nil)
 		return err
 	})

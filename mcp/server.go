@@ -258,7 +258,16 @@ func (s *Server) handler(d Definition) server.ToolHandlerFunc {
 		if err != nil {
 			return errorResult(tools.AsError(err)), nil
 		}
+		// A write's view update follows its answer: the events are in the
+		// WAL (git) when it is sent, and every call catches the view up
+		// under s.mu before it runs, so none ever reads a view without
+		// them. The agent gets its answer ~0.5 ms sooner.
+		sess.DeferViewUpdates(d.WriteLast)
 		data, text, err := d.Call(ctx, sess, raw)
+		sess.DeferViewUpdates(false)
+		if sess.ViewBehind() {
+			go s.flushView(sess)
+		}
 		s.log.Debug("tool call", "tool", d.Tool.Name, "ms", s.opts.Now().Sub(start).Milliseconds(), "error", err)
 		if err != nil {
 			return errorResult(tools.AsError(err)), nil
@@ -274,6 +283,20 @@ func (s *Server) handler(d Definition) server.ToolHandlerFunc {
 			obj["warnings"] = w
 		}
 		return mcpgo.NewToolResultStructured(obj, text), nil
+	}
+}
+
+// flushView gives sess's view the events of the write just answered, once
+// the handler has let go of s.mu; the next call catches up whatever this
+// leaves (a failure, or a session closed meanwhile).
+func (s *Server) flushView(sess *tools.Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.session != sess {
+		return
+	}
+	if err := sess.FlushView(context.Background()); err != nil {
+		s.log.Warn("view update after a write", "error", err)
 	}
 }
 

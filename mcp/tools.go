@@ -18,7 +18,10 @@ import (
 type Definition struct {
 	Tool     mcpgo.Tool
 	ReadOnly bool
-	Call     func(ctx context.Context, s *tools.Session, args json.RawMessage) (data any, text string, err error)
+	// WriteLast: the operation's view update may follow the answer
+	// (tools.Op.WriteLast).
+	WriteLast bool
+	Call      func(ctx context.Context, s *tools.Session, args json.RawMessage) (data any, text string, err error)
 }
 
 // DefaultPageSize is the default limit of paged listings.
@@ -283,8 +286,9 @@ func defineRaw[A, I, O any](op tools.Op[I, O], desc string, props []mcpgo.ToolOp
 	opts := append([]mcpgo.ToolOption{mcpgo.WithDescription(desc)}, annotate(op)...)
 	opts = append(opts, props...)
 	return Definition{
-		Tool:     mcpgo.NewTool(op.Name, opts...),
-		ReadOnly: op.ReadOnly,
+		Tool:      mcpgo.NewTool(op.Name, opts...),
+		ReadOnly:  op.ReadOnly,
+		WriteLast: op.WriteLast,
 		Call: func(ctx context.Context, s *tools.Session, raw json.RawMessage) (any, string, error) {
 			var a A
 			if err := decodeStrict(raw, &a); err != nil {

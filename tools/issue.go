@@ -67,7 +67,7 @@ type IssueCreateInput struct {
 }
 
 var IssueCreate = Op[IssueCreateInput, WriteResult]{
-	Name: "issue_create", Title: "Create issue",
+	Name: "issue_create", Title: "Create issue", WriteLast: true,
 	Description: "Create an issue with a title and optional body, labels and assignees.",
 	Run: func(ctx context.Context, s *Session, in IssueCreateInput) (WriteResult, error) {
 		if err := checkTitle(in.Title); err != nil {
@@ -119,7 +119,7 @@ type IssueUpdateInput struct {
 }
 
 var IssueUpdate = Op[IssueUpdateInput, WriteResult]{
-	Name: "issue_update", Title: "Update issue", Idempotent: true,
+	Name: "issue_update", Title: "Update issue", WriteLast: true, Idempotent: true,
 	Description: "Change title, body, state, labels or assignees of an issue in one call.",
 	Run: func(ctx context.Context, s *Session, in IssueUpdateInput) (WriteResult, error) {
 		id, err := s.ResolveIssue(ctx, in.ID)
@@ -182,7 +182,7 @@ type IssueCommentInput struct {
 }
 
 var IssueComment = Op[IssueCommentInput, WriteResult]{
-	Name: "issue_comment", Title: "Comment on issue",
+	Name: "issue_comment", Title: "Comment on issue", WriteLast: true,
 	Description: "Add a comment to an issue.",
 	Run: func(ctx context.Context, s *Session, in IssueCommentInput) (WriteResult, error) {
 		id, err := s.ResolveIssue(ctx, in.ID)

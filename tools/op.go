@@ -11,7 +11,11 @@ type Op[I, O any] struct {
 	Destructive bool
 	Idempotent  bool
 	OpenWorld   bool
-	Run         func(ctx context.Context, s *Session, in I) (O, error)
+	// WriteLast says Run reads nothing of the view after its one WAL
+	// append, so a long-lived session may answer before the view has the
+	// new events (Session.DeferViewUpdates).
+	WriteLast bool
+	Run       func(ctx context.Context, s *Session, in I) (O, error)
 }
 
 // Call runs the operation and maps any failure onto the error taxonomy.

@@ -39,6 +39,43 @@ type Session struct {
 	Warn func(string)
 
 	warnings []string
+	// deferView and pending: see DeferViewUpdates.
+	deferView bool
+	pending   []pendingWrite
+}
+
+// pendingWrite is an append whose events the view has yet to get.
+type pendingWrite struct {
+	events []event.Event
+	res    wal.AppendResult
+}
+
+// DeferViewUpdates makes appends return as soon as their WAL commit is in
+// place (the write is then durable, in git), leaving the view update to
+// FlushView, which a long-lived session runs once it has answered, or to
+// the next CatchUp. Only for operations marked WriteLast: one that read
+// the view after its own write would not see it.
+func (s *Session) DeferViewUpdates(on bool) { s.deferView = on }
+
+// ViewBehind reports whether appends are waiting for FlushView.
+func (s *Session) ViewBehind() bool { return len(s.pending) > 0 }
+
+// FlushView gives the view the events of deferred appends: directly when
+// the view is still where each append found it, through CatchUp otherwise.
+func (s *Session) FlushView(ctx context.Context) error {
+	pending := s.pending
+	s.pending = nil
+	for i, p := range pending {
+		err := s.applyWritten(ctx, p.events, p.res)
+		if errors.Is(err, errViewMoved) {
+			break // CatchUp reads the rest from the WAL
+		}
+		if err != nil {
+			s.pending = append(s.pending, pending[i+1:]...)
+			return err
+		}
+	}
+	return s.catchUp1(ctx)
 }
 
 // OpenOptions say where and as whom to open.
@@ -93,8 +130,14 @@ func OpenAs(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.So
 	return s, nil
 }
 
-// Close releases the view.
-func (s *Session) Close() error { return s.Store.Close() }
+// Close gives the view any deferred appends (see DeferViewUpdates; one
+// that fails is read from the WAL at the next open) and releases it.
+func (s *Session) Close() error {
+	if len(s.pending) > 0 {
+		s.FlushView(context.Background())
+	}
+	return s.Store.Close()
+}
 
 func (s *Session) warn(msg string) {
 	s.warnings = append(s.warnings, msg)
@@ -121,6 +164,14 @@ func (s *Session) nowMS() uint64 { return uint64(s.Now().UnixMilli()) }
 // starts over otherwise; applying events read against a view that another
 // process has since reset would leave a gap under a newer wal_head.
 func (s *Session) CatchUp(ctx context.Context) error {
+	if len(s.pending) > 0 {
+		return s.FlushView(ctx)
+	}
+	return s.catchUp1(ctx)
+}
+
+// catchUp1 is CatchUp without deferred appends.
+func (s *Session) catchUp1(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		err := s.catchUp(ctx)
 		if !errors.Is(err, errViewMoved) {
@@ -306,33 +357,43 @@ func (s *Session) append(ctx context.Context, events []event.Event) (plumbing.Ha
 	if err != nil {
 		return plumbing.ZeroHash, AsError(err)
 	}
-	// The common case: the view was at the commit this one extends, so the
-	// events just written are all it lacks; applying them directly saves
-	// reading the commit back. Otherwise (another writer's commit came
-	// between) catch up through the WAL as usual.
-	if !res.Prev.IsZero() {
-		err := s.Store.Update(ctx, func(tx *store.Tx) error {
-			if cur, err := tx.Meta("wal_head"); err != nil {
-				return err
-			} else if cur != res.Prev.String() {
-				return errViewMoved
-			}
-			if _, err := tx.Apply(events); err != nil {
-				return err
-			}
-			return tx.SetMeta("wal_head", res.Commit.String())
-		})
-		if err == nil {
-			return res.Commit, nil
-		}
-		if !errors.Is(err, errViewMoved) {
-			return res.Commit, AsError(err)
-		}
+	if s.deferView {
+		s.pending = append(s.pending, pendingWrite{events, res})
+		return res.Commit, nil
+	}
+	err = s.applyWritten(ctx, events, res)
+	if err == nil {
+		return res.Commit, nil
+	}
+	if !errors.Is(err, errViewMoved) {
+		return res.Commit, AsError(err)
 	}
 	if err := s.CatchUp(ctx); err != nil {
 		return res.Commit, err
 	}
 	return res.Commit, nil
+}
+
+// applyWritten gives the view the events an append just wrote. The common
+// case: the view was at the commit this one extends, so those events are
+// all it lacks; applying them directly saves reading the commit back.
+// Otherwise (another writer's commit came between) it returns
+// errViewMoved, and the caller catches up through the WAL.
+func (s *Session) applyWritten(ctx context.Context, events []event.Event, res wal.AppendResult) error {
+	if res.Prev.IsZero() {
+		return errViewMoved
+	}
+	return s.Store.Update(ctx, func(tx *store.Tx) error {
+		if cur, err := tx.Meta("wal_head"); err != nil {
+			return err
+		} else if cur != res.Prev.String() {
+			return errViewMoved
+		}
+		if _, err := tx.Apply(events); err != nil {
+			return err
+		}
+		return tx.SetMeta("wal_head", res.Commit.String())
+	})
 }
 
 // eventTS is the ts of a new event on issue by the session's actor: now,

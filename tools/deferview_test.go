@@ -1,0 +1,75 @@
+package tools_test
+
+import (
+	"context"
+	"testing"
+
+	"grite/tools"
+)
+
+// A session that defers view updates answers a write before its view has
+// the events; FlushView, CatchUp or Close then give them to the view,
+// directly or (another writer having appended in between) from the WAL.
+func TestDeferredViewUpdates(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		// between runs after the deferred write, as another actor.
+		between bool
+		// settle brings the view up to date.
+		settle func(*tools.Session) error
+	}{
+		{"FlushView", false, func(s *tools.Session) error { return s.FlushView(ctx) }},
+		{"CatchUp", false, func(s *tools.Session) error { return s.CatchUp(ctx) }},
+		{"FlushView after another writer", true, func(s *tools.Session) error { return s.FlushView(ctx) }},
+		{"CatchUp after another writer", true, func(s *tools.Session) error { return s.CatchUp(ctx) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newCoordRepo(t)
+			a, b := r.agent("a"), r.agent("b")
+			first := coordMust(a, tools.IssueCreate, tools.IssueCreateInput{Title: "first"})
+			a.s.DeferViewUpdates(true)
+			w, err := tools.IssueCreate.Call(ctx, a.s, tools.IssueCreateInput{Title: "deferred"})
+			a.s.DeferViewUpdates(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !a.s.ViewBehind() {
+				t.Fatal("ViewBehind false after a deferred write")
+			}
+			if _, ok, err := a.s.Store.Issue(ctx, w.IssueID); err != nil || ok {
+				t.Fatalf("the view has the deferred issue before any flush (%v, %v)", ok, err)
+			}
+			var other string
+			if tc.between {
+				other = coordMust(b, tools.IssueCreate, tools.IssueCreateInput{Title: "other"}).IssueID
+			}
+			if err := tc.settle(a.s); err != nil {
+				t.Fatal(err)
+			}
+			if a.s.ViewBehind() {
+				t.Fatal("ViewBehind still true after settling")
+			}
+			for _, id := range []string{first.IssueID, w.IssueID, other} {
+				if id == "" {
+					continue
+				}
+				if _, ok, err := a.s.Store.Issue(ctx, id); err != nil || !ok {
+					t.Fatalf("issue %s missing from the view (%v)", id, err)
+				}
+			}
+			applied, err := a.s.Store.Meta(ctx, "wal_head")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if head, _ := a.s.WAL.Head(); applied != head.String() {
+				t.Fatalf("view at %s, WAL at %s", applied, head)
+			}
+			list := coordMust(a, tools.IssueList, tools.IssueListInput{})
+			if want := map[bool]int{false: 2, true: 3}[tc.between]; list.Total != want {
+				t.Fatalf("list total %d, want %d", list.Total, want)
+			}
+		})
+	}
+}
