@@ -12,16 +12,18 @@ import (
 	"grite/event"
 )
 
-// Summary is one row of an issue listing.
+// Summary is one row of an issue listing. Its JSON form is the issue
+// summary of the CLI's and the MCP tools' output (tools.IssueSummary), so
+// a listing goes out as read, without a copy of thousands of rows.
 type Summary struct {
-	IssueID      string
-	Title        string
-	State        string
-	Labels       []string
-	Assignees    []string
-	CreatedTS    uint64
-	UpdatedTS    uint64
-	CommentCount int
+	IssueID      string   `json:"issue_id"`
+	Title        string   `json:"title"`
+	State        string   `json:"state"`
+	Labels       []string `json:"labels"`
+	Assignees    []string `json:"assignees"`
+	CreatedTS    uint64   `json:"created_ts"`
+	UpdatedTS    uint64   `json:"updated_ts"`
+	CommentCount int      `json:"comment_count"`
 }
 
 // Filter narrows a listing; zero values match everything.

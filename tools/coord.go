@@ -334,11 +334,10 @@ var IssueReady = Op[IssueReadyInput, IssueReadyOutput]{
 		if err != nil {
 			return IssueReadyOutput{}, err
 		}
-		out := IssueReadyOutput{Issues: make([]IssueSummary, len(rows))}
-		for i, r := range rows {
-			out.Issues[i] = summaryOf(r)
+		if rows == nil {
+			rows = []IssueSummary{}
 		}
-		return out, nil
+		return IssueReadyOutput{Issues: rows}, nil
 	},
 }
 

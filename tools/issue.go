@@ -269,20 +269,7 @@ func ParseSHA256(s string) ([32]byte, error) {
 }
 
 // IssueSummary is one issue in listings (CLI.md key order).
-type IssueSummary struct {
-	IssueID      string   `json:"issue_id"`
-	Title        string   `json:"title"`
-	State        string   `json:"state"`
-	Labels       []string `json:"labels"`
-	Assignees    []string `json:"assignees"`
-	CreatedTS    uint64   `json:"created_ts"`
-	UpdatedTS    uint64   `json:"updated_ts"`
-	CommentCount int      `json:"comment_count"`
-}
-
-func summaryOf(r store.Summary) IssueSummary {
-	return IssueSummary{r.IssueID, r.Title, r.State, r.Labels, r.Assignees, r.CreatedTS, r.UpdatedTS, r.CommentCount}
-}
+type IssueSummary = store.Summary
 
 // IssueListInput filters a listing.
 type IssueListInput struct {
@@ -316,11 +303,10 @@ var IssueList = Op[IssueListInput, IssueListOutput]{
 		if err != nil {
 			return IssueListOutput{}, err
 		}
-		out := IssueListOutput{Issues: make([]IssueSummary, len(rows)), Total: total}
-		for i, r := range rows {
-			out.Issues[i] = summaryOf(r)
+		if rows == nil {
+			rows = []IssueSummary{}
 		}
-		return out, nil
+		return IssueListOutput{Issues: rows, Total: total}, nil
 	},
 }
 
