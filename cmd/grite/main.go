@@ -5,7 +5,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -210,10 +209,7 @@ type envelope struct {
 }
 
 func (g *globals) writeJSON(v any) {
-	enc := json.NewEncoder(g.stdout)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	if err := writePrettyJSON(g.stdout, v); err != nil {
 		fmt.Fprintln(g.stderr, "error: encode output:", err)
 	}
 }
