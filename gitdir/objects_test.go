@@ -28,6 +28,17 @@ var writePaths = []struct {
 // same ID as `git hash-object`, readable by `git cat-file`, clean under
 // `git fsck`, read-only like git's, and no temporary files left behind.
 func TestWriteObjectMatchesGit(t *testing.T) {
+	eachWritePath(t, func(t *testing.T, dir string, r *gitdir.Repo) {
+		named := r.NamedTemps()
+		testWriteObjectMatchesGit(t, dir, r)
+		if !named && r.NamedTemps() && unnamedFilesWork(t, filepath.Join(dir, ".git", "objects")) {
+			t.Fatal("fell back to named temporaries where unnamed files work")
+		}
+	})
+}
+
+// eachWritePath runs test once per write path, on a fresh repository.
+func eachWritePath(t *testing.T, test func(t *testing.T, dir string, r *gitdir.Repo)) {
 	for _, wp := range writePaths {
 		t.Run(wp.name, func(t *testing.T) {
 			dir := testrepo.New(t)
@@ -36,11 +47,7 @@ func TestWriteObjectMatchesGit(t *testing.T) {
 				t.Fatal(err)
 			}
 			wp.setup(r)
-			named := r.NamedTemps()
-			testWriteObjectMatchesGit(t, dir, r)
-			if !named && r.NamedTemps() && unnamedFilesWork(t, filepath.Join(dir, ".git", "objects")) {
-				t.Fatal("fell back to named temporaries where unnamed files work")
-			}
+			test(t, dir, r)
 		})
 	}
 }
@@ -91,17 +98,7 @@ func testWriteObjectMatchesGit(t *testing.T, dir string, r *gitdir.Repo) {
 // A fan-out directory that cannot be created (a file is in its place)
 // fails with an error naming the object and leaves nothing behind.
 func TestWriteObjectUnwritableFails(t *testing.T) {
-	for _, wp := range writePaths {
-		t.Run(wp.name, func(t *testing.T) {
-			dir := testrepo.New(t)
-			r, err := gitdir.Discover(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wp.setup(r)
-			testWriteObjectUnwritableFails(t, dir, r)
-		})
-	}
+	eachWritePath(t, testWriteObjectUnwritableFails)
 }
 
 func testWriteObjectUnwritableFails(t *testing.T, dir string, r *gitdir.Repo) {
