@@ -5,12 +5,15 @@ import (
 	"compress/zlib"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/adler32"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/pjbgf/sha1cd"
 )
 
 // WriteObject stores data as a loose object of type t and returns its ID,
@@ -29,7 +32,7 @@ import (
 // on the existing name, which saves looking first for the eight new names
 // of every append; a named temporary is only written after a look.
 func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
-	h := plumbing.ComputeHash(t, data)
+	h := r.hasher.Sum(t, data)
 	name := h.String()
 	dir := filepath.Join(r.CommonDir, "objects", name[:2])
 	final := filepath.Join(dir, name[2:])
@@ -38,12 +41,11 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 		return h, fmt.Errorf("write object %s: %w", name, err)
 	}
 	if !r.namedTemps {
-		placed, err := placeUnnamed(dir, final, compressed)
-		if errors.Is(err, os.ErrNotExist) {
-			if err = os.MkdirAll(dir, 0o755); err == nil {
-				placed, err = placeUnnamed(dir, final, compressed)
-			}
-		}
+		var placed bool
+		err := inFanOut(dir, func() (err error) {
+			placed, err = placeUnnamed(dir, final, compressed)
+			return err
+		})
 		if err != nil {
 			return h, fmt.Errorf("write object %s: %w", name, err)
 		}
@@ -55,12 +57,11 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 	if _, err := os.Lstat(final); err == nil {
 		return h, nil
 	}
-	tmp, err := writeTemp(dir, compressed)
-	if errors.Is(err, os.ErrNotExist) {
-		if err = os.MkdirAll(dir, 0o755); err == nil {
-			tmp, err = writeTemp(dir, compressed)
-		}
-	}
+	var tmp string
+	err = inFanOut(dir, func() (err error) {
+		tmp, err = writeTemp(dir, compressed)
+		return err
+	})
 	if err != nil {
 		return h, fmt.Errorf("write object %s: %w", name, err)
 	}
@@ -69,6 +70,18 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 		return h, fmt.Errorf("write object %s: %w", name, err)
 	}
 	return h, nil
+}
+
+// inFanOut runs write, which creates a file in the fan-out directory dir;
+// if dir does not exist yet, it creates it and runs write once more.
+func inFanOut(dir string, write func() error) error {
+	err := write()
+	if errors.Is(err, os.ErrNotExist) {
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			err = write()
+		}
+	}
+	return err
 }
 
 // storedMax is the largest object written as a stored (uncompressed) zlib
@@ -81,7 +94,7 @@ const storedMax = 8 << 10
 // deflate returns the zlib stream of the object's header and content. The
 // returned slice is valid until the next call.
 func (r *Repo) deflate(t plumbing.ObjectType, data []byte) ([]byte, error) {
-	r.hdr = fmt.Appendf(r.hdr[:0], "%s %d\x00", t, len(data))
+	r.hdr = appendObjectHeader(r.hdr[:0], t, len(data))
 	return r.zlibStream(r.hdr, data)
 }
 
@@ -146,7 +159,38 @@ type objectWriter struct {
 	objBuf   bytes.Buffer // compressed streams
 	stored   []byte       // stored streams, reused: a fetch writes thousands
 	hdr      []byte
+	hasher   ObjectHasher
 	// namedTemps is set once the file system refused an unnamed file:
 	// objects then go through a named temporary and a rename.
 	namedTemps bool
+}
+
+// appendObjectHeader appends git's object header, "<type> <size>\x00",
+// which a loose object stores and an object's name hashes.
+func appendObjectHeader(dst []byte, t plumbing.ObjectType, size int) []byte {
+	dst = append(append(dst, t.String()...), ' ')
+	return append(strconv.AppendInt(dst, int64(size), 10), 0)
+}
+
+// ObjectHasher names objects as git does, with the collision-detecting
+// SHA-1 of go-git's plumbing.ComputeHash, keeping one hash state: a fetch
+// names thousands of objects, and a new state for each was a sixth of the
+// garbage a pull made. The zero value is ready; not safe for concurrent
+// use.
+type ObjectHasher struct {
+	h   hash.Hash
+	hdr []byte
+}
+
+// Sum returns the name of the object of type t holding data.
+func (o *ObjectHasher) Sum(t plumbing.ObjectType, data []byte) (id plumbing.Hash) {
+	if o.h == nil {
+		o.h = sha1cd.New()
+	}
+	o.h.Reset()
+	o.hdr = appendObjectHeader(o.hdr[:0], t, len(data))
+	o.h.Write(o.hdr)
+	o.h.Write(data)
+	o.h.Sum(id[:0])
+	return id
 }

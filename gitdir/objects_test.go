@@ -143,3 +143,24 @@ func BenchmarkWriteObjects(b *testing.B) {
 		})
 	}
 }
+
+// ObjectHasher must name every object as go-git does, state reused or not.
+func TestObjectHasherMatchesGoGit(t *testing.T) {
+	var o gitdir.ObjectHasher
+	cases := []struct {
+		t    plumbing.ObjectType
+		data []byte
+	}{
+		{plumbing.BlobObject, nil},
+		{plumbing.BlobObject, []byte("hello\n")},
+		{plumbing.TreeObject, bytes.Repeat([]byte{0, 1, 2}, 5000)},
+		{plumbing.CommitObject, []byte("tree 0123456789abcdef0123456789abcdef01234567\n\nm")},
+		{plumbing.TagObject, []byte("object x")},
+		{plumbing.BlobObject, []byte("hello\n")}, // again, after other states
+	}
+	for i, tc := range cases {
+		if got, want := o.Sum(tc.t, tc.data), plumbing.ComputeHash(tc.t, tc.data); got != want {
+			t.Fatalf("case %d (%s, %d bytes): %s, go-git %s", i, tc.t, len(tc.data), got, want)
+		}
+	}
+}

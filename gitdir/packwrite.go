@@ -33,7 +33,7 @@ type Object struct {
 func objectID(t plumbing.ObjectType, data []byte) plumbing.Hash {
 	h := sha1.New()
 	var hdr [32]byte
-	h.Write(fmt.Appendf(hdr[:0], "%s %d\x00", t, len(data)))
+	h.Write(appendObjectHeader(hdr[:0], t, len(data)))
 	h.Write(data)
 	var id plumbing.Hash
 	h.Sum(id[:0])

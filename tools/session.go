@@ -75,7 +75,7 @@ func (s *Session) FlushView(ctx context.Context) error {
 			return err
 		}
 	}
-	return s.catchUp1(ctx)
+	return s.catchUpFromWAL(ctx)
 }
 
 // OpenOptions say where and as whom to open.
@@ -167,11 +167,12 @@ func (s *Session) CatchUp(ctx context.Context) error {
 	if len(s.pending) > 0 {
 		return s.FlushView(ctx)
 	}
-	return s.catchUp1(ctx)
+	return s.catchUpFromWAL(ctx)
 }
 
-// catchUp1 is CatchUp without deferred appends.
-func (s *Session) catchUp1(ctx context.Context) error {
+// catchUpFromWAL is CatchUp without deferred appends: it reads what the
+// view lacks from the WAL, starting over while other processes move it.
+func (s *Session) catchUpFromWAL(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		err := s.catchUp(ctx)
 		if !errors.Is(err, errViewMoved) {

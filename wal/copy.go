@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash"
-	"strconv"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/pjbgf/sha1cd"
 
 	"grite/event"
 	"grite/gitdir"
@@ -57,31 +54,10 @@ const copyPackObjects = 50_000
 // content is hashed against its name and its type checked against what
 // refers to it, so a corrupt object in src stops the copy with an error
 // naming it; packs already written then hold only valid objects no ref
-// points to. The last pack is left to the caller (CopyResult.Flush). Nothing here validates WAL content: the caller reads the
-// copied history strictly, as it would after git fetch.
+// points to. The last pack is left to the caller (CopyResult.Flush).
+// Nothing here validates WAL content: the caller reads the copied history
+// strictly, as it would after git fetch.
 //
-// objectHasher names objects as git does, with the collision-detecting
-// SHA-1 that go-git's plumbing.ComputeHash uses, keeping one hash state: a
-// fetch names thousands of objects, and a new state for each was a sixth
-// of the garbage a pull made.
-type objectHasher struct {
-	h   hash.Hash
-	hdr []byte
-}
-
-func (o *objectHasher) sum(t plumbing.ObjectType, data []byte) (id plumbing.Hash) {
-	if o.h == nil {
-		o.h = sha1cd.New()
-	}
-	o.h.Reset()
-	o.hdr = append(append(o.hdr[:0], t.String()...), ' ')
-	o.hdr = append(strconv.AppendInt(o.hdr, int64(len(data)), 10), 0)
-	o.h.Write(o.hdr)
-	o.h.Write(data)
-	o.h.Sum(id[:0])
-	return id
-}
-
 // haves are commits dst is known to hold (its refs' values): the walk
 // stops there without a lookup. Other commits are looked up in dst's pack
 // indexes only: a loose commit is copied again, which costs a duplicate
@@ -115,7 +91,7 @@ func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult
 	}
 	batch := dst.NewBatch(hint)
 	pending := 0
-	var hasher objectHasher
+	var hasher gitdir.ObjectHasher
 	for len(stack) > 0 {
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -136,7 +112,7 @@ func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult
 			return res, fmt.Errorf("copy object %s: %w", it.h, err)
 		}
 		t := from.lastType
-		if got := hasher.sum(t, data); got != it.h {
+		if got := hasher.Sum(t, data); got != it.h {
 			return res, fmt.Errorf("copy object %s: content hashes to %s (corrupt object)", it.h, got)
 		}
 		refs, err := references(t, data)
