@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 
 	"grite/event"
 )
@@ -120,7 +119,7 @@ func (d Dir) LoadRepoConfig() (RepoConfig, error) {
 	if err != nil {
 		return c, err
 	}
-	if _, err := toml.Decode(string(b), &c); err != nil {
+	if err := decodeTOML(b, &c); err != nil {
 		return c, fmt.Errorf("parse %s: %w", d.configPath(), err)
 	}
 	return c, nil
@@ -131,12 +130,18 @@ func (d Dir) SaveRepoConfig(c RepoConfig) error {
 	return writeTOML(d.configPath(), c, 0o644)
 }
 
+// decodeTOML decodes a config file; a leading UTF-8 byte-order mark, which
+// some editors write, is skipped (the TOML decoder refuses it).
+func decodeTOML(b []byte, v any) error {
+	return toml.Unmarshal(bytes.TrimPrefix(b, []byte("\ufeff")), v)
+}
+
 func writeTOML(path string, v any, mode os.FileMode) error {
-	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(v); err != nil {
+	b, err := toml.Marshal(v)
+	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, buf.Bytes(), mode)
+	return writeFileAtomic(path, b, mode)
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
@@ -199,17 +204,12 @@ func LoadDataDir(dir string) (*Actor, error) {
 		return nil, err
 	}
 	var c Config
-	if _, err := toml.Decode(string(b), &c); err != nil {
+	if err := decodeTOML(b, &c); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, "config.toml"), err)
 	}
 	id, err := event.ParseActorID(c.ActorID)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.toml"), err)
-	}
-	if c.CreatedTS > math.MaxInt64 {
-		// TOML integers are int64, and the decoder wraps a negative one
-		// into a uint64 instead of refusing it.
-		return nil, fmt.Errorf("%s: created_ts must not be negative", filepath.Join(dir, "config.toml"))
 	}
 	a := &Actor{ID: id, Config: c, DataDir: dir}
 	if seed, err := os.ReadFile(filepath.Join(dir, "signing_key")); err == nil {

@@ -1,14 +1,13 @@
 package actor_test
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 
 	"grite/actor"
 	"grite/event"
@@ -59,14 +58,14 @@ func FuzzLoadConfigTOML(f *testing.F) {
 // config and requires that decoding gives v back into out.
 func requireTOMLRoundTrip[T any](t *testing.T, v T, out *T) {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(v); err != nil {
+	b, err := toml.Marshal(v)
+	if err != nil {
 		t.Fatalf("encode %+v: %v", v, err)
 	}
-	if _, err := toml.Decode(buf.String(), out); err != nil {
-		t.Fatalf("decode what was encoded from %+v: %v\n%s", v, err, buf.String())
+	if err := toml.Unmarshal(b, out); err != nil {
+		t.Fatalf("decode what was encoded from %+v: %v\n%s", v, err, b)
 	}
 	if !reflect.DeepEqual(*out, v) {
-		t.Fatalf("round trip changed the config:\n%+v\n%+v\n%s", v, *out, buf.String())
+		t.Fatalf("round trip changed the config:\n%+v\n%+v\n%s", v, *out, b)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 
 	"grite/internal/testrepo"
 )
@@ -222,7 +222,7 @@ func TestConcurrentFirstCommandsAgreeOnOneActor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := toml.Decode(string(b), &cfg); err != nil {
+	if err := toml.Unmarshal(b, &cfg); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.DefaultActor != actors[0] {
