@@ -1,6 +1,6 @@
 // Package gitdir opens a repository's common git directory for grite: it
-// locates it from any working directory (worktrees included), gives go-git
-// object storage over it, writes loose objects and packs as git does, and
+// locates it from any working directory (worktrees included), lists the
+// object directories it borrows from, writes loose objects and packs as git does, and
 // updates refs with git's own lock-file protocol
 // so grite's writes are atomic compare-and-swaps that interoperate with a
 // concurrent git (fetch, update-ref, pack-refs, gc). It never touches the
@@ -15,21 +15,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
-	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/plumbing/storer"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // ErrNotARepo is returned when no git repository encloses the start directory.
 var ErrNotARepo = errors.New("not a git repository")
 
-// Repo is an opened repository: its directories and object storage. It is
-// not safe for concurrent use (go-git's storage is not): each process or MCP
-// session owns one and serializes its calls.
+// Repo is an opened repository: its directories and its object writer. It
+// is not safe for concurrent use: each process or MCP session owns one and
+// serializes its calls.
 type Repo struct {
 	// GitDir is the repository's own git dir (a worktree's private dir for a
 	// linked worktree); CommonDir holds objects, refs and grite's local state.
@@ -37,7 +34,6 @@ type Repo struct {
 	CommonDir string
 	// WorkTree is the top of the working tree, empty for a bare repository.
 	WorkTree string
-	Storage  *filesystem.Storage
 
 	objectWriter
 }
@@ -126,12 +122,7 @@ func open(gitDir, workTree string) (*Repo, error) {
 	if _, err := os.Stat(filepath.Join(common, "objects")); err != nil {
 		return nil, fmt.Errorf("%w: %s has no objects directory", ErrNotARepo, common)
 	}
-	// Keep a few pack files open between object reads: without it go-git
-	// opens (and lstats every path component of) the pack for each object,
-	// which made pulling a fetched history of 100k WAL commits (800k packed
-	// objects) take three times as long. Rotation closes the oldest.
-	st := filesystem.NewStorageWithOptions(osfs.New(common), cache.NewObjectLRU(8<<20), filesystem.Options{MaxOpenDescriptors: 4})
-	return &Repo{GitDir: gitDir, CommonDir: common, WorkTree: workTree, Storage: st}, nil
+	return &Repo{GitDir: gitDir, CommonDir: common, WorkTree: workTree}, nil
 }
 
 // GriteDir is grite's local (never synced) state directory.
@@ -292,19 +283,34 @@ func At(dir string) (*Repo, error) {
 	return nil, fmt.Errorf("%w: %s", ErrNotARepo, dir)
 }
 
-// Objects is the object store for go-git's readers. A lookup that fails is
-// retried once after go-git lists the packs again: it lists them once per
-// process, and other processes write packs (every WAL append) and remove
-// them (consolidation, git gc) while a session lives.
-func (r *Repo) Objects() storer.EncodedObjectStorer { return freshObjects{r.Storage} }
-
-type freshObjects struct{ *filesystem.Storage }
-
-func (f freshObjects) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
-	o, err := f.Storage.EncodedObject(t, h)
+// Alternates returns the object directories that the objects directory
+// objects borrows from, as git reads objects/info/alternates: one
+// directory per line, a relative one against objects, blank lines and
+// lines starting with '#' skipped, and a C-quoted line unquoted. A missing
+// or unreadable file is no alternates. It does not follow the alternates'
+// own alternates: readers do, to git's depth.
+func Alternates(objects string) []string {
+	b, err := os.ReadFile(filepath.Join(objects, "info", "alternates"))
 	if err != nil {
-		f.Storage.Reindex()
-		o, err = f.Storage.EncodedObject(t, h)
+		return nil
 	}
-	return o, err
+	var dirs []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if line[0] == '"' {
+			u, err := strconv.Unquote(line)
+			if err != nil {
+				continue
+			}
+			line = u
+		}
+		if !filepath.IsAbs(line) {
+			line = filepath.Join(objects, line)
+		}
+		dirs = append(dirs, filepath.Clean(line))
+	}
+	return dirs
 }

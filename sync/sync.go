@@ -156,7 +156,7 @@ func (s *Syncer) fetch(ctx context.Context) error {
 
 // localRemote returns the remote when it is a repository on this machine
 // that grite may read directly instead of running git fetch: a plain
-// local path, with no url.*.insteadOf rules in the repository's config
+// local path, with no url.*.insteadOf rule in git's config
 // (which could send git elsewhere) and no upload-pack program of the
 // remote's own (a wrapper or hook must run as it would for any fetch).
 // git fetch from such a remote is git reading the same files; here it cost
@@ -164,19 +164,15 @@ func (s *Syncer) fetch(ctx context.Context) error {
 // pulled history (~170 ms for 1,000 commits).
 func (s *Syncer) localRemote() *gitdir.Repo {
 	url := s.cfg.Remote
+	urls, ok := gitdir.PlainRemoteURLs(s.repo.CommonDir, url)
+	if !ok {
+		return nil
+	}
 	if !strings.ContainsAny(url, "/\\") {
-		cfg, err := s.repo.Storage.Config()
-		if err != nil || len(cfg.URLs) > 0 {
+		if len(urls) != 1 {
 			return nil
 		}
-		rc, ok := cfg.Remotes[url]
-		if !ok || len(rc.URLs) != 1 {
-			return nil
-		}
-		if sub := cfg.Raw.Section("remote").Subsection(url); sub.HasOption("uploadpack") {
-			return nil
-		}
-		url = rc.URLs[0]
+		url = urls[0]
 	}
 	url = strings.TrimPrefix(url, "file://")
 	if !filepath.IsAbs(url) {

@@ -26,14 +26,15 @@ import (
 // system calls and one reused inflater: go-git's filesystem layer lstats
 // every path component, registers each file with the poller and allocates an
 // inflater per object, which made reading a WAL of many small commits
-// syscall- and GC-bound (FORMAT.md §6: eight objects per commit). Objects
-// that are not loose (packs, alternates) are read through go-git.
+// syscall- and GC-bound (FORMAT.md §6: eight objects per commit). Packed
+// objects are read from the memory-mapped packs, and objects of the
+// directories the repository borrows from (alternates) by a reader of
+// each, as git does.
 type objectReader struct {
-	repo *gitdir.Repo
-	dir  string
-	zr   io.ReadCloser // zlib reader, reset per object
-	raw  bytes.Reader  // the compressed object being read
-	buf  []byte        // holds raw's bytes
+	dir string
+	zr  io.ReadCloser // zlib reader, reset per object
+	raw bytes.Reader  // the compressed object being read
+	buf []byte        // holds raw's bytes
 
 	packs       []*pack // mapped on the first object not found loose
 	packsLoaded bool
@@ -42,7 +43,14 @@ type objectReader struct {
 
 	lastType plumbing.ObjectType // of the object read last
 	cache    Cache               // read before the repository, if set
+
+	alts       []*objectReader // of the alternates, loaded on the first miss
+	altsLoaded bool
+	depth      int // of this reader's directory in the alternates chain
 }
+
+// maxAlternateDepth is how deep git follows alternates of alternates.
+const maxAlternateDepth = 5
 
 // loadPacks maps the repository's packs, once, and returns them.
 func (r *objectReader) loadPacks() []*pack {
@@ -63,14 +71,17 @@ func (r *objectReader) packed(h plumbing.Hash) bool {
 }
 
 func newObjectReader(repo *gitdir.Repo) *objectReader {
-	return &objectReader{repo: repo, dir: filepath.Join(repo.CommonDir, "objects")}
+	return &objectReader{dir: filepath.Join(repo.CommonDir, "objects")}
 }
 
-// close unmaps the packs the reader mapped.
+// close unmaps the packs the reader and its alternates' readers mapped.
 func (r *objectReader) close() {
 	closePacks(r.packs)
 	closePacks(r.stale)
 	r.packs, r.stale = nil, nil
+	for _, a := range r.alts {
+		a.close()
+	}
 }
 
 // resetInflater points the reused zlib reader at r.raw.
@@ -118,7 +129,7 @@ func (r *objectReader) read(h plumbing.Hash, want plumbing.ObjectType, limit int
 				return data, err
 			}
 		}
-		return r.readGoGit(h, want, limit)
+		return r.readAlternate(h, want, limit)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %w", h, err)
@@ -223,21 +234,27 @@ func openRead(path string) (int, error) {
 	}
 }
 
-func (r *objectReader) readGoGit(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
-	obj, err := r.repo.Objects().EncodedObject(want, h)
-	if err != nil {
-		return nil, err
+// readAlternate reads object h, found neither loose nor packed here, from
+// the object directories this one borrows from; an object none of them
+// holds is plumbing.ErrObjectNotFound.
+func (r *objectReader) readAlternate(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
+	if !r.altsLoaded {
+		r.altsLoaded = true
+		if r.depth < maxAlternateDepth {
+			for _, dir := range gitdir.Alternates(r.dir) {
+				r.alts = append(r.alts, &objectReader{dir: dir, depth: r.depth + 1})
+			}
+		}
 	}
-	if obj.Size() > limit {
-		return nil, fmt.Errorf("%s %s is %d bytes, limit %d: %w", obj.Type(), h, obj.Size(), limit, event.ErrTooLarge)
+	for _, a := range r.alts {
+		data, err := a.read(h, want, limit)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			continue
+		}
+		r.lastType = a.lastType
+		return data, err
 	}
-	r.lastType = obj.Type()
-	rd, err := obj.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer rd.Close()
-	return io.ReadAll(io.LimitReader(rd, limit+1))
+	return nil, fmt.Errorf("object %s: %w", h, plumbing.ErrObjectNotFound)
 }
 
 // maxTreeBytes caps a WAL tree object; a real one holds one or two entries.

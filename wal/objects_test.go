@@ -23,7 +23,7 @@ import (
 
 // TestReadsPackedAndLooseObjectsAlike reads the same WAL while its objects
 // are loose, after git packed them, and with new loose commits on top of the
-// pack: loose objects are read directly, packed ones through go-git.
+// pack: loose objects are read directly, packed ones from the mapped packs.
 func TestReadsPackedAndLooseObjectsAlike(t *testing.T) {
 	r, dir := openRepo(t)
 	w := wal.Open(r)
@@ -203,5 +203,74 @@ func TestReadFile(t *testing.T) {
 				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestReadsThroughAlternates reads a WAL whose objects live in the
+// repositories this one borrows from (git clone --shared): loose and packed,
+// through a chain of two alternates files, one with a relative path and a
+// comment. An object no directory holds is an error naming it, not a panic.
+func TestReadsThroughAlternates(t *testing.T) {
+	rA, dirA := openRepo(t)
+	wA := wal.Open(rA)
+	actor := event.ActorID{7}
+	for i := range 4 {
+		ev := newEvent(t, actor, event.IssueID{byte(i)}, uint64(1700000000000+i), event.CommentAdded{Body: "borrowed"})
+		if _, err := wA.Append(ctx, actor, []event.Event{ev}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 { // the first two commits packed, the rest loose
+			testrepo.Git(t, dirA, "repack", "-a", "-d", "-q")
+			testrepo.Git(t, dirA, "prune-packed")
+		}
+	}
+	want, _, err := wA.ReadAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := wA.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// B borrows from A by an absolute path, C from B by a relative one.
+	parent := t.TempDir()
+	dirB, dirC := filepath.Join(parent, "b"), filepath.Join(parent, "c")
+	testrepo.Git(t, parent, "clone", "-q", "--shared", dirA, dirB)
+	testrepo.Git(t, parent, "init", "-q", dirC)
+	alt := "# borrowed from b\n../../../b/.git/objects\n"
+	if err := os.WriteFile(filepath.Join(dirC, ".git", "objects", "info", "alternates"), []byte(alt), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{dirB, dirC} {
+		testrepo.Git(t, dir, "update-ref", "refs/grite/wal", head.String())
+		if n := testrepo.Git(t, dir, "count-objects"); n != "0 objects, 0 kilobytes" {
+			t.Fatalf("%s holds objects of its own: %s", dir, n)
+		}
+		r, err := gitdir.Discover(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := wal.Open(r).ReadAll(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d events, want %d", dir, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].ID != want[i].ID {
+				t.Fatalf("%s: event %d is %s, want %s", dir, i, got[i].ID, want[i].ID)
+			}
+		}
+	}
+
+	missing := plumbing.NewHash("00000000000000000000000000000000000000aa")
+	rC, err := gitdir.Discover(dirC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wal.Open(rC).ReadCommit(missing, wal.ReadOptions{}); err == nil || !errors.Is(err, plumbing.ErrObjectNotFound) {
+		t.Fatalf("reading a missing commit through alternates: %v", err)
 	}
 }

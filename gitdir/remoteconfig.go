@@ -1,0 +1,203 @@
+package gitdir
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// PlainRemoteURLs returns the URLs that the repository's config gives the
+// remote called name, for deciding whether a fetch from it may be done by
+// reading the remote's files instead of running git. It is a cautious
+// reader, not git's: ok is false whenever git might fetch otherwise than
+// from those URLs as written, or the configuration holds anything it does
+// not follow. That is a url.*.insteadOf rule, an upload-pack program of
+// the remote's, an include, a continued line or a malformed one in the
+// repository's config; any insteadOf, uploadPack, include or remote
+// section in the user's or the system's config; or configuration passed
+// through the environment. The caller then runs git, which is always
+// right; this only saves starting it (and linking a full config parser,
+// whose initialisation every command would pay).
+func PlainRemoteURLs(commonDir, name string) (urls []string, ok bool) {
+	if os.Getenv("GIT_CONFIG_PARAMETERS") != "" || (os.Getenv("GIT_CONFIG_COUNT") != "" && os.Getenv("GIT_CONFIG_COUNT") != "0") {
+		return nil, false
+	}
+	for _, path := range outerConfigs() {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue
+			}
+			return nil, false
+		}
+		low := bytes.ToLower(b)
+		for _, word := range []string{"insteadof", "uploadpack", "[include", "[remote"} {
+			if bytes.Contains(low, []byte(word)) {
+				return nil, false
+			}
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(commonDir, "config"))
+	if err != nil {
+		return nil, false
+	}
+	var section, sub string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if line[0] == '[' {
+			var good bool
+			if section, sub, good = parseSectionHeader(line); !good {
+				return nil, false
+			}
+			if section == "include" || section == "includeif" {
+				return nil, false
+			}
+			continue
+		}
+		key, value, good := parseConfigLine(line)
+		if !good {
+			return nil, false
+		}
+		switch {
+		case section == "url" && (key == "insteadof"):
+			return nil, false
+		case section == "remote" && sub == name && key == "uploadpack":
+			return nil, false
+		case section == "remote" && sub == name && key == "url":
+			urls = append(urls, value)
+		}
+	}
+	if sc.Err() != nil {
+		return nil, false
+	}
+	return urls, true
+}
+
+// outerConfigs are the config files git reads besides the repository's,
+// as the environment selects them.
+func outerConfigs() []string {
+	var paths []string
+	if os.Getenv("GIT_CONFIG_NOSYSTEM") == "" {
+		if p := os.Getenv("GIT_CONFIG_SYSTEM"); p != "" {
+			paths = append(paths, p)
+		} else {
+			paths = append(paths, "/etc/gitconfig")
+		}
+	}
+	if p, set := os.LookupEnv("GIT_CONFIG_GLOBAL"); set {
+		return append(paths, p)
+	}
+	home := os.Getenv("HOME")
+	xdg := os.Getenv("XDG_CONFIG_HOME")
+	if xdg == "" && home != "" {
+		xdg = filepath.Join(home, ".config")
+	}
+	if xdg != "" {
+		paths = append(paths, filepath.Join(xdg, "git", "config"))
+	}
+	if home != "" {
+		paths = append(paths, filepath.Join(home, ".gitconfig"))
+	}
+	return paths
+}
+
+// parseSectionHeader reads `[section]`, `[section "sub"]` or the old
+// `[section.sub]`; section names are case-insensitive, subsections not
+// (except in the old form, which git lowercases).
+func parseSectionHeader(line string) (section, sub string, ok bool) {
+	end := strings.LastIndexByte(line, ']')
+	if end < 0 || strings.TrimSpace(line[end+1:]) != "" && !isComment(line[end+1:]) {
+		return "", "", false
+	}
+	inner := line[1:end]
+	name, rest, quoted := strings.Cut(inner, " ")
+	if !quoted {
+		name, rest, _ = strings.Cut(inner, ".")
+		return strings.ToLower(name), strings.ToLower(rest), name != ""
+	}
+	rest = strings.TrimSpace(rest)
+	if len(rest) < 2 || rest[0] != '"' || rest[len(rest)-1] != '"' {
+		return "", "", false
+	}
+	var b strings.Builder
+	for i := 1; i < len(rest)-1; i++ {
+		c := rest[i]
+		if c == '\\' && i+1 < len(rest)-1 {
+			i++
+			c = rest[i]
+		} else if c == '"' {
+			return "", "", false
+		}
+		b.WriteByte(c)
+	}
+	return strings.ToLower(name), b.String(), name != ""
+}
+
+func isComment(s string) bool {
+	s = strings.TrimSpace(s)
+	return s != "" && (s[0] == '#' || s[0] == ';')
+}
+
+// parseConfigLine reads `key = value` (or a bare `key`, true): the key
+// lowercased, the value with quotes removed, escapes resolved and a
+// trailing comment dropped. A line continued with a backslash is not
+// followed (ok false).
+func parseConfigLine(line string) (key, value string, ok bool) {
+	k, v, hasValue := strings.Cut(line, "=")
+	key = strings.ToLower(strings.TrimSpace(k))
+	if key == "" || strings.ContainsAny(key, " \t\"") {
+		return "", "", false
+	}
+	if !hasValue {
+		return key, "true", true
+	}
+	v = strings.TrimSpace(v)
+	var b strings.Builder
+	inQuote := false
+	pending := 0 // spaces seen outside quotes, kept only if more follows
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '"':
+			inQuote = !inQuote
+			continue
+		case c == '\\':
+			if i+1 == len(v) {
+				return "", "", false
+			}
+			i++
+			switch v[i] {
+			case 'n':
+				c = '\n'
+			case 't':
+				c = '\t'
+			case 'b':
+				c = '\b'
+			case '"', '\\':
+				c = v[i]
+			default:
+				return "", "", false
+			}
+		case !inQuote && (c == '#' || c == ';'):
+			i = len(v)
+			continue
+		case !inQuote && (c == ' ' || c == '\t'):
+			pending++
+			continue
+		}
+		for ; pending > 0; pending-- {
+			b.WriteByte(' ')
+		}
+		b.WriteByte(c)
+	}
+	if inQuote {
+		return "", "", false
+	}
+	return key, b.String(), true
+}
