@@ -21,7 +21,9 @@ import (
 // Reading fetched history through go-git cost a failed loose-file open, an
 // index probe, a seek and buffered reads per object; a 1,000-commit pull
 // (8,000 objects) spent most of its time there. Packs that cannot be
-// mapped or parsed are skipped: the reader then falls back to go-git.
+// mapped or parsed are skipped, and their objects read as missing: a
+// damaged file, or an index in git's version 1, which git has not written
+// unless asked to (pack.indexVersion=1) since 2007.
 type pack struct {
 	idx, data []byte
 	n         int // objects in the pack
