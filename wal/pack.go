@@ -20,13 +20,14 @@ import (
 // pack is one pack file and its version-2 index, both mapped read-only.
 // Reading fetched history through go-git cost a failed loose-file open, an
 // index probe, a seek and buffered reads per object; a 1,000-commit pull
-// (8,000 objects) spent most of its time there. Packs that cannot be
-// mapped or parsed are skipped, and their objects read as missing: a
-// damaged file, or an index in git's version 1, which git has not written
-// unless asked to (pack.indexVersion=1) since 2007.
+// (8,000 objects) spent most of its time there. Both index versions are
+// read: git writes version 2, and version 1 when asked to
+// (pack.indexVersion=1). Packs that cannot be mapped or parsed are
+// skipped, and their objects read as missing.
 type pack struct {
 	idx, data []byte
-	n         int // objects in the pack
+	n         int  // objects in the pack
+	v1        bool // the index is version 1: no header, (offset, name) entries
 }
 
 // maxDeltaDepth bounds delta chains (git's default depth is 50; its
@@ -86,13 +87,21 @@ func mapPack(idxPath, packPath string) (*pack, error) {
 	if err != nil {
 		return nil, err
 	}
-	const head = 8 + 256*4
-	if len(idx) < head+40 || !bytes.Equal(idx[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
+	// Version 2 starts with a magic number and its version; version 1
+	// with the fan-out table, whose counts never reach that magic.
+	head, entry, v1 := 8+256*4, 28, false
+	if len(idx) >= 4 && !bytes.Equal(idx[:4], []byte{0xff, 't', 'O', 'c'}) {
+		head, entry, v1 = 256*4, 24, true
+	} else if len(idx) < 8 || !bytes.Equal(idx[4:8], []byte{0, 0, 0, 2}) {
 		syscall.Munmap(idx)
-		return nil, fmt.Errorf("%s: not a version-2 pack index", idxPath)
+		return nil, fmt.Errorf("%s: not a pack index of version 1 or 2", idxPath)
+	}
+	if len(idx) < head+40 {
+		syscall.Munmap(idx)
+		return nil, fmt.Errorf("%s: truncated", idxPath)
 	}
 	n := int(binary.BigEndian.Uint32(idx[head-4 : head]))
-	if n < 0 || len(idx) < head+n*28+40 {
+	if n < 0 || len(idx) < head+n*entry+40 {
 		syscall.Munmap(idx)
 		return nil, fmt.Errorf("%s: truncated", idxPath)
 	}
@@ -106,7 +115,7 @@ func mapPack(idxPath, packPath string) (*pack, error) {
 		syscall.Munmap(data)
 		return nil, fmt.Errorf("%s: not a pack", packPath)
 	}
-	return &pack{idx: idx, data: data, n: n}, nil
+	return &pack{idx: idx, data: data, n: n, v1: v1}, nil
 }
 
 func closePacks(ps []*pack) {
@@ -118,6 +127,9 @@ func closePacks(ps []*pack) {
 
 // offset returns where object h starts in the pack.
 func (p *pack) offset(h plumbing.Hash) (int, bool) {
+	if p.v1 {
+		return p.offsetV1(h)
+	}
 	const fan = 8
 	lo := 0
 	if h[0] > 0 {
@@ -147,6 +159,26 @@ func (p *pack) offset(h plumbing.Hash) (int, bool) {
 		return 0, false
 	}
 	return int(o), true
+}
+
+// offsetV1 is offset for a version-1 index: the fan-out table, then one
+// (4-byte offset, name) entry per object in name order.
+func (p *pack) offsetV1(h plumbing.Hash) (int, bool) {
+	lo := 0
+	if h[0] > 0 {
+		lo = int(binary.BigEndian.Uint32(p.idx[4*(int(h[0])-1):]))
+	}
+	hi := int(binary.BigEndian.Uint32(p.idx[4*int(h[0]):]))
+	if hi > p.n || lo > hi {
+		return 0, false
+	}
+	entries := p.idx[256*4:]
+	name := func(i int) []byte { return entries[i*24+4 : i*24+24] }
+	i := lo + sort.Search(hi-lo, func(i int) bool { return bytes.Compare(name(lo+i), h[:]) >= 0 })
+	if i >= hi || !bytes.Equal(name(i), h[:]) {
+		return 0, false
+	}
+	return int(binary.BigEndian.Uint32(entries[i*24:])), true
 }
 
 // readPacked returns object h from the mapped packs; found is false when

@@ -1,6 +1,7 @@
 package wal_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,6 +46,7 @@ func TestReadPackedHistory(t *testing.T) {
 		{"offset deltas", []string{"-c", "repack.useDeltaBaseOffset=true", "repack", "-adq", "-f", "--window=50", "--depth=50"}, true},
 		{"reference deltas", []string{"-c", "repack.useDeltaBaseOffset=false", "repack", "-adq", "-f", "--window=50", "--depth=50"}, true},
 		{"no deltas", []string{"repack", "-adq", "-f", "--window=0"}, false},
+		{"index version 1", []string{"-c", "pack.indexVersion=1", "repack", "-adq", "-f", "--window=50", "--depth=50"}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,6 +67,13 @@ func TestReadPackedHistory(t *testing.T) {
 			}
 			if (chained > 0) != tc.deltas {
 				t.Fatalf("%d delta entries in the pack; the case needs deltas=%v", chained, tc.deltas)
+			}
+			b, err := os.ReadFile(idx[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v1 := !bytes.HasPrefix(b, []byte("\xfftOc")); v1 != strings.Contains(tc.name, "version 1") {
+				t.Fatalf("index of version 1: %v, in case %q", v1, tc.name)
 			}
 			if left, _ := filepath.Glob(filepath.Join(dir, ".git", "objects", "??", "*")); len(left) != 0 {
 				t.Fatalf("%d objects still loose after repacking", len(left))
