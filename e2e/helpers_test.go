@@ -18,6 +18,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testrepo.RemoveBinaries()
+	testrepo.RemoveBenchRepos()
 	os.Exit(code)
 }
 

@@ -15,7 +15,7 @@ import (
 // repository holding n issues written in process through tools/.
 func benchMCPServer(b *testing.B, n int) (*mcpServer, []string) {
 	b.Helper()
-	dir := testrepo.New(b)
+	dir := testrepo.NewForBench(b)
 	ctx := context.Background()
 	sess, err := tools.Open(ctx, tools.OpenOptions{Dir: dir})
 	if err != nil {

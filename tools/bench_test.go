@@ -28,7 +28,7 @@ import (
 // benchSession opens a session on a fresh repository as a new local actor.
 func benchSession(b *testing.B) (*tools.Session, string) {
 	b.Helper()
-	dir := testrepo.New(b)
+	dir := testrepo.NewForBench(b)
 	s, err := tools.Open(context.Background(), tools.OpenOptions{Dir: dir, Selection: actor.Selection{}})
 	if err != nil {
 		b.Fatal(err)

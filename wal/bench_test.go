@@ -13,7 +13,7 @@ import (
 
 func benchWAL(b *testing.B) *wal.WAL {
 	b.Helper()
-	r, err := gitdir.Discover(testrepo.New(b))
+	r, err := gitdir.Discover(testrepo.NewForBench(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func BenchmarkReadAll2kCommits(b *testing.B) {
 			name = "packed"
 		}
 		b.Run(name, func(b *testing.B) {
-			r, err := gitdir.Discover(testrepo.New(b))
+			r, err := gitdir.Discover(testrepo.NewForBench(b))
 			if err != nil {
 				b.Fatal(err)
 			}

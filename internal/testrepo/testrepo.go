@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -70,13 +71,19 @@ func Env() []string {
 func New(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "repo")
+	initRepo(t, dir)
+	return dir
+}
+
+// initRepo makes a non-bare repository at dir with one commit on main.
+func initRepo(t testing.TB, dir string) {
+	t.Helper()
 	Git(t, ".", "init", "-q", "-b", "main", dir)
 	if err := os.WriteFile(filepath.Join(dir, "README"), []byte("test\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	Git(t, dir, "add", "README")
 	Git(t, dir, "commit", "-q", "-m", "init")
-	return dir
 }
 
 // NewBare makes an empty bare repository (a remote) and returns its path.
@@ -93,4 +100,50 @@ func Clone(t testing.TB, remote string) string {
 	dir := filepath.Join(t.TempDir(), "clone")
 	Git(t, ".", "clone", "-q", remote, dir)
 	return dir
+}
+
+// benchRoot holds the repositories of NewForBench until RemoveBenchRepos.
+var benchRoot struct {
+	sync.Mutex
+	dir string
+}
+
+// NewForBench is New for benchmarks: the repository is removed when the test
+// binary ends (RemoveBenchRepos, from TestMain), not when the benchmark
+// does. On an ext4 without a journal, creating files costs more for minutes
+// after many were removed nearby (the kernel avoids reusing their inodes and
+// scans past each one), so removing one benchmark's repository of thousands
+// of objects slowed every benchmark after it that creates files: the
+// numbers measured the harness's cleanup, not grite.
+func NewForBench(b testing.TB) string {
+	b.Helper()
+	benchRoot.Lock()
+	if benchRoot.dir == "" {
+		d, err := os.MkdirTemp("", "grite-bench-")
+		if err != nil {
+			benchRoot.Unlock()
+			b.Fatal(err)
+		}
+		benchRoot.dir = d
+	}
+	root := benchRoot.dir
+	benchRoot.Unlock()
+	parent, err := os.MkdirTemp(root, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(parent, "repo")
+	initRepo(b, dir)
+	return dir
+}
+
+// RemoveBenchRepos removes what NewForBench made; TestMain calls it once the
+// benchmarks are done.
+func RemoveBenchRepos() {
+	benchRoot.Lock()
+	defer benchRoot.Unlock()
+	if benchRoot.dir != "" {
+		os.RemoveAll(benchRoot.dir)
+		benchRoot.dir = ""
+	}
 }

@@ -1,0 +1,16 @@
+package wal_test
+
+import (
+	"os"
+	"testing"
+
+	"grite/internal/testrepo"
+)
+
+// TestMain removes the benchmarks' repositories once every benchmark has
+// run (testrepo.NewForBench says why not sooner).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testrepo.RemoveBenchRepos()
+	os.Exit(code)
+}
