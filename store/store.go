@@ -46,6 +46,8 @@ type Store struct {
 	// Recreated is true when Open found the file missing, corrupt or of
 	// another schema and started empty: the caller must refill it.
 	Recreated bool
+	// written is set by the first write transaction (see Release).
+	written bool
 }
 
 const schema = `
@@ -168,6 +170,21 @@ func open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// Release ends the use of the view by a process about to exit. A view the
+// process never wrote is left for the exit to close: closing the last
+// connection checkpoints an empty log and removes the -wal and -shm files,
+// which the next command then creates again, and that cost a read-only
+// command 0.2-0.7 ms here. The exit releases the same locks and files; the
+// next connection finds the log as this one did (SQLite rebuilds its
+// shared index on every first connection anyway). A view the process wrote
+// is closed, so its log is checkpointed into the database.
+func (s *Store) Release() error {
+	if s.written {
+		return s.Close()
+	}
+	return nil
+}
+
 // Close closes the database.
 func (s *Store) Close() error {
 	s.preparedMu.Lock()
@@ -227,6 +244,7 @@ func mapErr(err error) error {
 }
 
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	s.written = true // every transaction takes the write lock (_txlock=immediate)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err)

@@ -139,6 +139,15 @@ func (s *Session) Close() error {
 	return s.Store.Close()
 }
 
+// Release is Close for a process about to exit (a CLI command): a view the
+// session did not write is left for the exit to close (store.Release).
+func (s *Session) Release() error {
+	if len(s.pending) > 0 {
+		s.FlushView(context.Background())
+	}
+	return s.Store.Release()
+}
+
 func (s *Session) warn(msg string) {
 	s.warnings = append(s.warnings, msg)
 	if s.Warn != nil {

@@ -180,7 +180,7 @@ func withSession[O any](g *globals, fn func(ctx context.Context, s *tools.Sessio
 	if err != nil {
 		return g.reportErr(err)
 	}
-	defer s.Close()
+	defer s.Release() // the process exits next
 	out, err := fn(ctx, s)
 	if err != nil {
 		return g.reportErr(err)
