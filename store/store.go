@@ -15,8 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -94,11 +96,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	s, err := open(ctx, path)
+	s, err := openWaiting(ctx, path)
 	if err == nil {
 		return s, nil
 	}
-	if errors.Is(err, ErrBusy) {
+	if errors.Is(err, ErrBusy) || ctx.Err() != nil {
 		return nil, err
 	}
 	// Corrupt, truncated, garbage or foreign: the view is only a cache.
@@ -113,6 +115,32 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s.Recreated = true
 	return s, nil
+}
+
+// busyTimeout is how long a connection waits for another's lock.
+const busyTimeout = 10 * time.Second
+
+// openWaiting is open, retried while it fails with ErrBusy. SQLite waits
+// for a lock (busy_timeout) except where waiting could deadlock, and one
+// such place is two connections setting WAL mode on a new file at once:
+// the second fails at once (processes of one actor starting together, CLI
+// decision 10). That lasts only as long as the first one's creation, so it
+// is retried, with a growing pause, for as long as busy_timeout would wait.
+func openWaiting(ctx context.Context, path string) (*Store, error) {
+	deadline := time.Now().Add(busyTimeout)
+	pause := time.Millisecond
+	for {
+		s, err := open(ctx, path)
+		if err == nil || !errors.Is(err, ErrBusy) || time.Now().After(deadline) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 50*time.Millisecond)
+	}
 }
 
 // connector opens view connections with memory-mapped reads: a fresh
@@ -140,7 +168,8 @@ func open(ctx context.Context, path string) (*Store, error) {
 	// NORMAL each short-lived command paid four fsyncs (~2 ms here): the
 	// header of the WAL file recreated at open, its directory, and the
 	// checkpoint at close.
-	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_synchronous=OFF&_cache_size=-65536&_stmt_cache_size=64"
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=" + strconv.Itoa(int(busyTimeout.Milliseconds())) +
+		"&_txlock=immediate&_synchronous=OFF&_cache_size=-65536&_stmt_cache_size=64"
 	db := sql.OpenDB(connector{dsn})
 	s := &Store{db: db, path: path, Recreated: fresh}
 	var v string
