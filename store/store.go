@@ -199,19 +199,44 @@ func open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-// Release ends the use of the view by a process about to exit. A view the
-// process never wrote is left for the exit to close: closing the last
-// connection checkpoints an empty log and removes the -wal and -shm files,
-// which the next command then creates again, and that cost a read-only
-// command 0.2-0.7 ms here. The exit releases the same locks and files; the
-// next connection finds the log as this one did (SQLite rebuilds its
-// shared index on every first connection anyway). A view the process wrote
-// is closed, so its log is checkpointed into the database.
+// Release ends the use of the view by a process about to exit. Closing the
+// last connection would checkpoint the log and remove the -wal and -shm
+// files, which the next command then creates again; creating and removing
+// files is the dearest thing a short command does on some disks. So a view
+// the process never wrote is left for the exit to close: the exit releases
+// the same locks and files, and the next connection finds the log as this
+// one did (SQLite rebuilds its shared index at every first connection
+// anyway). A view the process wrote is closed, so its log is checkpointed
+// into the database, but truncated to nothing rather than removed.
 func (s *Store) Release() error {
 	if s.written {
+		s.keepLogFiles()
 		return s.Close()
 	}
 	return nil
+}
+
+// keepLogFiles makes the close keep the -wal file, truncated to zero
+// bytes after its checkpoint (journal_size_limit 0; without it a kept log
+// would hold the checkpointed frames, which the next first connection
+// reads back), and the -shm file. Best effort: should either setting fail,
+// the close removes the files as usual.
+func (s *Store) keepLogFiles() {
+	ctx := context.Background()
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "PRAGMA journal_size_limit = 0"); err != nil {
+		return
+	}
+	c.Raw(func(dc any) error {
+		if sc, ok := dc.(*sqlite3.SQLiteConn); ok {
+			return sc.SetFileControlInt("", sqlite3.SQLITE_FCNTL_PERSIST_WAL, 1)
+		}
+		return nil
+	})
 }
 
 // Close closes the database.
