@@ -15,12 +15,7 @@ import (
 	"grite/internal/testrepo"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testrepo.RemoveBinaries()
-	testrepo.RemoveBenchRepos()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testrepo.RunMain(m) }
 
 // result is one finished grite process.
 type result struct {

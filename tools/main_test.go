@@ -1,7 +1,6 @@
 package tools_test
 
 import (
-	"os"
 	"testing"
 
 	"grite/internal/testrepo"
@@ -9,8 +8,4 @@ import (
 
 // TestMain removes the benchmarks' repositories once every benchmark has
 // run (testrepo.NewForBench says why not sooner).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testrepo.RemoveBenchRepos()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testrepo.RunMain(m) }

@@ -147,3 +147,13 @@ func RemoveBenchRepos() {
 		benchRoot.dir = ""
 	}
 }
+
+// RunMain is a test package's TestMain: it runs the tests and benchmarks,
+// then removes what they left for the end (built binaries, benchmark
+// repositories).
+func RunMain(m *testing.M) {
+	code := m.Run()
+	RemoveBinaries()
+	RemoveBenchRepos()
+	os.Exit(code)
+}
