@@ -8,41 +8,62 @@ import (
 	"strings"
 )
 
-// PlainRemoteURLs returns the URLs that the repository's config gives the
-// remote called name, for deciding whether a fetch from it may be done by
-// reading the remote's files instead of running git. It is a cautious
-// reader, not git's: ok is false whenever git might fetch otherwise than
-// from those URLs as written, or the configuration holds anything it does
-// not follow. That is a url.*.insteadOf rule, an upload-pack program of
-// the remote's, an include, a continued line or a malformed one in the
-// repository's config; any insteadOf, uploadPack, include or remote
-// section in the user's or the system's config; or configuration passed
-// through the environment. The caller then runs git, which is always
-// right; this only saves starting it (and linking a full config parser,
-// whose initialisation every command would pay).
+// PlainRemoteURLs returns the URLs that git's config gives the remote
+// called name (a remote given as a path or URL has none), for deciding
+// whether a fetch from it may be done by reading the remote's files
+// instead of running git. It is a cautious reader, not git's: ok is false
+// whenever git might fetch otherwise than from those URLs (or that path)
+// as written, or the configuration holds anything it does not follow.
+// That is a url.*.insteadOf rule matching the URL, an upload-pack program
+// of the remote's, an include, a continued or malformed line, in the
+// system's, the user's or the repository's config; or configuration
+// passed through the environment. The caller then runs git, which is
+// always right; this only saves starting it (and linking a full config
+// parser, whose initialisation every command would pay).
 func PlainRemoteURLs(commonDir, name string) (urls []string, ok bool) {
 	if os.Getenv("GIT_CONFIG_PARAMETERS") != "" || (os.Getenv("GIT_CONFIG_COUNT") != "" && os.Getenv("GIT_CONFIG_COUNT") != "0") {
 		return nil, false
 	}
-	for _, path := range outerConfigs() {
+	var c remoteConfig
+	for _, path := range append(outerConfigs(), filepath.Join(commonDir, "config")) {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			if os.IsNotExist(err) {
+			if os.IsNotExist(err) && path != filepath.Join(commonDir, "config") {
 				continue
 			}
 			return nil, false
 		}
-		low := bytes.ToLower(b)
-		for _, word := range []string{"insteadof", "uploadpack", "[include", "[remote"} {
-			if bytes.Contains(low, []byte(word)) {
+		if !c.scan(b, name) {
+			return nil, false
+		}
+	}
+	if c.uploadPack {
+		return nil, false
+	}
+	targets := c.urls
+	if strings.ContainsAny(name, "/\\:") {
+		targets = []string{name}
+	}
+	for _, t := range targets {
+		for _, prefix := range c.insteadOf {
+			if strings.HasPrefix(t, prefix) {
 				return nil, false
 			}
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(commonDir, "config"))
-	if err != nil {
-		return nil, false
-	}
+	return c.urls, true
+}
+
+// remoteConfig is what PlainRemoteURLs gathers from the config files.
+type remoteConfig struct {
+	urls       []string // remote.<name>.url
+	insteadOf  []string // every url.<base>.insteadOf value
+	uploadPack bool     // remote.<name>.uploadpack is set
+}
+
+// scan adds what one config file says; false when it holds anything the
+// reader does not follow.
+func (c *remoteConfig) scan(b []byte, name string) bool {
 	var section, sub string
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
@@ -53,30 +74,27 @@ func PlainRemoteURLs(commonDir, name string) (urls []string, ok bool) {
 		if line[0] == '[' {
 			var good bool
 			if section, sub, good = parseSectionHeader(line); !good {
-				return nil, false
+				return false
 			}
 			if section == "include" || section == "includeif" {
-				return nil, false
+				return false
 			}
 			continue
 		}
 		key, value, good := parseConfigLine(line)
 		if !good {
-			return nil, false
+			return false
 		}
 		switch {
-		case section == "url" && (key == "insteadof"):
-			return nil, false
+		case section == "url" && key == "insteadof":
+			c.insteadOf = append(c.insteadOf, value)
 		case section == "remote" && sub == name && key == "uploadpack":
-			return nil, false
+			c.uploadPack = true
 		case section == "remote" && sub == name && key == "url":
-			urls = append(urls, value)
+			c.urls = append(c.urls, value)
 		}
 	}
-	if sc.Err() != nil {
-		return nil, false
-	}
-	return urls, true
+	return sc.Err() == nil
 }
 
 // outerConfigs are the config files git reads besides the repository's,

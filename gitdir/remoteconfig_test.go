@@ -2,6 +2,7 @@ package gitdir
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,26 +24,32 @@ func TestPlainRemoteURLs(t *testing.T) {
 		env    []string
 		want   []string
 		ok     bool
+		remote string // "origin" when empty
 	}{
-		{"plain", origin, "", nil, []string{"/srv/a.git"}, true},
-		{"quoted with a comment", "[remote \"origin\"]\n  url = \"/srv/with space.git\" ; where\n", "", nil, []string{"/srv/with space.git"}, true},
-		{"escaped quote", "[remote \"origin\"]\n  url = /srv/q\\\"uote.git\n", "", nil, []string{"/srv/q\"uote.git"}, true},
-		{"two URLs", origin + "[remote \"origin\"]\n\turl = /srv/b.git\n", "", nil, []string{"/srv/a.git", "/srv/b.git"}, true},
-		{"case of section and key", "[Remote \"origin\"]\n\tURL = /srv/a.git\n", "", nil, []string{"/srv/a.git"}, true},
-		{"another remote's name case", "[remote \"Origin\"]\n\turl = /srv/a.git\n", "", nil, nil, true},
-		{"old-style section", "[remote.origin]\n\turl = /srv/a.git\n", "", nil, []string{"/srv/a.git"}, true},
-		{"another remote's upload-pack", origin + "[remote \"other\"]\n\tuploadpack = wrap\n", "", nil, []string{"/srv/a.git"}, true},
-		{"no such remote", "", "", nil, nil, true},
-		{"upload-pack of its own", origin + "\tuploadPack = wrap\n", "", nil, nil, false},
-		{"insteadOf", origin + "[url \"file:///elsewhere/\"]\n\tinsteadOf = /srv/\n", "", nil, nil, false},
-		{"include", origin + "[include]\n\tpath = more\n", "", nil, nil, false},
-		{"includeIf", origin + "[includeIf \"gitdir:/x/\"]\n\tpath = more\n", "", nil, nil, false},
-		{"continued line", "[remote \"origin\"]\n\turl = /srv/\\\na.git\n", "", nil, nil, false},
-		{"unterminated quote", "[remote \"origin\"]\n\turl = \"/srv/a.git\n", "", nil, nil, false},
-		{"insteadOf in the user's config", origin, "[url \"x\"]\n\tinsteadOf = y\n", nil, nil, false},
-		{"remote in the user's config", origin, "[remote \"origin\"]\n\turl = /srv/c.git\n", nil, nil, false},
-		{"config from the environment", origin, "", []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=url.x.insteadOf", "GIT_CONFIG_VALUE_0=y"}, nil, false},
-		{"config from git -c", origin, "", []string{"GIT_CONFIG_PARAMETERS='url.x.insteadof'='y'"}, nil, false},
+		{"plain", origin, "", nil, []string{"/srv/a.git"}, true, ""},
+		{"quoted with a comment", "[remote \"origin\"]\n  url = \"/srv/with space.git\" ; where\n", "", nil, []string{"/srv/with space.git"}, true, ""},
+		{"escaped quote", "[remote \"origin\"]\n  url = /srv/q\\\"uote.git\n", "", nil, []string{"/srv/q\"uote.git"}, true, ""},
+		{"two URLs", origin + "[remote \"origin\"]\n\turl = /srv/b.git\n", "", nil, []string{"/srv/a.git", "/srv/b.git"}, true, ""},
+		{"case of section and key", "[Remote \"origin\"]\n\tURL = /srv/a.git\n", "", nil, []string{"/srv/a.git"}, true, ""},
+		{"another remote's name case", "[remote \"Origin\"]\n\turl = /srv/a.git\n", "", nil, nil, true, ""},
+		{"old-style section", "[remote.origin]\n\turl = /srv/a.git\n", "", nil, []string{"/srv/a.git"}, true, ""},
+		{"another remote's upload-pack", origin + "[remote \"other\"]\n\tuploadpack = wrap\n", "", nil, []string{"/srv/a.git"}, true, ""},
+		{"no such remote", "", "", nil, nil, true, ""},
+		{"upload-pack of its own", origin + "\tuploadPack = wrap\n", "", nil, nil, false, ""},
+		{"insteadOf", origin + "[url \"file:///elsewhere/\"]\n\tinsteadOf = /srv/\n", "", nil, nil, false, ""},
+		{"include", origin + "[include]\n\tpath = more\n", "", nil, nil, false, ""},
+		{"includeIf", origin + "[includeIf \"gitdir:/x/\"]\n\tpath = more\n", "", nil, nil, false, ""},
+		{"continued line", "[remote \"origin\"]\n\turl = /srv/\\\na.git\n", "", nil, nil, false, ""},
+		{"unterminated quote", "[remote \"origin\"]\n\turl = \"/srv/a.git\n", "", nil, nil, false, ""},
+		{"insteadOf in the user's config, for other URLs", origin, "[url \"git@example.com:\"]\n\tinsteadOf = https://example.com/\n", nil, []string{"/srv/a.git"}, true, ""},
+		{"insteadOf in the user's config, for this URL", origin, "[url \"file:///elsewhere/\"]\n\tinsteadOf = /srv/\n", nil, nil, false, ""},
+		{"remote in the user's config too", origin, "[remote \"origin\"]\n\turl = /srv/c.git\n", nil, []string{"/srv/c.git", "/srv/a.git"}, true, ""},
+		{"upload-pack in the user's config", origin, "[remote \"origin\"]\n\tuploadpack = wrap\n", nil, nil, false, ""},
+		{"include in the user's config", origin, "[include]\n\tpath = more\n", nil, nil, false, ""},
+		{"a path, no rule", "", "", nil, nil, true, "/srv/a.git"},
+		{"a path, rewritten", "[url \"file:///elsewhere/\"]\n\tinsteadOf = /srv/\n", "", nil, nil, false, "/srv/a.git"},
+		{"config from the environment", origin, "", []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=url.x.insteadOf", "GIT_CONFIG_VALUE_0=y"}, nil, false, ""},
+		{"config from git -c", origin, "", []string{"GIT_CONFIG_PARAMETERS='url.x.insteadof'='y'"}, nil, false, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -68,12 +75,20 @@ func TestPlainRemoteURLs(t *testing.T) {
 				k, v, _ := strings.Cut(kv, "=")
 				t.Setenv(k, v)
 			}
-			got, ok := PlainRemoteURLs(common, "origin")
+			remote := c.remote
+			if remote == "" {
+				remote = "origin"
+			}
+			got, ok := PlainRemoteURLs(common, remote)
 			if ok != c.ok || !slices.Equal(got, c.want) {
 				t.Fatalf("got %q, %v; want %q, %v", got, ok, c.want, c.ok)
 			}
-			if ok {
-				out, _ := testrepo.GitErr(dir, "config", "--get-all", "remote.origin.url")
+			if ok && remote == "origin" {
+				// git with the same environment (the user's config above)
+				cmd := exec.Command("git", "config", "--get-all", "remote.origin.url")
+				cmd.Dir = dir
+				b, _ := cmd.Output()
+				out := strings.TrimSpace(string(b))
 				var byGit []string
 				if out != "" {
 					byGit = strings.Split(out, "\n")
