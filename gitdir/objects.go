@@ -43,7 +43,7 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 	if !r.namedTemps {
 		var placed bool
 		err := inFanOut(dir, func() (err error) {
-			placed, err = placeUnnamed(dir, final, compressed)
+			placed, err = placeUnnamed(r.spare(), dir, final, compressed)
 			return err
 		})
 		if err != nil {
@@ -163,6 +163,10 @@ type objectWriter struct {
 	// namedTemps is set once the file system refused an unnamed file:
 	// objects then go through a named temporary and a rename.
 	namedTemps bool
+	// spares receives the unnamed files PrepareFiles creates; owed counts
+	// those asked for and not yet taken.
+	spares chan int
+	owed   int
 }
 
 // appendObjectHeader appends git's object header, "<type> <size>\x00",

@@ -84,6 +84,9 @@ type OpenOptions struct {
 	Selection actor.Selection
 	Now       func() time.Time
 	Warn      func(string)
+	// Appends says the session will write one WAL commit: its object
+	// files are made (gitdir.Repo.PrepareFiles) while the view opens.
+	Appends bool
 }
 
 // OpenRepo locates the repository only (no actor, no view).
@@ -101,6 +104,9 @@ func Open(ctx context.Context, opts OpenOptions) (*Session, error) {
 	repo, gd, err := OpenRepo(opts.Dir)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Appends {
+		repo.PrepareFiles(wal.ObjectsPerCommit)
 	}
 	now := opts.Now
 	if now == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -272,5 +273,31 @@ func TestReadsThroughAlternates(t *testing.T) {
 	}
 	if _, err := wal.Open(rC).ReadCommit(missing, wal.ReadOptions{}); err == nil || !errors.Is(err, plumbing.ErrObjectNotFound) {
 		t.Fatalf("reading a missing commit through alternates: %v", err)
+	}
+}
+
+// An append writes ObjectsPerCommit new objects, the number of files a
+// session makes ahead for it (gitdir.Repo.PrepareFiles).
+func TestAppendWritesObjectsPerCommit(t *testing.T) {
+	r, dir := openRepo(t)
+	w := wal.Open(r)
+	actor := event.ActorID{5}
+	loose := func() int {
+		t.Helper()
+		var n int
+		if _, err := fmt.Sscanf(testrepo.Git(t, dir, "count-objects"), "%d objects", &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := range 3 {
+		before := loose()
+		e := newEvent(t, actor, event.IssueID{byte(i)}, uint64(1700000000000+i), event.IssueCreated{Title: "counted"})
+		if _, err := w.Append(ctx, actor, []event.Event{e}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got := loose() - before; got != wal.ObjectsPerCommit {
+			t.Fatalf("append %d wrote %d objects, want %d", i, got, wal.ObjectsPerCommit)
+		}
 	}
 }

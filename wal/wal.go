@@ -80,6 +80,11 @@ type AppendResult struct {
 	Attempts int // 1 when no other writer raced us
 }
 
+// ObjectsPerCommit is how many objects an append writes (FORMAT.md §6): the
+// chunk blob, the four trees of events/YYYY/MM/DD, meta.json, the root tree
+// and the commit. gitdir.Repo.PrepareFiles makes their files ahead.
+const ObjectsPerCommit = 8
+
 // Append writes events as one chunk commit on top of the current head and
 // moves the ref with a compare-and-swap; a lost race re-parents the same
 // chunk on the new head and retries.

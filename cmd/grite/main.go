@@ -169,14 +169,18 @@ func (g *globals) warn(msg string) {
 }
 
 // session opens the repository as the selected actor.
-func (g *globals) session(ctx context.Context) (*tools.Session, error) {
-	return tools.Open(ctx, tools.OpenOptions{Dir: ".", Selection: g.selection(), Warn: g.warn})
+func (g *globals) session(ctx context.Context, appends bool) (*tools.Session, error) {
+	return tools.Open(ctx, tools.OpenOptions{Dir: ".", Selection: g.selection(), Warn: g.warn, Appends: appends})
 }
 
-// withSession runs fn in a session and prints its result.
+// withSession runs fn in a session and prints its result. Operations whose
+// result is a tools.WriteResult append one WAL commit: their session makes
+// its object files while the view opens.
 func withSession[O any](g *globals, fn func(ctx context.Context, s *tools.Session) (O, error), human func(io.Writer, O)) error {
 	ctx := context.Background()
-	s, err := g.session(ctx)
+	var zero O
+	_, appends := any(zero).(tools.WriteResult)
+	s, err := g.session(ctx, appends)
 	if err != nil {
 		return g.reportErr(err)
 	}
