@@ -127,23 +127,14 @@ func closePacks(ps []*pack) {
 
 // offset returns where object h starts in the pack.
 func (p *pack) offset(h plumbing.Hash) (int, bool) {
-	if p.v1 {
-		return p.offsetV1(h)
-	}
-	const fan = 8
-	lo := 0
-	if h[0] > 0 {
-		lo = int(binary.BigEndian.Uint32(p.idx[fan+4*(int(h[0])-1):]))
-	}
-	hi := int(binary.BigEndian.Uint32(p.idx[fan+4*int(h[0]):]))
-	if hi > p.n || lo > hi {
+	i, ok := p.find(h)
+	switch {
+	case !ok:
 		return 0, false
+	case p.v1: // (4-byte offset, name) entries after the fan-out table
+		return int(binary.BigEndian.Uint32(p.idx[256*4+i*24:])), true
 	}
-	names := p.idx[fan+256*4:]
-	i := lo + sort.Search(hi-lo, func(i int) bool { return bytes.Compare(names[(lo+i)*20:(lo+i)*20+20], h[:]) >= 0 })
-	if i >= hi || !bytes.Equal(names[i*20:i*20+20], h[:]) {
-		return 0, false
-	}
+	names := p.idx[8+256*4:]
 	offs := names[p.n*20+p.n*4:]
 	off := binary.BigEndian.Uint32(offs[i*4:])
 	if off&0x80000000 == 0 {
@@ -161,24 +152,29 @@ func (p *pack) offset(h plumbing.Hash) (int, bool) {
 	return int(o), true
 }
 
-// offsetV1 is offset for a version-1 index: the fan-out table, then one
-// (4-byte offset, name) entry per object in name order.
-func (p *pack) offsetV1(h plumbing.Hash) (int, bool) {
+// find returns the index entry of object h: the fan-out table bounds a
+// binary search of the sorted names. Version 2 has a header before the
+// table and the names alone after it; version 1 has each name after its
+// 4-byte offset.
+func (p *pack) find(h plumbing.Hash) (int, bool) {
+	fan, names, stride := 8, 8+256*4, 20
+	if p.v1 {
+		fan, names, stride = 0, 256*4+4, 24
+	}
 	lo := 0
 	if h[0] > 0 {
-		lo = int(binary.BigEndian.Uint32(p.idx[4*(int(h[0])-1):]))
+		lo = int(binary.BigEndian.Uint32(p.idx[fan+4*(int(h[0])-1):]))
 	}
-	hi := int(binary.BigEndian.Uint32(p.idx[4*int(h[0]):]))
+	hi := int(binary.BigEndian.Uint32(p.idx[fan+4*int(h[0]):]))
 	if hi > p.n || lo > hi {
 		return 0, false
 	}
-	entries := p.idx[256*4:]
-	name := func(i int) []byte { return entries[i*24+4 : i*24+24] }
+	name := func(i int) []byte { return p.idx[names+i*stride : names+i*stride+20] }
 	i := lo + sort.Search(hi-lo, func(i int) bool { return bytes.Compare(name(lo+i), h[:]) >= 0 })
 	if i >= hi || !bytes.Equal(name(i), h[:]) {
 		return 0, false
 	}
-	return int(binary.BigEndian.Uint32(entries[i*24:])), true
+	return i, true
 }
 
 // readPacked returns object h from the mapped packs; found is false when
