@@ -42,8 +42,10 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 	}
 	if !r.namedTemps {
 		var placed bool
+		spare := r.spare() // used by the first attempt only: placeUnnamed closes it
 		err := inFanOut(dir, func() (err error) {
-			placed, err = placeUnnamed(r.spare(), dir, final, compressed)
+			placed, err = placeUnnamed(spare, dir, final, compressed)
+			spare = -1
 			return err
 		})
 		if err != nil {

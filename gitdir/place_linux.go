@@ -41,14 +41,21 @@ func placeUnnamed(spare int, dir, final string, b []byte) (bool, error) {
 	}
 	// Linking an open file by its descriptor needs /proc (AT_EMPTY_PATH
 	// would need a capability); without it, fall back.
-	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, final, unix.AT_SYMLINK_FOLLOW)
+	link := func() error {
+		return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, final, unix.AT_SYMLINK_FOLLOW)
+	}
+	err := link()
+	if errors.Is(err, unix.ENOENT) && spare >= 0 {
+		// The spare was made in the objects directory, so the fan-out
+		// directory may not exist yet: make it and link the same file.
+		if mkErr := os.MkdirAll(dir, 0o755); mkErr != nil {
+			return false, mkErr
+		}
+		err = link()
+	}
 	switch {
 	case err == nil, errors.Is(err, unix.EEXIST):
 		return true, nil
-	case errors.Is(err, unix.ENOENT) && spare >= 0:
-		// A spare was made elsewhere: the fan-out directory may not
-		// exist yet (the caller creates it and tries again).
-		return false, &os.PathError{Op: "link", Path: final, Err: err}
 	default:
 		return false, nil
 	}
