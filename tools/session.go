@@ -139,19 +139,23 @@ func OpenAs(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.So
 // Close gives the view any deferred appends (see DeferViewUpdates; one
 // that fails is read from the WAL at the next open) and releases it.
 func (s *Session) Close() error {
-	if len(s.pending) > 0 {
-		s.FlushView(context.Background())
-	}
+	s.flushPending()
 	return s.Store.Close()
 }
 
 // Release is Close for a process about to exit (a CLI command): a view the
 // session did not write is left for the exit to close (store.Release).
 func (s *Session) Release() error {
+	s.flushPending()
+	return s.Store.Release()
+}
+
+// flushPending gives the view the deferred appends, if any, before it is
+// let go of.
+func (s *Session) flushPending() {
 	if len(s.pending) > 0 {
 		s.FlushView(context.Background())
 	}
-	return s.Store.Release()
 }
 
 func (s *Session) warn(msg string) {
