@@ -241,7 +241,8 @@ func (s *Store) EventsSince(ctx context.Context, since uint64) ([]event.Event, e
 	return decodeRows(rows)
 }
 
-// HasEvent reports whether an event is stored, and its ts.
+// EventTS reports whether an event is stored, and its ts. It scans the
+// events (they are keyed by issue); only an export's --since asks.
 func (s *Store) EventTS(ctx context.Context, id string) (uint64, bool, error) {
 	var ts int64
 	err := s.db.QueryRowContext(ctx, `SELECT ts FROM events WHERE event_id=?`, id).Scan(&ts)

@@ -27,7 +27,7 @@ import (
 )
 
 // schemaVersion changes whenever the tables change; a mismatch recreates the DB.
-const schemaVersion = "4"
+const schemaVersion = "5"
 
 // ErrBusy reports that another process held the database beyond the wait.
 var ErrBusy = errors.New("database is locked by another process")
@@ -54,15 +54,18 @@ type Store struct {
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Keyed by issue first, so an issue's events sit together on one or two
+-- pages: showing or re-folding an issue reads a range, not one page per
+-- event. The event ID alone is unique too (it hashes the issue ID).
 CREATE TABLE IF NOT EXISTS events(
-	event_id TEXT PRIMARY KEY,
 	issue_id TEXT NOT NULL,
+	event_id TEXT NOT NULL,
 	actor TEXT NOT NULL,
 	ts INTEGER NOT NULL,
 	kind_tag INTEGER NOT NULL,
-	record BLOB NOT NULL
+	record BLOB NOT NULL,
+	PRIMARY KEY(issue_id, event_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_issue ON events(issue_id, ts);
 CREATE TABLE IF NOT EXISTS issues(
 	issue_id TEXT PRIMARY KEY,
 	title TEXT NOT NULL,
@@ -621,7 +624,7 @@ func (t *Tx) refreshEach(touched, inserted map[event.IssueID]bool, affected map[
 
 // ApplyFolded bulk-loads a fresh view (after Reset): events are inserted and
 // the projection p, already folded by the caller, is written once per issue.
-// Rows go in in primary-key order (event ID, issue ID), so each insert
+// Rows go in in primary-key order (issue ID, event ID), so each insert
 // appends to its B-tree instead of splitting pages all over it, and nothing
 // needs deleting first.
 func (t *Tx) ApplyFolded(events []event.Event, p *crdt.Projection) error {
@@ -629,7 +632,12 @@ func (t *Tx) ApplyFolded(events []event.Event, p *crdt.Projection) error {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return events[a].ID.Compare(events[b].ID) })
+	slices.SortFunc(order, func(a, b int) int {
+		if c := events[a].IssueID.Compare(events[b].IssueID); c != 0 {
+			return c
+		}
+		return events[a].ID.Compare(events[b].ID)
+	})
 	for _, i := range order {
 		if _, err := t.insertEvent(events[i : i+1]); err != nil {
 			return err
@@ -660,7 +668,7 @@ func (t *Tx) insertEvent(one []event.Event) (inserted bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	res, err := t.exec(`INSERT OR IGNORE INTO events(event_id, issue_id, actor, ts, kind_tag, record) VALUES(?,?,?,?,?,?)`, e.ID.String(), e.IssueID.String(), e.Actor.String(), int64(e.TS), int64(e.Kind.Tag()), rec[len(event.ChunkHeader):])
+	res, err := t.exec(`INSERT OR IGNORE INTO events(issue_id, event_id, actor, ts, kind_tag, record) VALUES(?,?,?,?,?,?)`, e.IssueID.String(), e.ID.String(), e.Actor.String(), int64(e.TS), int64(e.Kind.Tag()), rec[len(event.ChunkHeader):])
 	if err != nil {
 		return false, err
 	}
