@@ -67,7 +67,7 @@ type IssueCreateInput struct {
 }
 
 var IssueCreate = Op[IssueCreateInput, WriteResult]{
-	Name: "issue_create", Title: "Create issue", WriteLast: true,
+	Name: "issue_create", Title: "Create issue", WriteLast: true, WriteFirst: true,
 	Description: "Create an issue with a title and optional body, labels and assignees.",
 	Run: func(ctx context.Context, s *Session, in IssueCreateInput) (WriteResult, error) {
 		if err := checkTitle(in.Title); err != nil {

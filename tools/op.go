@@ -15,7 +15,11 @@ type Op[I, O any] struct {
 	// append, so a long-lived session may answer before the view has the
 	// new events (Session.DeferViewUpdates).
 	WriteLast bool
-	Run       func(ctx context.Context, s *Session, in I) (O, error)
+	// WriteFirst says Run reads nothing of the view before its one WAL
+	// append (it writes a new issue), so a session opened for it alone
+	// may open the view while the append writes (OpenOptions.WriteFirst).
+	WriteFirst bool
+	Run        func(ctx context.Context, s *Session, in I) (O, error)
 }
 
 // Call runs the operation and maps any failure onto the error taxonomy.

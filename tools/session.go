@@ -42,6 +42,10 @@ type Session struct {
 	// deferView and pending: see DeferViewUpdates.
 	deferView bool
 	pending   []pendingWrite
+	// viewOpening is closed once a view opening in the background (see
+	// OpenOptions.WriteFirst) has set Store or viewErr; nil otherwise.
+	viewOpening chan struct{}
+	viewErr     error
 }
 
 // pendingWrite is an append whose events the view has yet to get.
@@ -87,6 +91,12 @@ type OpenOptions struct {
 	// Appends says the session will write one WAL commit: its object
 	// files are made (gitdir.Repo.PrepareFiles) while the view opens.
 	Appends bool
+	// WriteFirst says the session runs one operation marked
+	// Op.WriteFirst: the view opens in the background while the append
+	// writes its objects, and is caught up after the append instead of
+	// before. The ref moves only once the view has opened, so a view that
+	// cannot open still fails the operation with nothing written.
+	WriteFirst bool
 }
 
 // OpenRepo locates the repository only (no actor, no view).
@@ -116,7 +126,40 @@ func Open(ctx context.Context, opts OpenOptions) (*Session, error) {
 	if err != nil {
 		return nil, AsError(err)
 	}
+	if opts.WriteFirst {
+		return openWriteFirst(ctx, repo, a, src, now, opts.Warn), nil
+	}
 	return OpenAs(ctx, repo, a, src, now, opts.Warn)
+}
+
+// openWriteFirst is OpenAs with the view opened on another goroutine and
+// no catch-up: the operation's append waits for the view just before it
+// moves the ref (awaitView), then applies its events or catches up.
+func openWriteFirst(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.Source, now func() time.Time, warn func(string)) *Session {
+	s := &Session{
+		Repo: repo, Grite: actor.Dir(repo.GriteDir()), Actor: a, ActorSource: src,
+		WAL: wal.Open(repo), Locks: lock.New(repo), Now: now, Warn: warn,
+		viewOpening: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.viewOpening)
+		st, err := store.Open(ctx, filepath.Join(a.DataDir, "view.db"))
+		if err != nil {
+			s.viewErr = AsError(err)
+			return
+		}
+		s.Store = st
+	}()
+	return s
+}
+
+// awaitView waits for a view opening in the background, if any.
+func (s *Session) awaitView() error {
+	if s.viewOpening != nil {
+		<-s.viewOpening
+		s.viewOpening = nil
+	}
+	return s.viewErr
 }
 
 // OpenAs opens a session for a known actor.
@@ -138,24 +181,22 @@ func OpenAs(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.So
 
 // Close gives the view any deferred appends (see DeferViewUpdates; one
 // that fails is read from the WAL at the next open) and releases it.
-func (s *Session) Close() error {
-	s.flushPending()
-	return s.Store.Close()
-}
+func (s *Session) Close() error { return s.letGo((*store.Store).Close) }
 
 // Release is Close for a process about to exit (a CLI command): a view the
 // session did not write is left for the exit to close (store.Release).
-func (s *Session) Release() error {
-	s.flushPending()
-	return s.Store.Release()
-}
+func (s *Session) Release() error { return s.letGo((*store.Store).Release) }
 
-// flushPending gives the view the deferred appends, if any, before it is
-// let go of.
-func (s *Session) flushPending() {
+// letGo gives the view the deferred appends, if any, and ends its use
+// with end; a view still opening is waited for first.
+func (s *Session) letGo(end func(*store.Store) error) error {
+	if s.awaitView() != nil {
+		return nil // no view was opened
+	}
 	if len(s.pending) > 0 {
 		s.FlushView(context.Background())
 	}
+	return end(s.Store)
 }
 
 func (s *Session) warn(msg string) {
@@ -373,7 +414,7 @@ func (s *Session) append(ctx context.Context, events []event.Event) (plumbing.Ha
 			return plumbing.ZeroHash, AsError(err)
 		}
 	}
-	res, err := s.WAL.Append(ctx, s.Actor.ID, events, s.Now())
+	res, err := s.WAL.AppendWhen(ctx, s.Actor.ID, events, s.Now(), s.awaitView)
 	if err != nil {
 		return plumbing.ZeroHash, AsError(err)
 	}

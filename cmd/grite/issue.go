@@ -50,9 +50,7 @@ func issueCreateCmd(g *globals) *cobra.Command {
 			if in.Body, _, err = body.value(c); err != nil {
 				return g.reportErr(err)
 			}
-			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
-				return tools.IssueCreate.Call(ctx, s, in)
-			}, printWrite("created"))
+			return withOp(g, tools.IssueCreate, in, printWrite("created"))
 		}}
 	c.Flags().StringVar(&in.Title, "title", "", "title (required)")
 	body = addBodyFlags(c, "body text")

@@ -169,18 +169,28 @@ func (g *globals) warn(msg string) {
 }
 
 // session opens the repository as the selected actor.
-func (g *globals) session(ctx context.Context, appends bool) (*tools.Session, error) {
-	return tools.Open(ctx, tools.OpenOptions{Dir: ".", Selection: g.selection(), Warn: g.warn, Appends: appends})
+func (g *globals) session(ctx context.Context, appends, writeFirst bool) (*tools.Session, error) {
+	return tools.Open(ctx, tools.OpenOptions{Dir: ".", Selection: g.selection(), Warn: g.warn, Appends: appends, WriteFirst: writeFirst})
 }
 
 // withSession runs fn in a session and prints its result. Operations whose
 // result is a tools.WriteResult append one WAL commit: their session makes
 // its object files while the view opens.
 func withSession[O any](g *globals, fn func(ctx context.Context, s *tools.Session) (O, error), human func(io.Writer, O)) error {
+	return runSession(g, false, fn, human)
+}
+
+// withOp runs one operation in a session and prints its result; an
+// operation marked WriteFirst has its view opened while it writes.
+func withOp[I, O any](g *globals, op tools.Op[I, O], in I, human func(io.Writer, O)) error {
+	return runSession(g, op.WriteFirst, func(ctx context.Context, s *tools.Session) (O, error) { return op.Call(ctx, s, in) }, human)
+}
+
+func runSession[O any](g *globals, writeFirst bool, fn func(ctx context.Context, s *tools.Session) (O, error), human func(io.Writer, O)) error {
 	ctx := context.Background()
 	var zero O
 	_, appends := any(zero).(tools.WriteResult)
-	s, err := g.session(ctx, appends)
+	s, err := g.session(ctx, appends, writeFirst)
 	if err != nil {
 		return g.reportErr(err)
 	}

@@ -1,0 +1,135 @@
+package tools_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"grite/actor"
+	"grite/tools"
+)
+
+// A session opened WriteFirst (the CLI's issue create) opens its view while
+// the append writes and catches it up afterwards. Whatever state the view
+// was in, the new issue and everything before it end up in the view; a
+// view that cannot open fails the create with nothing written.
+func TestWriteFirstCreate(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		// prepare runs as the writing actor (a) and another actor (b)
+		// before a's WriteFirst session opens; it returns the issues the
+		// view must hold afterwards besides the new one.
+		prepare func(t *testing.T, r *coordRepo, a, b *coordAgent) []string
+		// fail: the create must fail and leave the WAL head as it was.
+		fail bool
+	}{
+		{"view current", func(t *testing.T, r *coordRepo, a, b *coordAgent) []string {
+			return []string{coordMust(a, tools.IssueCreate, tools.IssueCreateInput{Title: "earlier"}).IssueID}
+		}, false},
+		{"view behind another actor", func(t *testing.T, r *coordRepo, a, b *coordAgent) []string {
+			mine := coordMust(a, tools.IssueCreate, tools.IssueCreateInput{Title: "mine"}).IssueID
+			theirs := coordMust(b, tools.IssueCreate, tools.IssueCreateInput{Title: "theirs"}).IssueID
+			return []string{mine, theirs}
+		}, false},
+		{"no view yet", func(t *testing.T, r *coordRepo, a, b *coordAgent) []string {
+			theirs := coordMust(b, tools.IssueCreate, tools.IssueCreateInput{Title: "theirs"}).IssueID
+			a.s.Close()
+			removeView(t, a)
+			return []string{theirs}
+		}, false},
+		{"view cannot open", func(t *testing.T, r *coordRepo, a, b *coordAgent) []string {
+			a.s.Close()
+			removeView(t, a)
+			// A non-empty directory where the file belongs: SQLite cannot
+			// open it and the view cannot be recreated.
+			if err := os.MkdirAll(filepath.Join(a.s.Actor.DataDir, "view.db", "x"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newCoordRepo(t)
+			a, b := r.agent("a"), r.agent("b")
+			want := tc.prepare(t, r, a, b)
+			before, err := a.s.WAL.Head()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := tools.Open(ctx, tools.OpenOptions{Dir: r.dir, Selection: actor.Selection{ActorID: a.id}, Now: r.clock.Now, Appends: true, WriteFirst: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := tools.IssueCreate.Call(ctx, s, tools.IssueCreateInput{Title: "written first"})
+			if relErr := s.Release(); relErr != nil {
+				t.Fatal(relErr)
+			}
+			after, _ := a.s.WAL.Head()
+			if tc.fail {
+				if err == nil {
+					t.Fatal("create succeeded without a view")
+				}
+				if after != before {
+					t.Fatalf("failed create moved the WAL from %s to %s", before, after)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.String() != w.WALHead {
+				t.Fatalf("WAL at %s, create reported %s", after, w.WALHead)
+			}
+			// A fresh session of a finds its view current: nothing to catch up.
+			check, err := tools.Open(ctx, tools.OpenOptions{Dir: r.dir, Selection: actor.Selection{ActorID: a.id}, Now: r.clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer check.Close()
+			if applied, _ := check.Store.Meta(ctx, "wal_head"); applied != w.WALHead {
+				t.Fatalf("view at %q, WAL at %s", applied, w.WALHead)
+			}
+			for _, id := range append(want, w.IssueID) {
+				if _, ok, err := check.Store.Issue(ctx, id); err != nil || !ok {
+					t.Fatalf("issue %s missing from the view (%v)", id, err)
+				}
+			}
+		})
+	}
+}
+
+// Validation fails before anything is written, and releasing the session
+// still waits for and closes the view it was opening.
+func TestWriteFirstRefusedInput(t *testing.T) {
+	ctx := context.Background()
+	r := newCoordRepo(t)
+	a := r.agent("a")
+	s, err := tools.Open(ctx, tools.OpenOptions{Dir: r.dir, Selection: actor.Selection{ActorID: a.id}, Now: r.clock.Now, WriteFirst: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tools.IssueCreate.Call(ctx, s, tools.IssueCreateInput{Title: "  "})
+	var e *tools.Error
+	if !errors.As(err, &e) || e.Code != tools.CodeInvalidArgs {
+		t.Fatalf("want invalid_args, got %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if head, _ := a.s.WAL.Head(); !head.IsZero() {
+		t.Fatalf("refused create wrote %s", head)
+	}
+}
+
+func removeView(t *testing.T, a *coordAgent) {
+	t.Helper()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(filepath.Join(a.s.Actor.DataDir, "view.db"+suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+}
