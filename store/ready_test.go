@@ -208,3 +208,69 @@ func TestReadyFlagCases(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyNewIssue: a writer's batch for an issue whose ID it drew just
+// now skips the look-ups Apply does; a batch that could need them (an edge,
+// or events of another issue) still gets them. After each batch, on a view
+// holding one open issue, the ready queue and the new row must be what
+// Apply would have made.
+func TestApplyNewIssue(t *testing.T) {
+	a, b, c := event.IssueID{1}, event.IssueID{2}, event.IssueID{3}
+	cases := []struct {
+		name  string
+		batch []event.Kind // on b, except where issue says otherwise
+		issue []event.IssueID
+		ready []event.IssueID
+	}{
+		{"plain create", []event.Kind{event.IssueCreated{Title: "b", Labels: []string{"x"}}, event.AssigneeAdded{User: "me"}}, nil, []event.IssueID{a, b}},
+		{"create depending on an open issue", []event.Kind{event.IssueCreated{Title: "b"}, event.DependencyAdded{Target: a, Type: event.DepDependsOn}}, nil, []event.IssueID{a}},
+		{"create blocking an open issue", []event.Kind{event.IssueCreated{Title: "b"}, event.DependencyAdded{Target: a, Type: event.DepBlocks}}, nil, []event.IssueID{b}},
+		{"events of a known issue too", []event.Kind{event.IssueCreated{Title: "b"}, event.StateChanged{State: event.StateClosed}}, []event.IssueID{b, a}, []event.IssueID{b}},
+		{"two new issues", []event.Kind{event.IssueCreated{Title: "b"}, event.IssueCreated{Title: "c"}}, []event.IssueID{b, c}, []event.IssueID{a, b, c}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := store.Open(ctx, filepath.Join(t.TempDir(), "view.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			all := []event.Event{sealed(t, event.Event{IssueID: a, Actor: event.ActorID{1}, TS: 100, Kind: event.IssueCreated{Title: "a"}})}
+			if err := s.Update(ctx, func(tx *store.Tx) error { _, err := tx.Apply(all); return err }); err != nil {
+				t.Fatal(err)
+			}
+			var batch []event.Event
+			for i, k := range tc.batch {
+				issue := b
+				if tc.issue != nil {
+					issue = tc.issue[i]
+				}
+				batch = append(batch, sealed(t, event.Event{IssueID: issue, Actor: event.ActorID{1}, TS: uint64(200 + i), Kind: k}))
+			}
+			all = append(all, batch...)
+			var added int
+			if err := s.Update(ctx, func(tx *store.Tx) error { var err error; added, err = tx.ApplyNewIssue(batch); return err }); err != nil {
+				t.Fatal(err)
+			}
+			if added != len(batch) {
+				t.Fatalf("%d events added, want %d", added, len(batch))
+			}
+			var want []string
+			for _, id := range tc.ready {
+				want = append(want, id.String())
+			}
+			if got := readyIDs(t, s); !slices.Equal(got, want) {
+				t.Fatalf("ready %v, want %v", got, want)
+			}
+			fold, _ := crdt.Fold(all).Issue(b)
+			got, ok, err := s.Issue(ctx, b.String())
+			if err != nil || !ok {
+				t.Fatalf("new issue missing (%v)", err)
+			}
+			if got.Title != fold.Title || !slices.Equal(got.Labels, fold.Labels) || !slices.Equal(got.Assignees, fold.Assignees) {
+				t.Fatalf("view %+v, fold %+v", got, fold)
+			}
+		})
+	}
+}

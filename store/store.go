@@ -415,17 +415,40 @@ func (t *Tx) Reset() error {
 // An issue the view held no event of before (every issue of a typical
 // pull, the issue of a create) is folded from this batch alone and its
 // rows inserted, skipping the read-back of its events and the deletes.
-func (t *Tx) Apply(events []event.Event) (int, error) {
+func (t *Tx) Apply(events []event.Event) (int, error) { return t.apply(events, false) }
+
+// ApplyNewIssue is Apply for the events of one issue whose ID its writer
+// drew just now (issue create). No stored event can belong to that issue
+// and no stored edge can lead to it, so the look-up of its stored events
+// and the refresh of blocked flags are skipped: in a fresh process they
+// were two statements to prepare, a third of a create's apply. Events of
+// more than one issue, or with a dependency edge, go through Apply.
+func (t *Tx) ApplyNewIssue(events []event.Event) (int, error) {
+	for i := range events {
+		switch events[i].Kind.(type) {
+		case event.DependencyAdded, event.DependencyRemoved:
+			return t.apply(events, false)
+		}
+		if events[i].IssueID != events[0].IssueID {
+			return t.apply(events, false)
+		}
+	}
+	return t.apply(events, true)
+}
+
+func (t *Tx) apply(events []event.Event, newIssue bool) (int, error) {
 	fresh := map[event.IssueID][]event.Event{}
 	for i := range events {
 		fresh[events[i].IssueID] = nil
 	}
-	known, err := t.issuesWithEvents(fresh)
-	if err != nil {
-		return 0, err
-	}
-	for id := range known {
-		delete(fresh, id)
+	if !newIssue {
+		known, err := t.issuesWithEvents(fresh)
+		if err != nil {
+			return 0, err
+		}
+		for id := range known {
+			delete(fresh, id)
+		}
 	}
 	touched := map[event.IssueID]bool{}
 	added := 0
@@ -485,7 +508,7 @@ func (t *Tx) Apply(events []event.Event) (int, error) {
 			return added, err
 		}
 	}
-	if len(touched) > 0 {
+	if len(touched) > 0 && !newIssue {
 		if err := t.refreshBlocked(touched, inserted, affected); err != nil {
 			return added, err
 		}

@@ -45,7 +45,7 @@ func (s *Session) writeEventsNoPolicy(ctx context.Context, issue event.IssueID, 
 		// ts+i keeps the order of one call's events as written.
 		events = append(events, event.Event{IssueID: issue, Actor: s.Actor.ID, TS: ts + uint64(i), Kind: k})
 	}
-	head, err := s.append(ctx, events)
+	head, err := s.append(ctx, events, isCreate)
 	if err != nil {
 		return WriteResult{}, err
 	}

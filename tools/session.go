@@ -52,6 +52,9 @@ type Session struct {
 type pendingWrite struct {
 	events []event.Event
 	res    wal.AppendResult
+	// newIssue: the events are of one issue whose ID was drawn for them
+	// (store.Tx.ApplyNewIssue).
+	newIssue bool
 }
 
 // DeferViewUpdates makes appends return as soon as their WAL commit is in
@@ -70,7 +73,7 @@ func (s *Session) FlushView(ctx context.Context) error {
 	pending := s.pending
 	s.pending = nil
 	for i, p := range pending {
-		err := s.applyWritten(ctx, p.events, p.res)
+		err := s.applyWritten(ctx, p)
 		if errors.Is(err, errViewMoved) {
 			break // CatchUp reads the rest from the WAL
 		}
@@ -407,8 +410,9 @@ func AsError2(err error) error {
 }
 
 // append seals events of the current actor, appends them as one WAL commit
-// and brings the view up to date.
-func (s *Session) append(ctx context.Context, events []event.Event) (plumbing.Hash, error) {
+// and brings the view up to date. newIssue says the events are of one
+// issue whose ID was drawn for them.
+func (s *Session) append(ctx context.Context, events []event.Event, newIssue bool) (plumbing.Hash, error) {
 	for i := range events {
 		if err := events[i].Seal(s.Actor.Key); err != nil {
 			return plumbing.ZeroHash, AsError(err)
@@ -418,11 +422,12 @@ func (s *Session) append(ctx context.Context, events []event.Event) (plumbing.Ha
 	if err != nil {
 		return plumbing.ZeroHash, AsError(err)
 	}
+	w := pendingWrite{events, res, newIssue}
 	if s.deferView {
-		s.pending = append(s.pending, pendingWrite{events, res})
+		s.pending = append(s.pending, w)
 		return res.Commit, nil
 	}
-	err = s.applyWritten(ctx, events, res)
+	err = s.applyWritten(ctx, w)
 	if err == nil {
 		return res.Commit, nil
 	}
@@ -440,20 +445,24 @@ func (s *Session) append(ctx context.Context, events []event.Event) (plumbing.Ha
 // all it lacks; applying them directly saves reading the commit back.
 // Otherwise (another writer's commit came between) it returns
 // errViewMoved, and the caller catches up through the WAL.
-func (s *Session) applyWritten(ctx context.Context, events []event.Event, res wal.AppendResult) error {
-	if res.Prev.IsZero() {
+func (s *Session) applyWritten(ctx context.Context, w pendingWrite) error {
+	if w.res.Prev.IsZero() {
 		return errViewMoved
 	}
 	return s.Store.Update(ctx, func(tx *store.Tx) error {
 		if cur, err := tx.Meta("wal_head"); err != nil {
 			return err
-		} else if cur != res.Prev.String() {
+		} else if cur != w.res.Prev.String() {
 			return errViewMoved
 		}
-		if _, err := tx.Apply(events); err != nil {
+		apply := tx.Apply
+		if w.newIssue {
+			apply = tx.ApplyNewIssue
+		}
+		if _, err := apply(w.events); err != nil {
 			return err
 		}
-		return tx.SetMeta("wal_head", res.Commit.String())
+		return tx.SetMeta("wal_head", w.res.Commit.String())
 	})
 }
 
