@@ -96,9 +96,10 @@ type OpenOptions struct {
 	Appends bool
 	// WriteFirst says the session runs one operation marked
 	// Op.WriteFirst: the view opens in the background while the append
-	// writes its objects, and is caught up after the append instead of
-	// before. The ref moves only once the view has opened, so a view that
-	// cannot open still fails the operation with nothing written.
+	// writes its objects and moves the ref, and is caught up after the
+	// append instead of before. The view is a cache of the WAL, so a view
+	// that cannot open does not undo the write: the operation succeeds
+	// with a warning, and the view catches up at its next open.
 	WriteFirst bool
 }
 
@@ -136,8 +137,8 @@ func Open(ctx context.Context, opts OpenOptions) (*Session, error) {
 }
 
 // openWriteFirst is OpenAs with the view opened on another goroutine and
-// no catch-up: the operation's append waits for the view just before it
-// moves the ref (awaitView), then applies its events or catches up.
+// no catch-up: the operation's append waits for the view once the ref has
+// moved (awaitView), then applies its events or catches up.
 func openWriteFirst(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.Source, now func() time.Time, warn func(string)) *Session {
 	s := &Session{
 		Repo: repo, Grite: actor.Dir(repo.GriteDir()), Actor: a, ActorSource: src,
@@ -418,9 +419,14 @@ func (s *Session) append(ctx context.Context, events []event.Event, newIssue boo
 			return plumbing.ZeroHash, AsError(err)
 		}
 	}
-	res, err := s.WAL.AppendWhen(ctx, s.Actor.ID, events, s.Now(), s.awaitView)
+	res, err := s.WAL.Append(ctx, s.Actor.ID, events, s.Now())
 	if err != nil {
 		return plumbing.ZeroHash, AsError(err)
+	}
+	if err := s.awaitView(); err != nil {
+		// The events are in git; only the cache is behind.
+		s.warn(fmt.Sprintf("the view could not be opened (%v); the write is in the WAL and the view catches up when it next opens; 'grite doctor --fix' rebuilds it", err))
+		return res.Commit, nil
 	}
 	w := pendingWrite{events, res, newIssue}
 	if s.deferView {

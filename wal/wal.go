@@ -89,16 +89,7 @@ const ObjectsPerCommit = 8
 // moves the ref with a compare-and-swap; a lost race re-parents the same
 // chunk on the new head and retries.
 func (w *WAL) Append(ctx context.Context, actor event.ActorID, events []event.Event, now time.Time) (AppendResult, error) {
-	return w.appendChunk(ctx, actor, events, now, nil, nil)
-}
-
-// AppendWhen is Append that calls ready once the commit's objects are
-// written and before the ref moves; an error from ready abandons the
-// append with nothing referenced (the objects are garbage for git gc).
-// A caller uses it to finish work that must succeed before the events
-// count as written, such as opening the view, while the objects go in.
-func (w *WAL) AppendWhen(ctx context.Context, actor event.ActorID, events []event.Event, now time.Time, ready func() error) (AppendResult, error) {
-	return w.appendChunk(ctx, actor, events, now, nil, ready)
+	return w.appendChunk(ctx, actor, events, now, nil)
 }
 
 // Onto names the parent of a rebased chunk commit and the value the ref must
@@ -112,10 +103,10 @@ type Onto struct {
 // and moves the ref from onto.Expected to it (compare-and-swap, one attempt:
 // a *gitdir.ErrRefChanged tells the caller to start over).
 func (w *WAL) AppendOnto(ctx context.Context, actor event.ActorID, events []event.Event, now time.Time, onto Onto) (AppendResult, error) {
-	return w.appendChunk(ctx, actor, events, now, &onto, nil)
+	return w.appendChunk(ctx, actor, events, now, &onto)
 }
 
-func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []event.Event, now time.Time, onto *Onto, ready func() error) (AppendResult, error) {
+func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []event.Event, now time.Time, onto *Onto) (AppendResult, error) {
 	if len(events) == 0 {
 		return AppendResult{}, event.ErrEmptyChunk
 	}
@@ -164,12 +155,6 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 		commit, err := writeCommit(w.repo, meta, eventsTree, prev, msg, now)
 		if err != nil {
 			return AppendResult{}, err
-		}
-		if ready != nil {
-			if err := ready(); err != nil {
-				return AppendResult{}, err
-			}
-			ready = nil
 		}
 		err = w.repo.UpdateRef(w.ref, commit, prev)
 		var changed *gitdir.ErrRefChanged
