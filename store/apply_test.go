@@ -94,7 +94,6 @@ func applyEqualsFold(t *testing.T, b batchSizes) {
 				}
 			}
 		}
-		s.Close()
 	}
 }
 

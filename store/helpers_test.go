@@ -24,13 +24,31 @@ func eachSize(t *testing.T, sizes []batchSizes, prop func(t *testing.T, b batchS
 	}
 }
 
-// seededView opens an empty view and n issue IDs for one seed.
-func seededView(t *testing.T, seed uint64, n int) (*store.Store, []event.IssueID) {
+// emptyView opens a new view in a temporary directory, closed when the
+// test ends.
+func emptyView(t *testing.T) *store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "view.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// hexIDs is ids as the view writes them.
+func hexIDs(ids []event.IssueID) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, id.String())
+	}
+	return out
+}
+
+// seededView opens an empty view and n issue IDs for one seed.
+func seededView(t *testing.T, seed uint64, n int) (*store.Store, []event.IssueID) {
+	t.Helper()
+	s := emptyView(t)
 	ids := make([]event.IssueID, n)
 	for i := range ids {
 		ids[i] = event.IssueID{byte(seed), byte(i + 1)}

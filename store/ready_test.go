@@ -130,7 +130,6 @@ func readyFlagFollowsEveryWrite(t *testing.T, b batchSizes) {
 		if got, want := readyIDs(t, bulk), referenceReady(all); !slices.Equal(got, want) {
 			t.Fatalf("seed %d: rebuilt ready %v, want %v", seed, got, want)
 		}
-		inc.Close()
 		bulk.Close()
 	}
 }
@@ -184,11 +183,7 @@ func TestReadyFlagCases(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := store.Open(ctx, filepath.Join(t.TempDir(), "view.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := emptyView(t)
 			for i, st := range tc.steps {
 				e := event.Event{IssueID: st.issue, Actor: event.ActorID{1}, TS: uint64(100 + i), Kind: st.kind}
 				if err := e.Seal(nil); err != nil {
@@ -197,11 +192,7 @@ func TestReadyFlagCases(t *testing.T) {
 				if err := s.Update(ctx, func(tx *store.Tx) error { _, err := tx.Apply([]event.Event{e}); return err }); err != nil {
 					t.Fatal(err)
 				}
-				var want []string
-				for _, id := range st.ready {
-					want = append(want, id.String())
-				}
-				if got := readyIDs(t, s); !slices.Equal(got, want) {
+				if got, want := readyIDs(t, s), hexIDs(st.ready); !slices.Equal(got, want) {
 					t.Fatalf("step %d (%T): ready %v, want %v", i, st.kind, got, want)
 				}
 			}
@@ -231,11 +222,7 @@ func TestApplyNewIssue(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := store.Open(ctx, filepath.Join(t.TempDir(), "view.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := emptyView(t)
 			all := []event.Event{sealed(t, event.Event{IssueID: a, Actor: event.ActorID{1}, TS: 100, Kind: event.IssueCreated{Title: "a"}})}
 			if err := s.Update(ctx, func(tx *store.Tx) error { _, err := tx.Apply(all); return err }); err != nil {
 				t.Fatal(err)
@@ -256,11 +243,7 @@ func TestApplyNewIssue(t *testing.T) {
 			if added != len(batch) {
 				t.Fatalf("%d events added, want %d", added, len(batch))
 			}
-			var want []string
-			for _, id := range tc.ready {
-				want = append(want, id.String())
-			}
-			if got := readyIDs(t, s); !slices.Equal(got, want) {
+			if got, want := readyIDs(t, s), hexIDs(tc.ready); !slices.Equal(got, want) {
 				t.Fatalf("ready %v, want %v", got, want)
 			}
 			fold, _ := crdt.Fold(all).Issue(b)
