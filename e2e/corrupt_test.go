@@ -242,3 +242,40 @@ func TestViewIsRebuiltSilentlyWhenMissingOrGarbage(t *testing.T) {
 		})
 	}
 }
+
+// A create whose view cannot be opened at all (a directory where the file
+// belongs, so it cannot be recreated either) still writes the issue: the
+// view is a cache, so the command succeeds, warns on stderr, and every
+// other actor sees the issue. Once the obstacle is gone the view is
+// rebuilt with it.
+func TestCreateWithAnUnopenableView(t *testing.T) {
+	t.Parallel()
+	dir, actorID := newRepo(t)
+	first := create(t, dir, "before")
+	db := viewPath(t, dir, actorID)
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(db + suffix); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(db, "in-the-way"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var w writeResult
+	r := mustJSON(t, dir, &w, "issue", "create", "--title", "written anyway")
+	if !strings.Contains(r.stderr, "view could not be opened") || !strings.Contains(r.stderr, "doctor --fix") {
+		t.Fatalf("no warning about the view\n%s", r)
+	}
+	if walHead(t, dir) != w.WALHead {
+		t.Fatalf("WAL at %s, create reported %s", walHead(t, dir), w.WALHead)
+	}
+	var other struct {
+		ActorID string `json:"actor_id"`
+	}
+	mustJSON(t, dir, &other, "actor", "init", "--label", "other")
+	requireIDs(t, dir, []string{first, w.IssueID}, "--actor", other.ActorID)
+	if err := os.RemoveAll(db); err != nil {
+		t.Fatal(err)
+	}
+	requireIDs(t, dir, []string{first, w.IssueID})
+}
