@@ -185,6 +185,16 @@ func viewPath(t *testing.T, dir, actorID string) string {
 	return filepath.Join(gitDir(t, dir), "grite", "actors", actorID, "view.db")
 }
 
+// removeViewFiles removes the view at db with its -wal and -shm files.
+func removeViewFiles(t *testing.T, db string) {
+	t.Helper()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(db + suffix); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestViewIsRebuiltSilentlyWhenMissingOrGarbage(t *testing.T) {
 	t.Parallel()
 	dir, actorID := newRepo(t)
@@ -200,11 +210,7 @@ func TestViewIsRebuiltSilentlyWhenMissingOrGarbage(t *testing.T) {
 		break_ func(t *testing.T)
 	}{
 		{"deleted", func(t *testing.T) {
-			for _, suffix := range []string{"", "-wal", "-shm"} {
-				if err := os.Remove(db + suffix); err != nil && !os.IsNotExist(err) {
-					t.Fatal(err)
-				}
-			}
+			removeViewFiles(t, db)
 			if _, err := os.Stat(db); !os.IsNotExist(err) {
 				t.Fatal("view.db still there")
 			}
@@ -253,11 +259,7 @@ func TestCreateWithAnUnopenableView(t *testing.T) {
 	dir, actorID := newRepo(t)
 	first := create(t, dir, "before")
 	db := viewPath(t, dir, actorID)
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if err := os.Remove(db + suffix); err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-	}
+	removeViewFiles(t, db)
 	if err := os.MkdirAll(filepath.Join(db, "in-the-way"), 0o755); err != nil {
 		t.Fatal(err)
 	}

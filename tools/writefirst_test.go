@@ -24,25 +24,25 @@ func TestWriteFirstCreate(t *testing.T) {
 		// prepare runs as the writing actor (a) and another actor (b)
 		// before a's WriteFirst session opens; it returns the issues the
 		// view must hold afterwards besides the new one.
-		prepare func(t *testing.T, r *coordRepo, a, b *coordAgent) []string
+		prepare func(t *testing.T, a, b *coordAgent) []string
 		// broken: a's view cannot open.
 		broken bool
 	}{
-		{"view current", func(t *testing.T, r *coordRepo, a, b *coordAgent) []string {
+		{"view current", func(t *testing.T, a, b *coordAgent) []string {
 			return []string{coordMust(a, tools.IssueCreate, tools.IssueCreateInput{Title: "earlier"}).IssueID}
 		}, false},
-		{"view behind another actor", func(t *testing.T, r *coordRepo, a, b *coordAgent) []string {
+		{"view behind another actor", func(t *testing.T, a, b *coordAgent) []string {
 			mine := coordMust(a, tools.IssueCreate, tools.IssueCreateInput{Title: "mine"}).IssueID
 			theirs := coordMust(b, tools.IssueCreate, tools.IssueCreateInput{Title: "theirs"}).IssueID
 			return []string{mine, theirs}
 		}, false},
-		{"no view yet", func(t *testing.T, r *coordRepo, a, b *coordAgent) []string {
+		{"no view yet", func(t *testing.T, a, b *coordAgent) []string {
 			theirs := coordMust(b, tools.IssueCreate, tools.IssueCreateInput{Title: "theirs"}).IssueID
 			a.s.Close()
 			removeView(t, a)
 			return []string{theirs}
 		}, false},
-		{"view cannot open", func(t *testing.T, r *coordRepo, a, b *coordAgent) []string {
+		{"view cannot open", func(t *testing.T, a, b *coordAgent) []string {
 			a.s.Close()
 			removeView(t, a)
 			// A non-empty directory where the file belongs: SQLite cannot
@@ -57,7 +57,7 @@ func TestWriteFirstCreate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newCoordRepo(t)
 			a, b := r.agent("a"), r.agent("b")
-			want := tc.prepare(t, r, a, b)
+			want := tc.prepare(t, a, b)
 			s, err := tools.Open(ctx, tools.OpenOptions{Dir: r.dir, Selection: actor.Selection{ActorID: a.id}, Now: r.clock.Now, Appends: true, WriteFirst: true})
 			if err != nil {
 				t.Fatal(err)
