@@ -71,6 +71,14 @@ type RepoConfig struct {
 	LockPolicy       string          `toml:"lock_policy,omitempty"`
 	VerifySignatures string          `toml:"verify_signatures,omitempty"`
 	Snapshot         *SnapshotConfig `toml:"snapshot,omitempty"`
+	Sync             *SyncConfig     `toml:"sync,omitempty"`
+}
+
+// SyncConfig is the [sync] table.
+type SyncConfig struct {
+	// RetryBudgetSeconds bounds how long a push keeps retrying when
+	// concurrent pushers beat it (unset: the built-in default).
+	RetryBudgetSeconds *float64 `toml:"retry_budget_seconds,omitempty"`
 }
 
 // SnapshotConfig is the [snapshot] table.

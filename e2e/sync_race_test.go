@@ -40,9 +40,14 @@ git upload-pack "$@" || exit $?
 	mustJSON(t, a, nil, "issue", "comment", x, "--body", "my comment")
 	before := exportedEventIDs(t, a)
 
-	e := mustFail(t, a, "conflict", 4, "sync")
-	if !strings.Contains(e.Message, "non-fast-forward") {
+	// A short budget: past the three scheduled retries, it still lets
+	// a few more run before sync gives up.
+	e := mustFail(t, a, "conflict", 4, "sync", "--retry-budget", "4s")
+	if !strings.Contains(e.Message, "non-fast-forward") || strings.Contains(e.Message, "ref lock") {
 		t.Errorf("conflict message %q does not say non-fast-forward", e.Message)
+	}
+	if n, _ := e.Details["attempts"].(float64); n < 5 || !strings.Contains(e.Message, fmt.Sprintf("%d attempts over", int(n))) {
+		t.Errorf("conflict after %v attempts (message %q), want at least 5 and the message to count them", e.Details["attempts"], e.Message)
 	}
 	requireSyncSuggestions(t, e)
 
@@ -98,20 +103,7 @@ func TestSyncRetriesAPushThatLostTheRefUpdateRace(t *testing.T) {
 				mustSync(t, rival)
 			}
 
-			marker := filepath.Join(t.TempDir(), "raced")
-			hook := fmt.Sprintf(`#!/bin/sh
-cat >/dev/null
-# Only the first push of the syncing clone races; the rival's own push
-# (GRITE_TEST_RIVAL) and later ones go through.
-[ -n "$GRITE_TEST_RIVAL" ] || [ -e %[1]q ] && exit 0
-touch %[1]q
-(unset GIT_DIR GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PUSH_OPTION_COUNT GIT_PROTOCOL
- cd %[2]q && %[3]q issue create --title "rival pushed meanwhile" && GRITE_TEST_RIVAL=1 %[3]q sync) >/dev/null 2>&1
-exit 0
-`, marker, rival, bin)
-			if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
-				t.Fatal(err)
-			}
+			marker := racePreReceive(t, remote, rival, bin, true)
 
 			want = append(want, create(t, a, "mine"))
 			out := mustSync(t, a)
@@ -130,5 +122,68 @@ exit 0
 			}
 			requireSameView(t, "a", readViewState(t, a), "rival", readViewState(t, rival))
 		})
+	}
+}
+
+// racePreReceive installs a pre-receive hook on remote that, while a push
+// of the syncing clone waits in it, has rival create an issue and push it
+// (GRITE_TEST_RIVAL marks the rival's own push, which goes through): the
+// waiting push then fails to update the ref. With once, only the first push
+// races; the returned marker file exists once it has.
+func racePreReceive(t *testing.T, remote, rival, bin string, once bool) (marker string) {
+	t.Helper()
+	marker = filepath.Join(t.TempDir(), "raced")
+	skip := `[ -n "$GRITE_TEST_RIVAL" ] && exit 0`
+	if once {
+		skip = `[ -n "$GRITE_TEST_RIVAL" ] || [ -e "$marker" ] && exit 0`
+	}
+	hook := fmt.Sprintf(`#!/bin/sh
+cat >/dev/null
+marker=%[1]q
+%[4]s
+touch "$marker"
+(unset GIT_DIR GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PUSH_OPTION_COUNT GIT_PROTOCOL
+ cd %[2]q && %[3]q issue create --title "rival pushed meanwhile" && GRITE_TEST_RIVAL=1 %[3]q sync) >/dev/null 2>&1
+exit 0
+`, marker, rival, bin, skip)
+	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return marker
+}
+
+// A push that loses the remote's ref update to a concurrent push every
+// time is a conflict once the budget is spent, and says that it lost the
+// ref update (not that it was non-fast-forward); nothing local is lost.
+func TestSyncPushThatKeepsLosingTheRefUpdateSaysSo(t *testing.T) {
+	t.Parallel()
+	remote, clones := syncRemoteAndClones(t, 2)
+	a, rival := clones[0], clones[1]
+	bin := testrepo.BuildBinaries(t).Grite
+	create(t, a, "shared")
+	mustSync(t, a)
+	mustSync(t, rival)
+	racePreReceive(t, remote, rival, bin, false)
+
+	mine := create(t, a, "mine")
+	e := mustFail(t, a, "conflict", 4, "sync", "--retry-budget", "1s")
+	if !strings.Contains(e.Message, "failed to update ref") || !strings.Contains(e.Message, "refs/grite/wal") || strings.Contains(e.Message, "non-fast-forward") {
+		t.Errorf("message %q does not say the ref update of refs/grite/wal was lost to another push", e.Message)
+	}
+	if n, _ := e.Details["attempts"].(float64); n < 4 {
+		t.Errorf("gave up after %v attempts, want the 3 scheduled retries at least", e.Details["attempts"])
+	}
+	requireSyncSuggestions(t, e)
+	if !slices.Contains(listIDs(t, a), mine) {
+		t.Fatalf("issue %s was lost by the failed sync", mine)
+	}
+	// Once the race stops, the next sync delivers it.
+	if err := os.Remove(filepath.Join(remote, "hooks", "pre-receive")); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	mustSync(t, rival)
+	if !slices.Contains(listIDs(t, rival), mine) {
+		t.Fatalf("rival does not list %s after the race stopped", mine)
 	}
 }

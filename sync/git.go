@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // runGit runs the git executable for network operations, so fetch and push
@@ -29,6 +30,12 @@ type RemoteError struct {
 	Kind   RemoteErrorKind
 	Remote string
 	Detail string
+	// Of PushRejected: how many pushes were tried over how long, and
+	// whether the last one lost the remote's ref lock to another push
+	// (rather than finding the ref moved on).
+	Attempts    int
+	Elapsed     time.Duration
+	RefLockRace bool
 }
 
 // RemoteErrorKind classifies remote failures for the error codes.
@@ -38,7 +45,7 @@ const (
 	UnknownRemote   RemoteErrorKind = iota // no such remote configured
 	Unreachable                            // network / transport failure
 	NotARepository                         // the URL is not a git repository
-	PushRejected                           // still non-fast-forward after retries
+	PushRejected                           // still losing to concurrent pushes when the retry budget ran out
 	PushRefused                            // refused by policy (hook, permissions)
 	RemoteBadCommit                        // the remote's WAL holds an invalid commit
 	RemoteCorrupt                          // the remote's repository holds a corrupt object
@@ -53,7 +60,11 @@ func (e *RemoteError) Error() string {
 	case NotARepository:
 		return fmt.Sprintf("remote %q is not a git repository: %s", e.Remote, e.Detail)
 	case PushRejected:
-		return fmt.Sprintf("push to %q still rejected as non-fast-forward: %s", e.Remote, e.Detail)
+		tries := fmt.Sprintf("%d attempts over %s", e.Attempts, e.Elapsed.Round(100*time.Millisecond))
+		if e.RefLockRace {
+			return fmt.Sprintf("push to %q kept losing to concurrent pushes (%s): in the last one, another push updated %s on the remote first (remote rejected: failed to update ref)", e.Remote, tries, e.Detail)
+		}
+		return fmt.Sprintf("push to %q kept losing to concurrent pushes (%s): the last one was rejected as non-fast-forward, the remote had moved on (%s)", e.Remote, tries, e.Detail)
 	case PushRefused:
 		return fmt.Sprintf("remote %q refused the push: %s", e.Remote, e.Detail)
 	case RemoteCorrupt:

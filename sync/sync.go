@@ -28,8 +28,32 @@ import (
 	"grite/wal"
 )
 
-// Backoff between push retries (jitter is added); at most len(Backoff) retries.
+// Backoff is the schedule of the first push retries (a quarter of jitter is
+// added): these always run, budget or not.
 var Backoff = []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
+
+// MaxBackoff caps the wait before a retry after the scheduled ones. Those
+// waits double from twice the last scheduled one and are drawn uniformly
+// below the cap ("full jitter"), so clones that lost together spread out
+// instead of colliding again.
+const MaxBackoff = 2 * time.Second
+
+// DefaultRetryBudget is how long a push keeps retrying rejections caused by
+// concurrent pushers, counted from its first attempt.
+const DefaultRetryBudget = 30 * time.Second
+
+// retryDelay is the wait before retry number n (0-based).
+func retryDelay(n int) time.Duration {
+	if n < len(Backoff) {
+		d := Backoff[n]
+		return d + rand.N(d/4)
+	}
+	ceiling := MaxBackoff
+	if shift := n - len(Backoff) + 1; shift < 8 {
+		ceiling = min(ceiling, Backoff[len(Backoff)-1]<<shift)
+	}
+	return rand.N(ceiling)
+}
 
 // Config says how to sync.
 type Config struct {
@@ -40,7 +64,10 @@ type Config struct {
 	PublicKey func(event.ActorID) ed25519.PublicKey
 	// RequireSignatures rejects events whose signer has no known key.
 	RequireSignatures bool
-	Now               func() time.Time
+	// RetryBudget bounds the retries of a rejected push after the
+	// scheduled ones (Backoff); zero allows only those.
+	RetryBudget time.Duration
+	Now         func() time.Time
 }
 
 // Syncer syncs one repository with one remote.
@@ -89,6 +116,7 @@ type Result struct {
 	EventsRebased int           // local-only events re-appended on the remote head
 	Rebased       bool          // an auto-rebase happened
 	Retries       int           // push attempts after the first
+	Attempts      int           // push attempts, the first included
 	LocksLost     []LockLost    // local claims that lost to the remote's
 	NewEvents     []event.Event // remote events to apply to the view
 	NothingToPush bool
@@ -409,14 +437,17 @@ func (s *Syncer) mergeBase(ctx context.Context, a, b plumbing.Hash) (plumbing.Ha
 	return plumbing.NewHash(strings.TrimSpace(out)), nil
 }
 
-// Push pushes the WAL (and snapshot refs) fast-forward only; a non-fast-
-// forward rejection pulls (which re-appends local-only events on the remote
-// head) and retries with backoff.
+// Push pushes the WAL (and snapshot and lock refs) fast-forward only. A
+// rejection caused by a concurrent pusher (non-fast-forward, or the
+// remote's ref lock held by another push) pulls, which re-appends local-only
+// events on the remote head, and retries: first on the Backoff schedule,
+// then with capped, fully jittered backoff until the retry budget is spent.
 func (s *Syncer) Push(ctx context.Context, res *Result) error {
 	if err := s.completeFetch(); err != nil {
 		return err
 	}
-	for attempt := 0; ; attempt++ {
+	began := time.Now()
+	for retry := 0; ; retry++ {
 		local, err := s.wal.Head()
 		if err != nil {
 			return err
@@ -449,6 +480,7 @@ func (s *Syncer) Push(ctx context.Context, res *Result) error {
 				return err
 			}
 		}
+		res.Attempts++
 		status, detail, err := s.push(ctx, local)
 		if err != nil {
 			return err
@@ -465,12 +497,13 @@ func (s *Syncer) Push(ctx context.Context, res *Result) error {
 		case pushRefused:
 			return &RemoteError{Kind: PushRefused, Remote: s.cfg.Remote, Detail: detail}
 		}
-		if attempt >= len(Backoff) {
-			return &RemoteError{Kind: PushRejected, Remote: s.cfg.Remote, Detail: detail}
+		d := retryDelay(retry)
+		if spent := time.Since(began); retry >= len(Backoff) && spent+d > s.cfg.RetryBudget {
+			return &RemoteError{Kind: PushRejected, Remote: s.cfg.Remote, Detail: detail,
+				Attempts: res.Attempts, Elapsed: spent, RefLockRace: status == pushRefLocked}
 		}
-		d := Backoff[attempt]
 		select {
-		case <-time.After(d + time.Duration(rand.Int64N(int64(d/4)))):
+		case <-time.After(d):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -516,6 +549,7 @@ type pushStatus int
 const (
 	pushOK pushStatus = iota
 	pushNonFastForward
+	pushRefLocked // another push held the remote's ref lock
 	pushRefused
 )
 
@@ -540,7 +574,7 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 		return 0, "", ctx.Err()
 	}
 	// Porcelain lines: "<flag>\t<src>:<dst>\t<summary>"; '!' is a rejection.
-	var rejected, refused []string
+	var rejected, raced, refused []string
 	sawAny := false
 	for _, line := range strings.Split(stdout, "\n") {
 		f := strings.SplitN(line, "\t", 3)
@@ -556,7 +590,7 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 		case strings.Contains(f[2], "remote rejected") && lostRefRace(stderr, dst):
 			// A concurrent push moved the ref between receive-pack's
 			// check and its update: a lost race, like a non-fast-forward.
-			rejected = append(rejected, dst+": "+f[2])
+			raced = append(raced, dst)
 		case strings.Contains(f[2], "remote rejected"):
 			refused = append(refused, dst+": "+f[2])
 		case strings.Contains(f[2], "non-fast-forward"), strings.Contains(f[2], "fetch first"), strings.Contains(f[2], "stale info"):
@@ -579,6 +613,8 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 		return pushRefused, strings.Join(refused, "; ") + " " + lastLines(stderr, 2), nil
 	case len(rejected) > 0:
 		return pushNonFastForward, strings.Join(rejected, "; "), nil
+	case len(raced) > 0:
+		return pushRefLocked, strings.Join(raced, ", "), nil
 	}
 	return pushOK, "", nil
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"grite/actor"
 	"grite/event"
@@ -26,6 +28,45 @@ type LockLostJSON struct {
 type SyncInput struct {
 	Mode   string `json:"mode,omitempty"` // full (default) | pull | push
 	Remote string `json:"remote,omitempty"`
+	// RetryBudgetSeconds overrides [sync] retry_budget_seconds: how long
+	// a push keeps retrying while concurrent pushers beat it.
+	RetryBudgetSeconds *float64 `json:"retry_budget_seconds,omitempty"`
+}
+
+// MaxRetryBudget caps a sync's retry budget.
+const MaxRetryBudget = time.Hour
+
+// ParseRetryBudget reads --retry-budget: a duration ("45s", "2m") or a
+// number of seconds; empty leaves the config's or default budget.
+func ParseRetryBudget(text string) (*float64, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, nil
+	}
+	secs, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		d, derr := time.ParseDuration(text)
+		if derr != nil {
+			return nil, newErr(CodeInvalidArgs, "retry budget %q is neither a duration (45s, 2m) nor a number of seconds", text)
+		}
+		secs = d.Seconds()
+	}
+	return &secs, nil
+}
+
+// retryBudget is the input's budget, else the config's, else the default.
+func retryBudget(in *float64, cfg actor.RepoConfig) (time.Duration, error) {
+	v := in
+	if v == nil && cfg.Sync != nil {
+		v = cfg.Sync.RetryBudgetSeconds
+	}
+	if v == nil {
+		return gritesync.DefaultRetryBudget, nil
+	}
+	if *v < 0 || *v > MaxRetryBudget.Seconds() || *v != *v {
+		return 0, newErr(CodeInvalidArgs, "retry budget %gs out of range (0 to %s)", *v, MaxRetryBudget)
+	}
+	return time.Duration(*v * float64(time.Second)), nil
 }
 
 // SyncOutput is the documented envelope data plus counts (CLI.md decision 4).
@@ -40,6 +81,7 @@ type SyncOutput struct {
 	EventsRebased int            `json:"events_rebased"`
 	Rebased       bool           `json:"rebased"`
 	Retries       int            `json:"retries"`
+	Attempts      int            `json:"attempts"`
 	LocksLost     []LockLostJSON `json:"locks_lost"`
 	Message       string         `json:"message"`
 }
@@ -74,43 +116,37 @@ var Sync = Op[SyncInput, SyncOutput]{
 		if err != nil {
 			return SyncOutput{}, err
 		}
+		budget, err := retryBudget(in.RetryBudgetSeconds, cfg)
+		if err != nil {
+			return SyncOutput{}, err
+		}
 		sy := gritesync.New(s.Repo, gritesync.Config{
 			Remote: remote, Actor: s.Actor.ID, Now: s.Now,
 			PublicKey:         func(a event.ActorID) ed25519.PublicKey { return keys[a] },
 			RequireSignatures: cfg.VerifyPolicy() == actor.PolicyRequire,
+			RetryBudget:       budget,
 		})
 		var res gritesync.Result
-		var runErr error
-		if mode != "push" {
-			runErr = sy.Pull(ctx, &res)
-			// Whatever was merged is in the local WAL: update the view, and
-			// undo lost claims before pushing so the undo travels now.
-			if err := s.applyPulled(ctx, res.NewEvents); err != nil && runErr == nil {
-				runErr = err
-			}
-			res.NewEvents = nil
-			if runErr == nil {
-				runErr = s.unassignLostClaims(ctx, res.LocksLost)
-			}
+		// Syncs of one repository (its worktrees, its MCP sessions) take
+		// turns: together they would race each other for the tracking
+		// refs and the remote, and the one after a sync mostly finds
+		// nothing left to do.
+		err = s.Grite.WithLock("sync", func() error {
+			return s.runSync(ctx, sy, mode, &res)
+		})
+		if err != nil {
+			return SyncOutput{}, syncError(err, remote)
 		}
-		if runErr == nil && mode != "pull" {
-			if runErr = s.applyLockPolicy("repo:global"); runErr == nil {
-				runErr = s.pushUndoingLostClaims(ctx, sy, &res)
-			}
-			if err := s.applyPulled(ctx, res.NewEvents); err != nil && runErr == nil {
-				runErr = err
-			}
+		head, err := s.WAL.Head()
+		if err != nil {
+			return SyncOutput{}, err
 		}
-		if runErr != nil {
-			return SyncOutput{}, syncError(runErr, remote)
-		}
-		head, _ := s.WAL.Head()
 		out := SyncOutput{
 			Pulled: res.Pulled, Pushed: res.Pushed, WALHead: hashOrEmpty(head),
 			RemoteWALHead: hashOrEmpty(res.RemoteHead), Remote: remote,
 			EventsPulled: res.EventsPulled, EventsPushed: res.EventsPushed,
 			EventsRebased: res.EventsRebased, Rebased: res.Rebased, Retries: res.Retries,
-			LocksLost: []LockLostJSON{},
+			Attempts: res.Attempts, LocksLost: []LockLostJSON{},
 		}
 		for _, l := range res.LocksLost {
 			out.LocksLost = append(out.LocksLost, LockLostJSON(l))
@@ -118,6 +154,32 @@ var Sync = Op[SyncInput, SyncOutput]{
 		out.Message = syncMessage(mode, out, res.NothingToPush)
 		return out, nil
 	},
+}
+
+// runSync pulls and/or pushes, keeping the view in step with what moved.
+func (s *Session) runSync(ctx context.Context, sy *gritesync.Syncer, mode string, res *gritesync.Result) error {
+	var runErr error
+	if mode != "push" {
+		runErr = sy.Pull(ctx, res)
+		// Whatever was merged is in the local WAL: update the view, and
+		// undo lost claims before pushing so the undo travels now.
+		if err := s.applyPulled(ctx, res.NewEvents); err != nil && runErr == nil {
+			runErr = err
+		}
+		res.NewEvents = nil
+		if runErr == nil {
+			runErr = s.unassignLostClaims(ctx, res.LocksLost)
+		}
+	}
+	if runErr == nil && mode != "pull" {
+		if runErr = s.applyLockPolicy("repo:global"); runErr == nil {
+			runErr = s.pushUndoingLostClaims(ctx, sy, res)
+		}
+		if err := s.applyPulled(ctx, res.NewEvents); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return runErr
 }
 
 // applyPulled adds remote events to the view and moves its applied head to
@@ -268,7 +330,9 @@ func syncError(err error, remote string) error {
 			e.suggest("Run 'git remote -v' to see configured remotes", "Pass --remote NAME")
 		case gritesync.PushRejected:
 			e.Code = CodeConflict
-			e.suggest("Run 'grite sync --pull' and then 'grite sync --push' again")
+			e.with("attempts", re.Attempts).with("elapsed_ms", re.Elapsed.Milliseconds())
+			e.suggest("Your events are safe in the local WAL (re-appended on the remote's latest head); run 'grite sync' again",
+				"Give sync longer while many clones push at once: --retry-budget 2m, or retry_budget_seconds in the [sync] table of .git/grite/config.toml")
 		case gritesync.PushRefused:
 			e.Code = CodeGit
 			e.suggest("Check that you may push to "+remote+" (permissions, server hooks)", "Your events are safe in the local WAL; they go out on the next successful sync")

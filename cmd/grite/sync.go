@@ -13,9 +13,9 @@ import (
 )
 
 func syncCmd(g *globals) *cobra.Command {
-	var remote string
+	var remote, budget string
 	var pull, push bool
-	c := &cobra.Command{Use: "sync [--remote NAME] [--pull|--push]", Short: "Pull and push issues through a git remote", Args: noArgs,
+	c := &cobra.Command{Use: "sync [--remote NAME] [--pull|--push] [--retry-budget DURATION]", Short: "Pull and push issues through a git remote", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			// A pull streams through its history: with the heap allowed to
 			// grow four times between collections (main), it touched more
@@ -24,7 +24,11 @@ func syncCmd(g *globals) *cobra.Command {
 			if os.Getenv("GOGC") == "" {
 				debug.SetGCPercent(100)
 			}
-			in := tools.SyncInput{Remote: remote, Mode: "full"}
+			secs, err := tools.ParseRetryBudget(budget)
+			if err != nil {
+				return err
+			}
+			in := tools.SyncInput{Remote: remote, Mode: "full", RetryBudgetSeconds: secs}
 			switch {
 			case pull && push:
 			case pull:
@@ -39,5 +43,6 @@ func syncCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&remote, "remote", "origin", "git remote name or URL")
 	c.Flags().BoolVar(&pull, "pull", false, "only pull")
 	c.Flags().BoolVar(&push, "push", false, "only push")
+	c.Flags().StringVar(&budget, "retry-budget", "", "how long a push keeps retrying while other clones push first (default 30s, or [sync] retry_budget_seconds)")
 	return c
 }
