@@ -166,9 +166,14 @@ func TestClaimRefusesClosedIssuesForeignReleasesAndDuplicateAssignees(t *testing
 		before := walCount(t, dir)
 		var again coordClaim
 		mustJSON(t, dir, &again, a.as("issue", "claim", open)...)
-		if !again.AlreadyHeld || len(again.EventIDs) != 0 || again.ExpiresUnixMS != first.ExpiresUnixMS {
-			t.Fatalf("second claim: %+v, want already_held, no events, same expiry", again)
+		// Claiming what you hold renews the lease for its own length.
+		if !again.AlreadyHeld || len(again.EventIDs) != 0 || again.ExpiresUnixMS < first.ExpiresUnixMS {
+			t.Fatalf("second claim: %+v, want already_held, no events, the lease renewed", again)
 		}
+		if l, _, _ := coordReadLock(t, dir, "issue:"+open); l.ExpiresUnixMS != again.ExpiresUnixMS {
+			t.Fatalf("lock ref %+v after the renewing claim %+v", l, again)
+		}
+		first = again
 		if walCount(t, dir) != before {
 			t.Fatal("a repeated claim appended to the WAL")
 		}

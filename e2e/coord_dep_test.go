@@ -208,12 +208,29 @@ func TestReadyExcludesIssuesWaitingOnOpenIssues(t *testing.T) {
 	}
 	mustFail(t, dir, "invalid_args", 2, "issue", "ready", "--limit", "-1")
 
-	// A live claim hides an issue from other actors, not from its holder.
+	// A live claim hides an issue from everyone, its holder included
+	// (claimed work is not ready); the holder lists it with --claimed-by.
 	actors := coordActors(t, dir, "agentA", "agentB")
 	mustJSON(t, dir, nil, actors[0].as("issue", "claim", free)...)
 	coordRequireReady(t, dir, []string{blocked, needed, related}, actors[1].as()...)
-	coordRequireReady(t, dir, []string{blocked, needed, free, related}, actors[0].as()...)
-	coordRequireReady(t, dir, []string{free}, append(actors[0].as(), "--assignee", "agentA")...)
+	coordRequireReady(t, dir, []string{blocked, needed, related}, actors[0].as()...)
+	coordRequireReady(t, dir, []string{}, append(actors[0].as(), "--assignee", "agentA")...)
+	for _, who := range []string{"me", "agentA", actors[0].ID[:8]} {
+		var mine struct {
+			Issues []summary `json:"issues"`
+		}
+		mustJSON(t, dir, &mine, append(actors[0].as("issue", "list"), "--claimed-by", who)...)
+		if len(mine.Issues) != 1 || mine.Issues[0].IssueID != free {
+			t.Fatalf("issue list --claimed-by %s: %+v, want %s", who, mine.Issues, free)
+		}
+	}
+	var theirs struct {
+		Issues []summary `json:"issues"`
+	}
+	mustJSON(t, dir, &theirs, append(actors[1].as("issue", "list"), "--claimed-by", "me")...)
+	if len(theirs.Issues) != 0 {
+		t.Fatalf("agentB's --claimed-by me lists %+v", theirs.Issues)
+	}
 }
 
 // Each clone's own check sees no cycle, so two edges written apart and

@@ -257,3 +257,56 @@ func TestLockFlagOnCommentKeepsTheClaimantsClaim(t *testing.T) {
 	}
 	coordRequireReady(t, dir, []string{free}, b.as()...) // claimed stays hidden from B
 }
+
+// Locks on different resources can conflict (a path and what it contains,
+// repo: and anything), which no compare-and-swap of one lock ref sees.
+// Processes racing to acquire resources that all overlap one another:
+// exactly one wins in every round, and only its lock is live afterwards.
+func TestOverlappingLockAcquiresRacingHaveOneWinner(t *testing.T) {
+	rounds := 4
+	if testing.Short() {
+		rounds = 2
+	}
+	// Each contains or equals every other (a trailing slash is the same path).
+	resources := []string{"path:src/", "path:src/lib/a.go", "path:src/lib/", "path:src", "path:src/lib", "path:src/lib/a.go/"}
+	dir, _ := newRepo(t)
+	var labels []string
+	for i := range resources {
+		labels = append(labels, fmt.Sprintf("racer%d", i+1))
+	}
+	actors := coordActors(t, dir, labels...)
+	for round := range rounds {
+		var argvs [][]string
+		for i, a := range actors {
+			// Each round shifts who asks for what, so every pair of
+			// resources meets in different orders.
+			argvs = append(argvs, a.as("lock", "acquire", resources[(i+round)%len(resources)], "--ttl", "60", "--json"))
+		}
+		results := coordRunAll(t, dir, argvs)
+		var winners []string
+		for i, r := range results {
+			env := parseEnvelope(t, r)
+			switch {
+			case env.OK:
+				winners = append(winners, actors[i].Label+" "+resources[(i+round)%len(resources)])
+			case env.Error.Code != "conflict":
+				t.Fatalf("round %d: a losing acquire must be a conflict\n%s", round, r)
+			}
+		}
+		if len(winners) != 1 {
+			t.Fatalf("round %d: %d winners among overlapping locks: %v", round, len(winners), winners)
+		}
+		var status struct {
+			Locks []struct{ Resource, Owner string } `json:"locks"`
+		}
+		mustJSON(t, dir, &status, "lock", "status")
+		if len(status.Locks) != 1 {
+			t.Fatalf("round %d: live locks %+v, want the winner's alone", round, status.Locks)
+		}
+		for _, a := range actors {
+			if a.ID == status.Locks[0].Owner {
+				mustJSON(t, dir, nil, a.as("lock", "release", status.Locks[0].Resource)...)
+			}
+		}
+	}
+}

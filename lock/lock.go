@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -137,20 +138,53 @@ func (e *ConflictError) Error() string {
 // ErrNotHeld reports a renew or release of a lock this owner does not hold.
 var ErrNotHeld = errors.New("lock not held")
 
+// NotHeldError is a renew of a lock nobody holds: never acquired,
+// released, or expired.
+type NotHeldError struct {
+	Resource string
+}
+
+func (e *NotHeldError) Error() string {
+	return fmt.Sprintf("cannot renew '%s': you do not hold it (never acquired, released or expired)", e.Resource)
+}
+
+func (e *NotHeldError) Unwrap() error { return ErrNotHeld }
+
 // Entry is a lock ref and its current content.
 type Entry struct {
 	Ref    string
 	Commit plumbing.Hash
 	Lock   Lock
+	// Written is when the lock's commit was made (zero if unknown).
+	Written time.Time
+}
+
+// Lease is the length of the lease the last acquire or renew gave: from
+// the commit that wrote it to its expiry (0 if unknown or released).
+func (e Entry) Lease() time.Duration {
+	if e.Written.IsZero() || e.Lock.ExpiresUnixMS == 0 {
+		return 0
+	}
+	// Commit times have whole seconds; leases are whole seconds too.
+	return (time.Duration(int64(e.Lock.ExpiresUnixMS)-e.Written.UnixMilli()) * time.Millisecond).Truncate(time.Second)
 }
 
 // Manager reads and writes lock refs of one repository.
 type Manager struct {
 	repo *gitdir.Repo
+	mu   sync.Mutex
+	// read caches parsed lock commits: a commit never changes, and
+	// checking for conflicts reads every lock.
+	read map[plumbing.Hash]Entry
 }
 
 // New returns a Manager.
-func New(repo *gitdir.Repo) *Manager { return &Manager{repo: repo} }
+func New(repo *gitdir.Repo) *Manager { return &Manager{repo: repo, read: map[plumbing.Hash]Entry{}} }
+
+// acquireGuard serializes acquires within a repository: a lock can
+// conflict with another on a different ref (path:src/ and path:src/a.go,
+// repo:* and anything), which no compare-and-swap of one ref can see.
+const acquireGuard = "lock-acquire"
 
 // Read returns the lock at ref (ok false when the ref does not exist).
 func (m *Manager) Read(ref string) (Entry, bool, error) {
@@ -158,26 +192,42 @@ func (m *Manager) Read(ref string) (Entry, bool, error) {
 	if err != nil || h.IsZero() {
 		return Entry{}, false, err
 	}
-	l, err := m.ReadCommit(h)
+	e, err := m.readEntry(h)
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("%s: %w", ref, err)
 	}
-	return Entry{Ref: ref, Commit: h, Lock: l}, true, nil
+	e.Ref = ref
+	return e, true, nil
 }
 
 // ReadCommit parses the lock.json of a lock commit.
 func (m *Manager) ReadCommit(h plumbing.Hash) (Lock, error) {
-	b, err := wal.ReadFile(m.repo, h, "lock.json", 64<<10)
+	e, err := m.readEntry(h)
+	return e.Lock, err
+}
+
+func (m *Manager) readEntry(h plumbing.Hash) (Entry, error) {
+	m.mu.Lock()
+	e, ok := m.read[h]
+	m.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	b, at, err := wal.ReadFileAt(m.repo, h, "lock.json", 64<<10)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Lock{}, fmt.Errorf("lock commit %s has no lock.json", h)
+		return Entry{}, fmt.Errorf("lock commit %s has no lock.json", h)
 	} else if err != nil {
-		return Lock{}, err
+		return Entry{}, err
 	}
 	var l Lock
 	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&l); err != nil {
-		return Lock{}, fmt.Errorf("lock.json of %s: %w", h, err)
+		return Entry{}, fmt.Errorf("lock.json of %s: %w", h, err)
 	}
-	return l, nil
+	e = Entry{Commit: h, Lock: l, Written: at}
+	m.mu.Lock()
+	m.read[h] = e
+	m.mu.Unlock()
+	return e, nil
 }
 
 // List returns every lock (expired and released included).
@@ -188,18 +238,14 @@ func (m *Manager) List() ([]Entry, error) {
 	}
 	out := make([]Entry, 0, len(refs))
 	for name, h := range refs {
-		l, err := m.ReadCommit(h)
+		e, err := m.readEntry(h)
 		if err != nil {
 			continue // an unreadable lock ref does not hold anything
 		}
-		out = append(out, Entry{Ref: name, Commit: h, Lock: l})
+		e.Ref = name
+		out = append(out, e)
 	}
 	return out, nil
-}
-
-// write puts a new lock commit on top of parent and moves ref from parent.
-func (m *Manager) write(ref string, parent plumbing.Hash, l Lock, now time.Time) (plumbing.Hash, error) {
-	return m.WriteOnto(ref, parent, parent, l, now)
 }
 
 // WriteOnto puts a lock commit on top of parent (a root commit when parent
@@ -225,6 +271,47 @@ func (m *Manager) WriteOnto(ref string, parent, expected plumbing.Hash, l Lock, 
 	return c, m.repo.UpdateRef(ref, c, expected)
 }
 
+// change is the read / decide / compare-and-swap loop of every lock
+// change: decide sees the current entry and returns the lock to write on
+// top of it, or nil to leave the ref as it is. A lost compare-and-swap
+// reads again; guard holds the repository's acquire guard across the
+// decision and the write.
+func (m *Manager) change(resource string, now time.Time, guard bool, decide func(cur Entry, exists bool) (*Lock, error)) (Entry, error) {
+	if err := ValidateResource(resource); err != nil {
+		return Entry{}, err
+	}
+	ref := RefName(resource)
+	for attempt := 0; attempt < 50; attempt++ {
+		var out Entry
+		step := func() error {
+			cur, exists, err := m.Read(ref)
+			if err != nil {
+				return err
+			}
+			next, err := decide(cur, exists)
+			if err != nil || next == nil {
+				out = cur
+				return err
+			}
+			c, err := m.WriteOnto(ref, cur.Commit, cur.Commit, *next, now)
+			out = Entry{Ref: ref, Commit: c, Lock: *next, Written: now.Truncate(time.Second)}
+			return err
+		}
+		var err error
+		if guard {
+			err = m.repo.WithFileLock(acquireGuard, step)
+		} else {
+			err = step()
+		}
+		var changed *gitdir.ErrRefChanged
+		if errors.As(err, &changed) {
+			continue
+		}
+		return out, err
+	}
+	return Entry{}, fmt.Errorf("lock %s: too many concurrent updates", resource)
+}
+
 // Acquired is the outcome of Acquire.
 type Acquired struct {
 	Entry    Entry
@@ -235,54 +322,51 @@ type Acquired struct {
 // Acquire takes resource for owner until now+ttl. A live lock of another
 // owner on a conflicting resource fails with *ConflictError; the owner's own
 // live lock is returned unchanged; an expired or released lock is taken
-// over with a new commit on top of it. A lost compare-and-swap re-reads.
+// over with a new commit on top of it. Acquires within the repository take
+// turns (acquireGuard), so of two racing acquires of conflicting resources
+// exactly one succeeds.
 func (m *Manager) Acquire(resource string, owner event.ActorID, ttl time.Duration, now time.Time) (Acquired, error) {
-	if err := ValidateResource(resource); err != nil {
-		return Acquired{}, err
-	}
 	nowMS := uint64(now.UnixMilli())
-	ref := RefName(resource)
-	for attempt := 0; attempt < 50; attempt++ {
-		if err := m.checkOthers(resource, ref, owner, nowMS); err != nil {
-			return Acquired{}, err
-		}
-		cur, exists, err := m.Read(ref)
-		if err != nil {
-			return Acquired{}, err
-		}
-		var prev *Lock
+	var a Acquired
+	// The resource's own lock is checked before taking the guard: a claim
+	// that finds its issue taken moves on at once.
+	if cur, exists, err := m.Read(RefName(resource)); err == nil && exists && cur.Lock.Live(nowMS) && cur.Lock.Owner != owner.String() {
+		return a, &ConflictError{Resource: cur.Lock.Resource, Holder: cur.Lock.Owner, ExpiresUnixMS: cur.Lock.ExpiresUnixMS, NowMS: nowMS}
+	}
+	e, err := m.change(resource, now, true, func(cur Entry, exists bool) (*Lock, error) {
+		a.Previous, a.Existing = nil, false
 		if exists && cur.Lock.Live(nowMS) {
 			if cur.Lock.Owner != owner.String() {
-				return Acquired{}, &ConflictError{Resource: cur.Lock.Resource, Holder: cur.Lock.Owner, ExpiresUnixMS: cur.Lock.ExpiresUnixMS, NowMS: nowMS}
+				return nil, &ConflictError{Resource: cur.Lock.Resource, Holder: cur.Lock.Owner, ExpiresUnixMS: cur.Lock.ExpiresUnixMS, NowMS: nowMS}
 			}
-			return Acquired{Entry: cur, Existing: true}, nil
+			a.Existing = true
+			return nil, nil
+		}
+		if err := m.checkOthers(resource, owner, nowMS); err != nil {
+			return nil, err
 		}
 		if exists {
 			p := cur.Lock
-			prev = &p
+			a.Previous = &p
 		}
-		l := Lock{Owner: owner.String(), Nonce: uuid.NewString(), ExpiresUnixMS: nowMS + uint64(ttl.Milliseconds()), Resource: resource}
-		c, err := m.write(ref, cur.Commit, l, now)
-		var changed *gitdir.ErrRefChanged
-		if errors.As(err, &changed) {
-			continue
-		}
-		if err != nil {
-			return Acquired{}, err
-		}
-		return Acquired{Entry: Entry{Ref: ref, Commit: c, Lock: l}, Previous: prev}, nil
+		return &Lock{Owner: owner.String(), Nonce: uuid.NewString(), ExpiresUnixMS: nowMS + uint64(ttl.Milliseconds()), Resource: resource}, nil
+	})
+	a.Entry = e
+	if err != nil {
+		return Acquired{}, err
 	}
-	return Acquired{}, fmt.Errorf("acquire %s: too many concurrent updates", resource)
+	return a, nil
 }
 
 // checkOthers fails if another owner holds a live lock on a different
 // resource that conflicts (any repo: lock, containing paths). Every lock is
 // read: any repo:<name>, not only repo:global, conflicts with an issue.
-func (m *Manager) checkOthers(resource, ref string, owner event.ActorID, nowMS uint64) error {
+func (m *Manager) checkOthers(resource string, owner event.ActorID, nowMS uint64) error {
 	all, err := m.List()
 	if err != nil {
 		return err
 	}
+	ref := RefName(resource)
 	for _, e := range all {
 		if e.Ref == ref || !e.Lock.Live(nowMS) || e.Lock.Owner == owner.String() {
 			continue
@@ -294,72 +378,51 @@ func (m *Manager) checkOthers(resource, ref string, owner event.ActorID, nowMS u
 	return nil
 }
 
-// Renew extends the owner's lock to now+ttl (acquiring it if absent).
+// Renew extends the owner's live lock to now+ttl; a zero ttl keeps the
+// lease's own length (a 2 h lease renews for 2 h). Renewing another
+// owner's live lock fails with *ConflictError, a lock nobody holds with
+// *NotHeldError: renewing never acquires.
 func (m *Manager) Renew(resource string, owner event.ActorID, ttl time.Duration, now time.Time) (Entry, error) {
-	if err := ValidateResource(resource); err != nil {
-		return Entry{}, err
-	}
 	nowMS := uint64(now.UnixMilli())
-	ref := RefName(resource)
-	for attempt := 0; attempt < 50; attempt++ {
-		cur, exists, err := m.Read(ref)
-		if err != nil {
-			return Entry{}, err
+	return m.change(resource, now, false, func(cur Entry, exists bool) (*Lock, error) {
+		switch {
+		case exists && cur.Lock.Live(nowMS) && cur.Lock.Owner != owner.String():
+			return nil, &ConflictError{Resource: resource, Holder: cur.Lock.Owner, ExpiresUnixMS: cur.Lock.ExpiresUnixMS, NowMS: nowMS}
+		case !exists || !cur.Lock.Live(nowMS):
+			return nil, &NotHeldError{Resource: resource}
 		}
-		if !exists || !cur.Lock.Live(nowMS) {
-			// Renewing an absent, expired or released lock takes it anew:
-			// Acquire checks the locks others took meanwhile.
-			a, err := m.Acquire(resource, owner, ttl, now)
-			return a.Entry, err
-		}
-		if cur.Lock.Owner != owner.String() {
-			return Entry{}, &ConflictError{Resource: resource, Holder: cur.Lock.Owner, ExpiresUnixMS: cur.Lock.ExpiresUnixMS, NowMS: nowMS}
+		lease := ttl
+		if lease <= 0 {
+			if lease = cur.Lease(); lease < time.Second {
+				lease = time.Second
+			}
 		}
 		l := cur.Lock
-		l.ExpiresUnixMS = nowMS + uint64(ttl.Milliseconds())
-		c, err := m.write(ref, cur.Commit, l, now)
-		var changed *gitdir.ErrRefChanged
-		if errors.As(err, &changed) {
-			continue
-		}
-		return Entry{Ref: ref, Commit: c, Lock: l}, err
-	}
-	return Entry{}, fmt.Errorf("renew %s: too many concurrent updates", resource)
+		l.ExpiresUnixMS = nowMS + uint64(lease.Milliseconds())
+		return &l, nil
+	})
 }
 
 // Release ends the owner's lock with a commit whose expiry is 0. Releasing
 // a lock that is absent, expired or already released is a no-op.
 func (m *Manager) Release(resource string, owner event.ActorID, now time.Time) (Entry, error) {
-	if err := ValidateResource(resource); err != nil {
-		return Entry{}, err
-	}
 	nowMS := uint64(now.UnixMilli())
-	ref := RefName(resource)
-	for attempt := 0; attempt < 50; attempt++ {
-		cur, exists, err := m.Read(ref)
-		if err != nil {
-			return Entry{}, err
+	e, err := m.change(resource, now, false, func(cur Entry, exists bool) (*Lock, error) {
+		if !exists || !cur.Lock.Live(nowMS) {
+			return nil, nil
 		}
-		if !exists {
-			return Entry{Ref: ref, Lock: Lock{Resource: resource}}, nil
-		}
-		if cur.Lock.Live(nowMS) && cur.Lock.Owner != owner.String() {
-			return Entry{}, fmt.Errorf("%w: cannot release lock on '%s': owned by %s: %w", ErrNotHeld, resource, cur.Lock.Owner,
+		if cur.Lock.Owner != owner.String() {
+			return nil, fmt.Errorf("%w: cannot release lock on '%s': owned by %s: %w", ErrNotHeld, resource, cur.Lock.Owner,
 				&ConflictError{Resource: resource, Holder: cur.Lock.Owner, ExpiresUnixMS: cur.Lock.ExpiresUnixMS, NowMS: nowMS})
-		}
-		if !cur.Lock.Live(nowMS) {
-			return cur, nil
 		}
 		l := cur.Lock
 		l.ExpiresUnixMS = 0
-		c, err := m.write(ref, cur.Commit, l, now)
-		var changed *gitdir.ErrRefChanged
-		if errors.As(err, &changed) {
-			continue
-		}
-		return Entry{Ref: ref, Commit: c, Lock: l}, err
+		return &l, nil
+	})
+	if err == nil && e.Commit.IsZero() {
+		e = Entry{Ref: RefName(resource), Lock: Lock{Resource: resource}}
 	}
-	return Entry{}, fmt.Errorf("release %s: too many concurrent updates", resource)
+	return e, err
 }
 
 // GC deletes the local refs of expired or released locks (never pushed).

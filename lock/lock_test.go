@@ -204,6 +204,10 @@ func TestReleaseAndRenewAreOwnerOnly(t *testing.T) {
 	if err != nil || rel.Lock.ExpiresUnixMS != 0 {
 		t.Fatalf("release: %+v %v", rel, err)
 	}
+	var nh *lock.NotHeldError
+	if _, err := m.Renew("path:src/", a, time.Hour, now); !errors.As(err, &nh) || !errors.Is(err, lock.ErrNotHeld) {
+		t.Fatalf("renew after release: %v, want not held (renewing never acquires)", err)
+	}
 	if _, err := m.Acquire("path:src/main.go", b, time.Minute, now); err != nil {
 		t.Fatalf("released lock still blocks: %v", err)
 	}
@@ -235,5 +239,32 @@ func TestGCRemovesOnlyExpiredLocks(t *testing.T) {
 	left, err := m.List()
 	if err != nil || len(left) != 1 || left[0].Lock.Resource != "issue:live" {
 		t.Fatalf("left %+v %v", left, err)
+	}
+}
+
+// A renew without a TTL keeps the lease's own length, whatever the
+// default of new locks.
+func TestRenewWithoutTTLKeepsTheLeaseLength(t *testing.T) {
+	m, _ := newManager(t)
+	a := event.ActorID{1}
+	now := time.UnixMilli(1700000000250)
+	for _, lease := range []time.Duration{2 * time.Hour, 90 * time.Second} {
+		r := "repo:" + lease.String()
+		if _, err := m.Acquire(r, a, lease, now); err != nil {
+			t.Fatal(err)
+		}
+		later := now.Add(lease / 2)
+		e, err := m.Renew(r, a, 0, later)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := uint64(later.Add(lease).UnixMilli()); e.Lock.ExpiresUnixMS != want {
+			t.Fatalf("%s lease renewed to %d, want %d", lease, e.Lock.ExpiresUnixMS, want)
+		}
+		// Read back from git, the lease is still known (from commit time).
+		got, _, err := m.Read(lock.RefName(r))
+		if err != nil || got.Lease() != lease {
+			t.Fatalf("%s lease read back as %s (%v)", lease, got.Lease(), err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
@@ -164,12 +165,13 @@ type pagedShow struct {
 }
 
 type listArgs struct {
-	State    string `json:"state"`
-	Label    string `json:"label"`
-	Assignee string `json:"assignee"`
-	Query    string `json:"query"`
-	Limit    int    `json:"limit"`
-	Cursor   string `json:"cursor"`
+	State     string `json:"state"`
+	Label     string `json:"label"`
+	Assignee  string `json:"assignee"`
+	Query     string `json:"query"`
+	ClaimedBy string `json:"claimed_by"`
+	Limit     int    `json:"limit"`
+	Cursor    string `json:"cursor"`
 }
 
 type readyArgs struct {
@@ -215,7 +217,7 @@ func Definitions() []Definition {
 		}, same[tools.IssueCommentInput], writeText("commented on")),
 		showDefinition(idProp),
 		listDefinition(),
-		define(tools.IssueReady, "List ready issues: open, no open blocker, no live claim by another agent; oldest first.", []mcpgo.ToolOption{
+		define(tools.IssueReady, "List ready issues: open, no open blocker, no live claim (yours included: see whoami for your claims); oldest first.", []mcpgo.ToolOption{
 			mcpgo.WithString("label", mcpgo.Description("Only issues with this label")),
 			mcpgo.WithInteger("limit", mcpgo.Description("At most this many (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
 		}, func(a readyArgs) (tools.IssueReadyInput, error) {
@@ -234,7 +236,11 @@ func Definitions() []Definition {
 		}, func(a claimArgs) (tools.ClaimInput, error) {
 			return tools.ClaimInput{ID: a.ID, Next: a.Next, TTL: string(a.TTL)}, nil
 		}, func(o tools.ClaimOutput) (any, string) {
-			return o, fmt.Sprintf("claimed %s %q until %d", o.IssueID, o.Title, o.ExpiresUnixMS)
+			verb := "claimed"
+			if o.AlreadyHeld {
+				verb = "already held; renewed"
+			}
+			return o, fmt.Sprintf("%s %s %q until %s", verb, o.IssueID, o.Title, time.UnixMilli(int64(o.ExpiresUnixMS)).UTC().Format(time.RFC3339))
 		}),
 		define(tools.IssueRelease, "Release your claim on an issue.", []mcpgo.ToolOption{idProp},
 			same[tools.ReleaseInput], func(o tools.ReleaseOutput) (any, string) {
@@ -340,6 +346,7 @@ func listDefinition() Definition {
 		mcpgo.WithString("label", mcpgo.Description("Only issues with this label")),
 		mcpgo.WithString("assignee", mcpgo.Description("Only issues assigned to this name")),
 		mcpgo.WithString("query", mcpgo.Description("Text in title or body (case-insensitive)")),
+		mcpgo.WithString("claimed_by", mcpgo.Description("Only issues with a live claim of this actor: \"me\", a label or an actor ID")),
 		mcpgo.WithInteger("limit", mcpgo.Description("Page size (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
 		mcpgo.WithString("cursor", mcpgo.Description("next_cursor of the previous page")),
 	}, func(ctx context.Context, s *tools.Session, a listArgs) (any, string, error) {
@@ -351,7 +358,7 @@ func listDefinition() Definition {
 		if err != nil {
 			return nil, "", err
 		}
-		out, err := tools.IssueList.Call(ctx, s, tools.IssueListInput{State: a.State, Label: a.Label, Assignee: a.Assignee, Query: a.Query, Limit: limit, Offset: off})
+		out, err := tools.IssueList.Call(ctx, s, tools.IssueListInput{State: a.State, Label: a.Label, Assignee: a.Assignee, Query: a.Query, ClaimedBy: a.ClaimedBy, Limit: limit, Offset: off})
 		if err != nil {
 			return nil, "", err
 		}

@@ -53,21 +53,21 @@ type ReadyFilter struct {
 	Label    string
 	Assignee string
 	Limit    int
-	Me       string // actor whose own claims do not hide an issue
 	NowMS    uint64
 }
 
 // Ready lists open issues with no open blocker, no open dependency and no
-// live issue lock of another actor, oldest first by (created_ts, issue_id).
+// live issue lock of anyone (the caller's own claims included: claimed work
+// is not ready for anyone), oldest first by (created_ts, issue_id).
 func (s *Store) Ready(ctx context.Context, f ReadyFilter) ([]Summary, error) {
 	// One range of the issues_ready index (open, unblocked, oldest first;
-	// it covers every summary column), minus the few issues another actor
-	// holds a live lock on, a set SQLite builds once per query.
+	// it covers every summary column), minus the few issues with a live
+	// lock, a set SQLite builds once per query.
 	q := `FROM issues i INDEXED BY issues_ready
 WHERE i.state = 'open' AND i.blocked = 0
 AND i.issue_id NOT IN (SELECT substr(l.resource, 7) FROM locks l
-	WHERE l.resource >= 'issue:' AND l.resource < 'issue;' AND l.owner <> ? AND l.expires > ?)`
-	args := []any{f.Me, int64(f.NowMS)}
+	WHERE l.resource >= 'issue:' AND l.resource < 'issue;' AND l.expires > ?)`
+	args := []any{int64(f.NowMS)}
 	if f.Label != "" {
 		q += ` AND EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = i.issue_id AND l.label = ?)`
 		args = append(args, f.Label)
@@ -91,6 +91,46 @@ AND i.issue_id NOT IN (SELECT substr(l.resource, 7) FROM locks l
 		args = append(args, f.Limit)
 	}
 	return s.summaries(ctx, size, q, args...)
+}
+
+// Claim is a live issue lock and the issue's title.
+type Claim struct {
+	IssueID       string
+	Title         string
+	Owner         string
+	ExpiresUnixMS uint64
+}
+
+// Claims lists the live issue locks of owner (every owner if empty), by
+// expiry, as last cached from refs/grite/locks/*.
+func (s *Store) Claims(ctx context.Context, owner string, nowMS uint64) ([]Claim, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT substr(l.resource, 7), coalesce(i.title, ''), l.owner, l.expires
+FROM locks l LEFT JOIN issues i ON i.issue_id = substr(l.resource, 7)
+WHERE l.resource >= 'issue:' AND l.resource < 'issue;' AND l.expires > ? AND (? = '' OR l.owner = ?)
+ORDER BY l.expires, l.resource`, int64(nowMS), owner, owner)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := []Claim{}
+	for rows.Next() {
+		var c Claim
+		var exp int64
+		if err := rows.Scan(&c.IssueID, &c.Title, &c.Owner, &exp); err != nil {
+			return nil, err
+		}
+		c.ExpiresUnixMS = uint64(exp)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ClaimHolders counts the actors other than me holding a live issue lock.
+func (s *Store) ClaimHolders(ctx context.Context, me string, nowMS uint64) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(DISTINCT owner) FROM locks
+WHERE resource >= 'issue:' AND resource < 'issue;' AND expires > ? AND owner <> ?`, int64(nowMS), me).Scan(&n)
+	return n, mapErr(err)
 }
 
 // Dep is a dependency edge with the other issue's title (empty if unknown).

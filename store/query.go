@@ -32,8 +32,12 @@ type Filter struct {
 	Label    string
 	Assignee string
 	Search   string // case-insensitive substring of title or body
-	Limit    int    // 0 = no limit
-	Offset   int
+	// ClaimedBy keeps issues on which this actor holds a live issue lock
+	// at NowMS.
+	ClaimedBy string
+	NowMS     uint64
+	Limit     int // 0 = no limit
+	Offset    int
 }
 
 func (f Filter) where() (string, []any) {
@@ -50,6 +54,10 @@ func (f Filter) where() (string, []any) {
 	if f.Assignee != "" {
 		conds = append(conds, "EXISTS(SELECT 1 FROM assignees a WHERE a.issue_id = i.issue_id AND a.user = ?)")
 		args = append(args, f.Assignee)
+	}
+	if f.ClaimedBy != "" {
+		conds = append(conds, "EXISTS(SELECT 1 FROM locks k WHERE k.resource = 'issue:' || i.issue_id AND k.owner = ? AND k.expires > ?)")
+		args = append(args, f.ClaimedBy, int64(f.NowMS))
 	}
 	if f.Search != "" {
 		conds = append(conds, "(instr(lower(i.title), lower(?)) > 0 OR instr(lower(i.body), lower(?)) > 0)")

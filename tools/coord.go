@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -322,7 +323,7 @@ type IssueReadyOutput struct {
 
 var IssueReady = Op[IssueReadyInput, IssueReadyOutput]{
 	Name: "issue_ready", Title: "List ready issues", ReadOnly: true, Idempotent: true,
-	Description: "Open issues with no open blocker and no live claim by another agent, oldest first.",
+	Description: "Open issues with no open blocker and no live claim (yours included), oldest first.",
 	Run: func(ctx context.Context, s *Session, in IssueReadyInput) (IssueReadyOutput, error) {
 		if in.Limit < 0 {
 			return IssueReadyOutput{}, newErr(CodeInvalidArgs, "limit must not be negative")
@@ -330,7 +331,7 @@ var IssueReady = Op[IssueReadyInput, IssueReadyOutput]{
 		if err := s.refreshLocks(ctx); err != nil {
 			return IssueReadyOutput{}, err
 		}
-		rows, err := s.Store.Ready(ctx, store.ReadyFilter{Label: in.Label, Assignee: in.Assignee, Limit: in.Limit, Me: s.Actor.ID.String(), NowMS: s.nowMS()})
+		rows, err := s.Store.Ready(ctx, store.ReadyFilter{Label: in.Label, Assignee: in.Assignee, Limit: in.Limit, NowMS: s.nowMS()})
 		if err != nil {
 			return IssueReadyOutput{}, err
 		}
@@ -370,6 +371,9 @@ var IssueClaim = Op[ClaimInput, ClaimOutput]{
 		if err != nil {
 			return ClaimOutput{}, err
 		}
+		if strings.TrimSpace(in.TTL) == "" {
+			ttl = 0 // a new claim gets DefaultClaimTTL, a held one keeps its lease
+		}
 		if in.Next == (in.ID != "") {
 			return ClaimOutput{}, newErr(CodeInvalidArgs, "give either an issue ID or next, not both or neither")
 		}
@@ -378,27 +382,64 @@ var IssueClaim = Op[ClaimInput, ClaimOutput]{
 			if err != nil {
 				return ClaimOutput{}, err
 			}
-			return s.claim(ctx, id, ttl)
+			return s.claim(ctx, id, ttl, false)
 		}
-		ready, err := IssueReady.Run(ctx, s, IssueReadyInput{})
-		if err != nil {
-			return ClaimOutput{}, err
-		}
-		for _, cand := range ready.Issues {
-			id, _ := event.ParseIssueID(cand.IssueID)
-			out, err := s.claim(ctx, id, ttl)
-			var te *Error
-			if errors.As(err, &te) && te.Code == CodeConflict {
-				continue // someone else got it first: try the next one
-			}
-			return out, err
-		}
-		return ClaimOutput{}, newErr(CodeNotFound, "no ready issue to claim").
-			suggest("Run 'grite issue list --state open' to see blocked or claimed work")
+		return s.claimNext(ctx, ttl)
 	},
 }
 
-func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration) (ClaimOutput, error) {
+// claimNext claims the first ready issue it can lock. Ready excludes every
+// live claim, so it never returns one the caller holds. Claimers that
+// lose a race move on to the next candidate at once; and while other
+// actors hold claims (a sign of concurrent claimers), each call starts at
+// a random place among the first few candidates, one per such actor, so
+// that claimers spread over the head of the queue instead of all racing
+// for its first issue. A lone claimer takes the oldest ready issue.
+func (s *Session) claimNext(ctx context.Context, ttl time.Duration) (ClaimOutput, error) {
+	ready, err := IssueReady.Run(ctx, s, IssueReadyInput{})
+	if err != nil {
+		return ClaimOutput{}, err
+	}
+	cands := ready.Issues
+	if len(cands) > 1 {
+		others, err := s.Store.ClaimHolders(ctx, s.Actor.ID.String(), s.nowMS())
+		if err != nil {
+			return ClaimOutput{}, err
+		}
+		if window := min(len(cands), others+1); window > 1 {
+			// Start at off, then the older ones of the window, then the
+			// rest: a claimer that loses near the head stays near it.
+			off := rand.IntN(window)
+			order := make([]IssueSummary, 0, len(cands))
+			order = append(order, cands[off:window]...)
+			order = append(order, cands[:off]...)
+			cands = append(order, cands[window:]...)
+		}
+	}
+	for _, cand := range cands {
+		id, err := event.ParseIssueID(cand.IssueID)
+		if err != nil {
+			return ClaimOutput{}, err
+		}
+		out, err := s.claim(ctx, id, ttl, true)
+		var te *Error
+		switch {
+		case errors.As(err, &te) && te.Code == CodeConflict, errors.Is(err, errHeld):
+			continue // someone else got it first, it closed, or it is ours: try the next one
+		}
+		return out, err
+	}
+	return ClaimOutput{}, newErr(CodeNotFound, "no ready issue to claim").
+		suggest("Run 'grite issue list --claimed-by me' to see your own claims", "Run 'grite issue list --state open' to see blocked or claimed work")
+}
+
+// errHeld: claimNext met an issue the caller holds already.
+var errHeld = errors.New("claimed by the caller already")
+
+// claim takes id for the caller. A zero ttl gives a new claim
+// DefaultClaimTTL and an issue the caller holds its own lease length again.
+// With next, an issue the caller holds is errHeld, not renewed.
+func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration, next bool) (ClaimOutput, error) {
 	sum, ok, err := s.Store.Issue(ctx, id.String())
 	if err != nil {
 		return ClaimOutput{}, err
@@ -410,9 +451,22 @@ func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration
 		return ClaimOutput{}, newErr(CodeConflict, "issue %s is closed", id).suggest("Reopen it first with 'grite issue reopen " + id.String()[:8] + "'")
 	}
 	resource := "issue:" + id.String()
-	acq, err := s.Locks.Acquire(resource, s.Actor.ID, ttl, s.Now())
+	lease := ttl
+	if lease == 0 {
+		lease = DefaultClaimTTL
+	}
+	acq, err := s.Locks.Acquire(resource, s.Actor.ID, lease, s.Now())
 	if err != nil {
 		return ClaimOutput{}, lockConflict(err)
+	}
+	if acq.Existing {
+		if next {
+			return ClaimOutput{}, errHeld
+		}
+		// Claiming what you hold renews the lease (and says so).
+		if acq.Entry, err = s.Locks.Renew(resource, s.Actor.ID, ttl, s.Now()); err != nil {
+			return ClaimOutput{}, lockConflict(err)
+		}
 	}
 	me := s.Actor.DisplayName()
 	out := ClaimOutput{IssueID: id.String(), Title: sum.Title, Resource: resource, Owner: s.Actor.ID.String(),
@@ -569,7 +623,11 @@ var Lock = Op[LockInput, LockOutput]{
 		if err := lock.ValidateResource(in.Resource); err != nil {
 			return LockOutput{}, newErr(CodeInvalidArgs, "%v", err)
 		}
-		ttl, err := ParseTTL(in.TTL, DefaultLockTTL)
+		def := DefaultLockTTL
+		if in.Action == "renew" {
+			def = 0 // keep the lease's own length
+		}
+		ttl, err := ParseTTL(in.TTL, def)
 		if err != nil {
 			return LockOutput{}, err
 		}
@@ -585,6 +643,11 @@ var Lock = Op[LockInput, LockOutput]{
 			e, err = s.Locks.Release(in.Resource, s.Actor.ID, s.Now())
 		default:
 			return LockOutput{}, newErr(CodeInvalidArgs, "action must be acquire, renew or release, got %q", in.Action)
+		}
+		var nh *lock.NotHeldError
+		if errors.As(err, &nh) {
+			return LockOutput{}, (&Error{Code: CodeNotFound, Message: err.Error(), cause: err}).with("resource", in.Resource).
+				suggest("Acquire it with 'grite lock acquire " + in.Resource + "' (MCP: lock with action acquire)")
 		}
 		if err != nil {
 			return LockOutput{}, lockConflict(err)

@@ -148,8 +148,22 @@ func TestClaimExpiryHandsTheIssueToAnotherActorWithoutWaiting(t *testing.T) {
 	if got := b.ready(); len(got) != 0 {
 		t.Fatalf("B's ready queue while A's claim is live: %v", got)
 	}
-	if got := a.ready(); !slices.Equal(got, []string{id}) {
-		t.Fatalf("the holder's own claim must not hide the issue from it: %v", got)
+	if got := a.ready(); len(got) != 0 {
+		t.Fatalf("the holder's own claim must hide the issue from it too: %v", got)
+	}
+	// The holder finds its claim in whoami and with --claimed-by me.
+	who := coordMust(a, tools.WhoAmI, struct{}{})
+	if len(who.Claims) != 1 || who.Claims[0].IssueID != id || who.Claims[0].Title != "expiring" || who.Claims[0].ExpiresUnixMS != expires {
+		t.Fatalf("whoami claims %+v, want %s until %d", who.Claims, id, expires)
+	}
+	for _, who := range []string{"me", "agentA", a.id, a.id[:6]} {
+		mine := coordMust(a, tools.IssueList, tools.IssueListInput{ClaimedBy: who})
+		if mine.Total != 1 || mine.Issues[0].IssueID != id {
+			t.Fatalf("list --claimed-by %s: %+v", who, mine)
+		}
+	}
+	if theirs := coordMust(b, tools.IssueList, tools.IssueListInput{ClaimedBy: "me"}); theirs.Total != 0 {
+		t.Fatalf("B lists A's claim as its own: %+v", theirs)
 	}
 
 	// At the expiry instant (expired iff now >= expires) nobody ran a
@@ -184,8 +198,13 @@ func TestClaimTwiceAndReleaseInProcess(t *testing.T) {
 	first := coordMust(a, tools.IssueClaim, tools.ClaimInput{ID: id})
 	r.clock.advance(time.Minute)
 	again := coordMust(a, tools.IssueClaim, tools.ClaimInput{ID: id})
-	if !again.AlreadyHeld || len(again.EventIDs) != 0 || again.ExpiresUnixMS != first.ExpiresUnixMS {
-		t.Fatalf("second claim %+v: want already_held, no events, no renewal", again)
+	if !again.AlreadyHeld || len(again.EventIDs) != 0 || again.ExpiresUnixMS != r.clock.ms(tools.DefaultClaimTTL) || again.ExpiresUnixMS <= first.ExpiresUnixMS {
+		t.Fatalf("second claim %+v: want already_held, no events, the lease renewed for its own length", again)
+	}
+	r.clock.advance(time.Minute)
+	longer := coordMust(a, tools.IssueClaim, tools.ClaimInput{ID: id, TTL: "2h"})
+	if !longer.AlreadyHeld || longer.ExpiresUnixMS != r.clock.ms(2*time.Hour) {
+		t.Fatalf("claim of a held issue with a TTL: %+v, want renewed for 2h", longer)
 	}
 	show := coordMust(a, tools.IssueShow, tools.IssueShowInput{ID: id})
 	added := 0
@@ -198,7 +217,7 @@ func TestClaimTwiceAndReleaseInProcess(t *testing.T) {
 		t.Fatalf("%d AssigneeAdded, assignees %v", added, show.Issue.Assignees)
 	}
 	_, err := coordCall(b, tools.IssueRelease, tools.ReleaseInput{ID: id})
-	coordConflict(t, err, a.id, first.ExpiresUnixMS)
+	coordConflict(t, err, a.id, longer.ExpiresUnixMS)
 	rel := coordMust(a, tools.IssueRelease, tools.ReleaseInput{ID: id})
 	if !rel.Released || rel.EventID == "" || len(a.assignees(id)) != 0 {
 		t.Fatalf("release %+v, assignees %v", rel, a.assignees(id))
@@ -313,9 +332,10 @@ func TestLockExpiryRenewAndReleaseWithInjectedClock(t *testing.T) {
 	}
 }
 
-// Renewing one's own expired or released lock takes it anew, so it must
-// respect the locks others took meanwhile.
-func TestLockRenewOfAnExpiredLockChecksOtherLocks(t *testing.T) {
+// Renewing never acquires: one's own expired or released lock is not
+// held, so renewing it is not_found, and the locks others took meanwhile
+// are left alone.
+func TestLockRenewOfALockNotHeldIsNotFound(t *testing.T) {
 	for _, release := range []bool{false, true} {
 		r := newCoordRepo(t)
 		a, b := r.agent("agentA"), r.agent("agentB")
@@ -328,15 +348,31 @@ func TestLockRenewOfAnExpiredLockChecksOtherLocks(t *testing.T) {
 			}
 		}
 		r.clock.advance(time.Second)
-		held, err := b.lock("acquire", "path:src/main.go", "1m")
-		if err != nil {
+		if _, err := b.lock("acquire", "path:src/main.go", "1m"); err != nil {
 			t.Fatal(err)
 		}
-		_, err = a.lock("renew", "path:src/", "1m")
-		coordConflict(t, err, b.id, held.Lock.ExpiresUnixMS)
+		_, err := a.lock("renew", "path:src/", "1m")
+		if e := tools.AsError(err); e.Code != tools.CodeNotFound || !strings.Contains(fmt.Sprint(e.Details["suggestions"]), "lock acquire path:src/") {
+			t.Fatalf("renew of a lock not held (released first: %v): %v, want not_found suggesting acquire", release, err)
+		}
 		if got := a.liveLocks(); !slices.Equal(got, []string{"path:src/main.go " + b.id}) {
 			t.Fatalf("live locks after a refused renew (released first: %v): %v", release, got)
 		}
+	}
+}
+
+// A renew without a TTL keeps the lease's own length (a 2 h lease is not
+// cut to the default 5 m).
+func TestLockRenewWithoutTTLKeepsTheLease(t *testing.T) {
+	r := newCoordRepo(t)
+	a := r.agent("agentA")
+	if _, err := a.lock("acquire", "repo:release", "2h"); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.advance(time.Hour)
+	out, err := a.lock("renew", "repo:release", "")
+	if err != nil || out.Lock.ExpiresUnixMS != r.clock.ms(2*time.Hour) {
+		t.Fatalf("renew without ttl: %+v %v, want 2h from now", out, err)
 	}
 }
 
@@ -625,5 +661,31 @@ func TestEditsFollowWhatTheirAuthorSaw(t *testing.T) {
 	created2 := coordMust(a, tools.IssueShow, tools.IssueShowInput{ID: other.IssueID})
 	if ts := created2.Events[0].TS; ts != r.clock.ms(0) {
 		t.Fatalf("create ts %d, want the clock's %d", ts, r.clock.ms(0))
+	}
+}
+
+// One session (an agent, or an orchestrator dispatching through one) takes
+// several tasks with claim next: each call returns a different issue,
+// oldest first while it claims alone, and nothing once all are its own.
+func TestClaimNextTwiceTakesTwoDifferentIssues(t *testing.T) {
+	r := newCoordRepo(t)
+	a := r.agent("agentA")
+	first := a.create("first")
+	r.clock.advance(time.Millisecond) // created_ts orders the queue
+	second := a.create("second")
+	var got []string
+	for range 2 {
+		got = append(got, coordMust(a, tools.IssueClaim, tools.ClaimInput{Next: true}).IssueID)
+	}
+	if !slices.Equal(got, []string{first, second}) {
+		t.Fatalf("claim next twice gave %v, want %s then %s", got, first, second)
+	}
+	_, err := coordCall(a, tools.IssueClaim, tools.ClaimInput{Next: true})
+	if e := tools.AsError(err); e.Code != tools.CodeNotFound || !strings.Contains(fmt.Sprint(e.Details["suggestions"]), "--claimed-by me") {
+		t.Fatalf("claim next with every issue claimed by the caller: %v, want not_found pointing at its claims", err)
+	}
+	mine := coordMust(a, tools.IssueList, tools.IssueListInput{ClaimedBy: "me"})
+	if mine.Total != 2 {
+		t.Fatalf("list --claimed-by me: %+v", mine)
 	}
 }

@@ -277,8 +277,11 @@ type IssueListInput struct {
 	Label    string `json:"label,omitempty"`
 	Assignee string `json:"assignee,omitempty"`
 	Query    string `json:"query,omitempty"`
-	Limit    int    `json:"limit,omitempty"`
-	Offset   int    `json:"-"`
+	// ClaimedBy keeps issues with a live claim of this actor: "me", an
+	// actor ID, a unique ID prefix or the label of an actor of this clone.
+	ClaimedBy string `json:"claimed_by,omitempty"`
+	Limit     int    `json:"limit,omitempty"`
+	Offset    int    `json:"-"`
 }
 
 // IssueListOutput is a page of issues and the total matching.
@@ -299,7 +302,18 @@ var IssueList = Op[IssueListInput, IssueListOutput]{
 		if in.Limit < 0 || in.Offset < 0 {
 			return IssueListOutput{}, newErr(CodeInvalidArgs, "limit must not be negative")
 		}
-		rows, total, err := s.Store.ListIssues(ctx, store.Filter{State: in.State, Label: in.Label, Assignee: in.Assignee, Search: in.Query, Limit: in.Limit, Offset: in.Offset})
+		f := store.Filter{State: in.State, Label: in.Label, Assignee: in.Assignee, Search: in.Query, Limit: in.Limit, Offset: in.Offset}
+		if in.ClaimedBy != "" {
+			var err error
+			if f.ClaimedBy, err = s.ResolveActor(in.ClaimedBy); err != nil {
+				return IssueListOutput{}, err
+			}
+			if err := s.refreshLocks(ctx); err != nil {
+				return IssueListOutput{}, err
+			}
+			f.NowMS = s.nowMS()
+		}
+		rows, total, err := s.Store.ListIssues(ctx, f)
 		if err != nil {
 			return IssueListOutput{}, err
 		}

@@ -19,11 +19,37 @@ type WhoAmIOutput struct {
 	WALHead        string `json:"wal_head"`
 	UnpushedEvents int    `json:"unpushed_events"`
 	Remote         string `json:"remote"`
+	// Claims are the actor's live claims, soonest expiry first: how an
+	// agent restarted with the same actor finds its work again.
+	Claims []ClaimJSON `json:"claims"`
+}
+
+// ClaimJSON is a live claim of the caller.
+type ClaimJSON struct {
+	IssueID       string `json:"issue_id"`
+	Title         string `json:"title"`
+	ExpiresUnixMS uint64 `json:"expires_unix_ms"`
+}
+
+// ownClaims lists the caller's live claims.
+func (s *Session) ownClaims(ctx context.Context) ([]ClaimJSON, error) {
+	if err := s.refreshLocks(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.Store.Claims(ctx, s.Actor.ID.String(), s.nowMS())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ClaimJSON, 0, len(rows))
+	for _, c := range rows {
+		out = append(out, ClaimJSON{IssueID: c.IssueID, Title: c.Title, ExpiresUnixMS: c.ExpiresUnixMS})
+	}
+	return out, nil
 }
 
 var WhoAmI = Op[struct{}, WhoAmIOutput]{
 	Name: "whoami", Title: "Who am I", ReadOnly: true, Idempotent: true,
-	Description: "Repository, actor, WAL head and number of events not yet pushed to origin.",
+	Description: "Repository, actor, your live claims, WAL head and number of events not yet pushed to origin.",
 	Run: func(ctx context.Context, s *Session, _ struct{}) (WhoAmIOutput, error) {
 		head, err := s.WAL.Head()
 		if err != nil {
@@ -37,6 +63,10 @@ var WhoAmI = Op[struct{}, WhoAmIOutput]{
 		}
 		err = s.WAL.Walk(ctx, head, wal.ReadOptions{Stop: func(h plumbing.Hash) bool { return h == pushed }},
 			func(c wal.Commit) error { out.UnpushedEvents += len(c.Events); return nil })
+		if err != nil {
+			return out, err
+		}
+		out.Claims, err = s.ownClaims(ctx)
 		return out, err
 	},
 }

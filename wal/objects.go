@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -267,6 +268,7 @@ const maxCommitBytes = 1 << 20
 type commitHeader struct {
 	TreeHash     plumbing.Hash
 	ParentHashes []plumbing.Hash
+	Committed    int64 // committer time, Unix seconds (0 if unreadable)
 }
 
 func (r *objectReader) commit(h plumbing.Hash) (commitHeader, error) {
@@ -281,13 +283,25 @@ func (r *objectReader) commit(h plumbing.Hash) (commitHeader, error) {
 // the tree of commit, refusing one larger than limit bytes. A path that
 // names no file there is an error satisfying fs.ErrNotExist.
 func ReadFile(repo *gitdir.Repo, commit plumbing.Hash, path string, limit int64) ([]byte, error) {
+	b, _, err := ReadFileAt(repo, commit, path, limit)
+	return b, err
+}
+
+// ReadFileAt is ReadFile that also returns the commit's committer time
+// (zero if the commit does not say it readably).
+func ReadFileAt(repo *gitdir.Repo, commit plumbing.Hash, path string, limit int64) ([]byte, time.Time, error) {
 	r := newObjectReader(repo)
 	defer r.close()
 	c, err := r.commit(commit)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	return r.file(c.TreeHash, path, limit)
+	var at time.Time
+	if c.Committed > 0 {
+		at = time.Unix(c.Committed, 0)
+	}
+	b, err := r.file(c.TreeHash, path, limit)
+	return b, at, err
 }
 
 // file reads the blob at path below tree.
@@ -334,6 +348,11 @@ func parseCommit(data []byte) (commitHeader, error) {
 		}
 		key, val, _ := bytes.Cut(line, []byte(" "))
 		switch string(key) {
+		case "committer":
+			// "Name <email> <unix seconds> <zone>"
+			if f := bytes.Fields(val[bytes.LastIndexByte(val, '>')+1:]); len(f) == 2 {
+				c.Committed, _ = strconv.ParseInt(string(f[0]), 10, 64)
+			}
 		case "tree", "parent":
 			h, ok := parseHex(val)
 			if !ok {

@@ -116,14 +116,18 @@ func claimCmd(g *globals) *cobra.Command {
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.ClaimOutput, error) {
 				return tools.IssueClaim.Call(ctx, s, in)
 			}, func(w io.Writer, o tools.ClaimOutput) {
-				fmt.Fprintf(w, "claimed %s %s (%s)\n", o.IssueID[:8], oneLine(o.Title, 60), fmtExpiry(o.ExpiresUnixMS))
+				verb := "claimed"
+				if o.AlreadyHeld {
+					verb = "already held; renewed"
+				}
+				fmt.Fprintf(w, "%s %s %s (%s)\n", verb, o.IssueID[:8], oneLine(o.Title, 60), fmtExpiry(o.ExpiresUnixMS))
 				if o.TookOverFrom != "" {
 					fmt.Fprintf(w, "took over the expired claim of %s\n", o.TookOverFrom)
 				}
 			})
 		}}
 	c.Flags().BoolVar(&next, "next", false, "claim the first ready issue")
-	c.Flags().StringVar(&ttl, "ttl", "30m", "lease duration (90s, 30m, 2h or seconds)")
+	c.Flags().StringVar(&ttl, "ttl", "", "lease duration (90s, 30m, 2h or seconds; default 30m, and a claim you hold keeps its length)")
 	return c
 }
 
@@ -167,7 +171,7 @@ func lockCmd(g *globals) *cobra.Command {
 			}}
 		sub.Flags().StringVar(&resource, "resource", "", "resource (or give it as the argument)")
 		if action != "release" {
-			sub.Flags().StringVar(&ttl, "ttl", "", "lease duration (90s, 15m, 2h or seconds; default 5m)")
+			sub.Flags().StringVar(&ttl, "ttl", "", "lease duration (90s, 15m, 2h or seconds; default 5m, and renew keeps the lease's length)")
 		}
 		c.AddCommand(sub)
 	}

@@ -104,6 +104,7 @@ func issueListCmd(g *globals) *cobra.Command {
 	f.StringVar(&in.Label, "label", "", "only issues with this label")
 	f.StringVar(&in.Assignee, "assignee", "", "only issues assigned to this name")
 	f.StringVar(&in.Query, "search", "", "only issues whose title or body contains this text")
+	f.StringVar(&in.ClaimedBy, "claimed-by", "", "only issues with a live claim of this actor: me, a label, an actor ID or prefix")
 	f.IntVar(&in.Limit, "limit", 0, "at most this many (default: no limit)")
 	return c
 }
