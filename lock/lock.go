@@ -173,18 +173,13 @@ func (e Entry) Lease() time.Duration {
 type Manager struct {
 	repo *gitdir.Repo
 	mu   sync.Mutex
-	// read caches parsed lock commits: a commit never changes, and
-	// checking for conflicts reads every lock.
-	read map[plumbing.Hash]Entry
+	// read caches parsed lock commits: a commit never changes.
+	read  map[plumbing.Hash]Entry
+	known known // the lock refs as last seen (journal.go)
 }
 
 // New returns a Manager.
 func New(repo *gitdir.Repo) *Manager { return &Manager{repo: repo, read: map[plumbing.Hash]Entry{}} }
-
-// acquireGuard serializes acquires within a repository: a lock can
-// conflict with another on a different ref (path:src/ and path:src/a.go,
-// repo:* and anything), which no compare-and-swap of one ref can see.
-const acquireGuard = "lock-acquire"
 
 // Read returns the lock at ref (ok false when the ref does not exist).
 func (m *Manager) Read(ref string) (Entry, bool, error) {
@@ -208,9 +203,12 @@ func (m *Manager) ReadCommit(h plumbing.Hash) (Lock, error) {
 
 func (m *Manager) readEntry(h plumbing.Hash) (Entry, error) {
 	m.mu.Lock()
-	e, ok := m.read[h]
-	m.mu.Unlock()
-	if ok {
+	defer m.mu.Unlock()
+	return m.readEntryLocked(h)
+}
+
+func (m *Manager) readEntryLocked(h plumbing.Hash) (Entry, error) {
+	if e, ok := m.read[h]; ok {
 		return e, nil
 	}
 	b, at, err := wal.ReadFileAt(m.repo, h, "lock.json", 64<<10)
@@ -223,26 +221,21 @@ func (m *Manager) readEntry(h plumbing.Hash) (Entry, error) {
 	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&l); err != nil {
 		return Entry{}, fmt.Errorf("lock.json of %s: %w", h, err)
 	}
-	e = Entry{Commit: h, Lock: l, Written: at}
-	m.mu.Lock()
+	e := Entry{Commit: h, Lock: l, Written: at}
 	m.read[h] = e
-	m.mu.Unlock()
 	return e, nil
 }
 
 // List returns every lock (expired and released included).
 func (m *Manager) List() ([]Entry, error) {
-	refs, err := m.repo.ListRefs(Prefix)
+	refs, err := m.snapshot()
 	if err != nil {
 		return nil, err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	out := make([]Entry, 0, len(refs))
-	for name, h := range refs {
-		e, err := m.readEntry(h)
-		if err != nil {
-			continue // an unreadable lock ref does not hold anything
-		}
-		e.Ref = name
+	for _, e := range refs {
 		out = append(out, e)
 	}
 	return out, nil
@@ -251,7 +244,28 @@ func (m *Manager) List() ([]Entry, error) {
 // WriteOnto puts a lock commit on top of parent (a root commit when parent
 // is zero) and moves ref from expected to it; sync's reconciliation uses it
 // with a parent from the remote.
-func (m *Manager) WriteOnto(ref string, parent, expected plumbing.Hash, l Lock, now time.Time) (plumbing.Hash, error) {
+func (m *Manager) WriteOnto(ref string, parent, expected plumbing.Hash, l Lock, now time.Time) (c plumbing.Hash, err error) {
+	err = m.guarded(func() error {
+		if c, err = m.writeOnto(ref, parent, expected, l, now); err != nil {
+			return err
+		}
+		return m.record(ref)
+	})
+	return c, err
+}
+
+// Adopt moves ref from old to new (a commit already in the repository,
+// such as a fetched lock), journaled like every lock change.
+func (m *Manager) Adopt(ref string, new, old plumbing.Hash) error {
+	return m.guarded(func() error {
+		if err := m.repo.UpdateRef(ref, new, old); err != nil {
+			return err
+		}
+		return m.record(ref)
+	})
+}
+
+func (m *Manager) writeOnto(ref string, parent, expected plumbing.Hash, l Lock, now time.Time) (plumbing.Hash, error) {
 	blob, err := wal.WriteObject(m.repo, plumbing.BlobObject, Marshal(l))
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -272,18 +286,21 @@ func (m *Manager) WriteOnto(ref string, parent, expected plumbing.Hash, l Lock, 
 }
 
 // change is the read / decide / compare-and-swap loop of every lock
-// change: decide sees the current entry and returns the lock to write on
-// top of it, or nil to leave the ref as it is. A lost compare-and-swap
-// reads again; guard holds the repository's acquire guard across the
-// decision and the write.
-func (m *Manager) change(resource string, now time.Time, guard bool, decide func(cur Entry, exists bool) (*Lock, error)) (Entry, error) {
+// change, under the repository's locks file lock: a lock can conflict with
+// another on a different ref (path:src/ and path:src/a.go, repo:* and
+// anything), which no compare-and-swap of one ref can see, so acquires
+// take turns across the check and the write, and every change is
+// journaled for the next check. decide sees the current entry and returns
+// the lock to write on top of it, or nil to leave the ref as it is. A lost
+// compare-and-swap (a writer that does not take the file lock) reads again.
+func (m *Manager) change(resource string, now time.Time, decide func(cur Entry, exists bool) (*Lock, error)) (Entry, error) {
 	if err := ValidateResource(resource); err != nil {
 		return Entry{}, err
 	}
 	ref := RefName(resource)
 	for attempt := 0; attempt < 50; attempt++ {
 		var out Entry
-		step := func() error {
+		err := m.guarded(func() error {
 			cur, exists, err := m.Read(ref)
 			if err != nil {
 				return err
@@ -293,16 +310,13 @@ func (m *Manager) change(resource string, now time.Time, guard bool, decide func
 				out = cur
 				return err
 			}
-			c, err := m.WriteOnto(ref, cur.Commit, cur.Commit, *next, now)
+			c, err := m.writeOnto(ref, cur.Commit, cur.Commit, *next, now)
+			if err != nil {
+				return err
+			}
 			out = Entry{Ref: ref, Commit: c, Lock: *next, Written: now.Truncate(time.Second)}
-			return err
-		}
-		var err error
-		if guard {
-			err = m.repo.WithFileLock(acquireGuard, step)
-		} else {
-			err = step()
-		}
+			return m.record(ref)
+		})
 		var changed *gitdir.ErrRefChanged
 		if errors.As(err, &changed) {
 			continue
@@ -333,7 +347,7 @@ func (m *Manager) Acquire(resource string, owner event.ActorID, ttl time.Duratio
 	if cur, exists, err := m.Read(RefName(resource)); err == nil && exists && cur.Lock.Live(nowMS) && cur.Lock.Owner != owner.String() {
 		return a, &ConflictError{Resource: cur.Lock.Resource, Holder: cur.Lock.Owner, ExpiresUnixMS: cur.Lock.ExpiresUnixMS, NowMS: nowMS}
 	}
-	e, err := m.change(resource, now, true, func(cur Entry, exists bool) (*Lock, error) {
+	e, err := m.change(resource, now, func(cur Entry, exists bool) (*Lock, error) {
 		a.Previous, a.Existing = nil, false
 		if exists && cur.Lock.Live(nowMS) {
 			if cur.Lock.Owner != owner.String() {
@@ -384,7 +398,7 @@ func (m *Manager) checkOthers(resource string, owner event.ActorID, nowMS uint64
 // *NotHeldError: renewing never acquires.
 func (m *Manager) Renew(resource string, owner event.ActorID, ttl time.Duration, now time.Time) (Entry, error) {
 	nowMS := uint64(now.UnixMilli())
-	return m.change(resource, now, false, func(cur Entry, exists bool) (*Lock, error) {
+	return m.change(resource, now, func(cur Entry, exists bool) (*Lock, error) {
 		switch {
 		case exists && cur.Lock.Live(nowMS) && cur.Lock.Owner != owner.String():
 			return nil, &ConflictError{Resource: resource, Holder: cur.Lock.Owner, ExpiresUnixMS: cur.Lock.ExpiresUnixMS, NowMS: nowMS}
@@ -407,7 +421,7 @@ func (m *Manager) Renew(resource string, owner event.ActorID, ttl time.Duration,
 // a lock that is absent, expired or already released is a no-op.
 func (m *Manager) Release(resource string, owner event.ActorID, now time.Time) (Entry, error) {
 	nowMS := uint64(now.UnixMilli())
-	e, err := m.change(resource, now, false, func(cur Entry, exists bool) (*Lock, error) {
+	e, err := m.change(resource, now, func(cur Entry, exists bool) (*Lock, error) {
 		if !exists || !cur.Lock.Live(nowMS) {
 			return nil, nil
 		}
@@ -427,25 +441,33 @@ func (m *Manager) Release(resource string, owner event.ActorID, now time.Time) (
 
 // GC deletes the local refs of expired or released locks (never pushed).
 func (m *Manager) GC(now time.Time) ([]Entry, error) {
-	all, err := m.List()
-	if err != nil {
-		return nil, err
-	}
-	nowMS := uint64(now.UnixMilli())
 	var pruned []Entry
-	for _, e := range all {
-		if e.Lock.Live(nowMS) {
-			continue
-		}
-		err := m.repo.DeleteRef(e.Ref, e.Commit)
-		var changed *gitdir.ErrRefChanged
-		if errors.As(err, &changed) {
-			continue // someone re-took it meanwhile
-		}
+	err := m.guarded(func() error {
+		all, err := m.List()
 		if err != nil {
-			return pruned, err
+			return err
 		}
-		pruned = append(pruned, e)
-	}
-	return pruned, nil
+		nowMS := uint64(now.UnixMilli())
+		var refs []string
+		for _, e := range all {
+			if e.Lock.Live(nowMS) {
+				continue
+			}
+			err = m.repo.DeleteRef(e.Ref, e.Commit)
+			var changed *gitdir.ErrRefChanged
+			if errors.As(err, &changed) {
+				err = nil
+				continue // someone re-took it meanwhile
+			}
+			if err != nil {
+				break
+			}
+			pruned, refs = append(pruned, e), append(refs, e.Ref)
+		}
+		if rerr := m.record(refs...); err == nil {
+			err = rerr
+		}
+		return err
+	})
+	return pruned, err
 }

@@ -3,6 +3,7 @@ package lock_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"os"
 	"sync"
 	"testing"
@@ -266,5 +267,63 @@ func TestRenewWithoutTTLKeepsTheLeaseLength(t *testing.T) {
 		if err != nil || got.Lease() != lease {
 			t.Fatalf("%s lease read back as %s (%v)", lease, got.Lease(), err)
 		}
+	}
+}
+
+// Two Managers of one repository stand for two processes: once one has
+// listed the locks, it learns of the other's acquires, releases and gc
+// through the journal, and refuses a conflicting acquire at once.
+func TestManagersSeeEachOthersChangesThroughTheJournal(t *testing.T) {
+	m1, dir := newManager(t)
+	r, err := gitdir.Discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2 := lock.New(r)
+	a, b := event.ActorID{1}, event.ActorID{2}
+	now := time.UnixMilli(1700000000000)
+	live := func(m *lock.Manager) []string {
+		t.Helper()
+		all, err := m.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range all {
+			if e.Lock.Live(uint64(now.UnixMilli())) {
+				out = append(out, e.Lock.Resource)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := live(m1); len(got) != 0 {
+		t.Fatalf("fresh repository lists %v", got)
+	}
+	if _, err := m2.Acquire("path:src/", b, time.Minute, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := live(m1); !slices.Equal(got, []string{"path:src/"}) {
+		t.Fatalf("after the other's acquire: %v", got)
+	}
+	var ce *lock.ConflictError
+	if _, err := m1.Acquire("path:src/x.go", a, time.Minute, now); !errors.As(err, &ce) || ce.Holder != b.String() {
+		t.Fatalf("acquire inside the other's path: %v, want a conflict", err)
+	}
+	if _, err := m2.Release("path:src/", b, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := live(m1); len(got) != 0 {
+		t.Fatalf("after the other's release: %v", got)
+	}
+	if _, err := m2.GC(now); err != nil {
+		t.Fatal(err)
+	}
+	all, err := m1.List()
+	if err != nil || len(all) != 0 {
+		t.Fatalf("after the other's gc: %+v %v", all, err)
+	}
+	if _, err := m1.Acquire("path:src/x.go", a, time.Minute, now); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -58,7 +58,7 @@ func (s *Syncer) reconcileOne(ctx context.Context, locks *lock.Manager, ref stri
 	case l == r:
 		return nil
 	case l.IsZero():
-		return s.repo.UpdateRef(ref, r, l)
+		return locks.Adopt(ref, r, l)
 	}
 	base, err := s.mergeBase(ctx, l, r)
 	if err != nil {
@@ -66,17 +66,17 @@ func (s *Syncer) reconcileOne(ctx context.Context, locks *lock.Manager, ref stri
 	}
 	switch base {
 	case l: // local is behind: fast-forward
-		return s.repo.UpdateRef(ref, r, l)
+		return locks.Adopt(ref, r, l)
 	case r: // remote is behind: the push will fast-forward it
 		return nil
 	}
 	remoteLock, err := locks.ReadCommit(r)
 	if err != nil {
-		return s.repo.UpdateRef(ref, r, l) // unreadable remote lock holds nothing; adopt its history
+		return locks.Adopt(ref, r, l) // unreadable remote lock holds nothing; adopt its history
 	}
 	localLock, err := locks.ReadCommit(l)
 	if err != nil {
-		return s.repo.UpdateRef(ref, r, l)
+		return locks.Adopt(ref, r, l)
 	}
 	remoteLive, localLive := remoteLock.Live(nowMS), localLock.Live(nowMS)
 	switch {
@@ -95,12 +95,12 @@ func (s *Syncer) reconcileOne(ctx context.Context, locks *lock.Manager, ref stri
 				Holder: remoteLock.Owner, ExpiresUnixMS: remoteLock.ExpiresUnixMS,
 			})
 		}
-		return s.repo.UpdateRef(ref, r, l)
+		return locks.Adopt(ref, r, l)
 	case localLive:
 		// The remote's lock is expired or released: ours stands, rewritten on
 		// top of the remote's history so the push fast-forwards.
 		_, err := locks.WriteOnto(ref, r, l, localLock, s.cfg.Now())
 		return err
 	}
-	return s.repo.UpdateRef(ref, r, l)
+	return locks.Adopt(ref, r, l)
 }

@@ -53,9 +53,10 @@ func lockConflict(err error) error {
 		suggest("Wait until the lock expires or ask its holder to release it", "Run 'grite issue ready' to find unclaimed work")
 }
 
-// refreshLocks brings the view's lock cache up to date with refs/grite/locks/*.
+// refreshLocks brings the view's lock cache up to date with refs/grite/locks/*
+// (the lock Manager re-reads only the lock refs changed since it last looked).
 func (s *Session) refreshLocks(ctx context.Context) error {
-	refs, err := s.Repo.ListRefs(lock.Prefix)
+	locks, err := s.Locks.List()
 	if err != nil {
 		return err
 	}
@@ -65,20 +66,16 @@ func (s *Session) refreshLocks(ctx context.Context) error {
 	}
 	var changed []store.CachedLock
 	var removed []string
-	for ref, h := range refs {
-		if cached[ref] == h.String() {
-			continue
+	live := make(map[string]bool, len(locks))
+	for _, e := range locks {
+		live[e.Ref] = true
+		if cached[e.Ref] != e.Commit.String() {
+			changed = append(changed, store.CachedLock{Ref: e.Ref, Commit: e.Commit.String(), Resource: e.Lock.Resource, Owner: e.Lock.Owner, Expires: e.Lock.ExpiresUnixMS})
 		}
-		l, err := s.Locks.ReadCommit(h)
-		if err != nil {
-			removed = append(removed, ref) // unreadable: holds nothing
-			continue
-		}
-		changed = append(changed, store.CachedLock{Ref: ref, Commit: h.String(), Resource: l.Resource, Owner: l.Owner, Expires: l.ExpiresUnixMS})
 	}
 	for ref := range cached {
-		if _, ok := refs[ref]; !ok {
-			removed = append(removed, ref)
+		if !live[ref] {
+			removed = append(removed, ref) // deleted, or unreadable: holds nothing
 		}
 	}
 	if len(changed) == 0 && len(removed) == 0 {
@@ -396,7 +393,22 @@ var IssueClaim = Op[ClaimInput, ClaimOutput]{
 // that claimers spread over the head of the queue instead of all racing
 // for its first issue. A lone claimer takes the oldest ready issue.
 func (s *Session) claimNext(ctx context.Context, ttl time.Duration) (ClaimOutput, error) {
-	ready, err := IssueReady.Run(ctx, s, IssueReadyInput{})
+	// The head of the queue is enough unless every issue in it is taken.
+	out, err := s.claimFromHead(ctx, ttl, claimHead)
+	if errors.Is(err, errHeadTaken) {
+		out, err = s.claimFromHead(ctx, ttl, 0)
+	}
+	return out, err
+}
+
+// claimHead is how many ready issues claim next reads first.
+const claimHead = 64
+
+var errHeadTaken = errors.New("every issue at the head of the ready queue was taken")
+
+// claimFromHead tries the first limit ready issues (all with 0).
+func (s *Session) claimFromHead(ctx context.Context, ttl time.Duration, limit int) (ClaimOutput, error) {
+	ready, err := IssueReady.Run(ctx, s, IssueReadyInput{Limit: limit})
 	if err != nil {
 		return ClaimOutput{}, err
 	}
@@ -428,6 +440,9 @@ func (s *Session) claimNext(ctx context.Context, ttl time.Duration) (ClaimOutput
 			continue // someone else got it first, it closed, or it is ours: try the next one
 		}
 		return out, err
+	}
+	if limit > 0 && len(ready.Issues) == limit {
+		return ClaimOutput{}, errHeadTaken
 	}
 	return ClaimOutput{}, newErr(CodeNotFound, "no ready issue to claim").
 		suggest("Run 'grite issue list --claimed-by me' to see your own claims", "Run 'grite issue list --state open' to see blocked or claimed work")

@@ -1,0 +1,157 @@
+package lock
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Every change grite makes to a lock ref happens under the repository's
+// locks file lock (guardName) and appends the ref's name to the journal
+// before the lock is let go. A Manager that has listed the locks once then
+// re-reads only the refs named since: finding conflicts costs what changed,
+// not how many locks the repository holds (a busy swarm leaves thousands).
+// Writers that do not journal (git itself, other tools) are caught by a
+// full listing at least every rescanEvery, and whenever the journal was
+// replaced.
+const (
+	guardName   = "locks"
+	journalName = "locks.journal"
+	// journalMax: past this size the journal is replaced by an empty
+	// one (a new file), which makes every reader list once more.
+	journalMax  = 256 << 10
+	rescanEvery = 2 * time.Second
+)
+
+// known is a Manager's picture of refs/grite/locks/*.
+type known struct {
+	refs    map[string]Entry
+	journal os.FileInfo // the journal file the picture follows (nil: none)
+	off     int64       // journal bytes already applied
+	scanned time.Time
+}
+
+func (m *Manager) journalPath() string { return filepath.Join(m.repo.GriteDir(), journalName) }
+
+// guarded runs fn holding the repository's locks file lock.
+func (m *Manager) guarded(fn func() error) error { return m.repo.WithFileLock(guardName, fn) }
+
+// record journals changed refs; the caller holds the guard.
+func (m *Manager) record(refs ...string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	path := m.journalPath()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(strings.Join(refs, "\n") + "\n")
+	st, serr := f.Stat()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || serr != nil || st.Size() < journalMax {
+		return err
+	}
+	// A fresh file, not a truncation: readers notice the new inode and
+	// list every lock again, so nothing appended before is lost to them.
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, nil, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// snapshot brings the Manager's picture of the lock refs up to date and
+// returns it (shared: callers must not modify it).
+func (m *Manager) snapshot() (map[string]Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := os.Stat(m.journalPath())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	var size int64
+	if st != nil {
+		size = st.Size()
+	}
+	k := &m.known
+	replaced := (st == nil) != (k.journal == nil) || (st != nil && !os.SameFile(st, k.journal))
+	if k.refs == nil || replaced || size < k.off || time.Since(k.scanned) > rescanEvery {
+		// The journal's size is taken before listing: what is appended
+		// meanwhile is read again next time, which is harmless.
+		refs, err := m.repo.ListRefs(Prefix)
+		if err != nil {
+			return nil, err
+		}
+		k.refs = make(map[string]Entry, len(refs))
+		for name, h := range refs {
+			m.put(name, h)
+		}
+		k.journal, k.off, k.scanned = st, size, time.Now()
+		return k.refs, nil
+	}
+	if size == k.off {
+		return k.refs, nil
+	}
+	names, used, err := readJournal(m.journalPath(), k.off, size)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		h, err := m.repo.ReadRef(name)
+		if err != nil {
+			return nil, err
+		}
+		m.put(name, h)
+	}
+	k.off += used
+	return k.refs, nil
+}
+
+// put sets one ref of the picture (m.mu held); an unreadable lock holds
+// nothing and is left out, as is a deleted ref.
+func (m *Manager) put(name string, h plumbing.Hash) {
+	delete(m.known.refs, name)
+	if h.IsZero() || !strings.HasPrefix(name, Prefix) {
+		return
+	}
+	if e, err := m.readEntryLocked(h); err == nil {
+		e.Ref = name
+		m.known.refs[name] = e
+	}
+}
+
+// readJournal returns the distinct ref names of whole lines in [from,
+// to) and how many bytes those lines take (a line still being written
+// is left for next time).
+func readJournal(path string, from, to int64) ([]string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	b := make([]byte, to-from)
+	n, err := f.ReadAt(b, from)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	b = b[:n]
+	end := bytes.LastIndexByte(b, '\n') + 1
+	seen := map[string]bool{}
+	var names []string
+	for _, line := range strings.Split(string(b[:end]), "\n") {
+		if line != "" && !seen[line] {
+			seen[line] = true
+			names = append(names, line)
+		}
+	}
+	return names, int64(end), nil
+}
