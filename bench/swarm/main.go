@@ -5,7 +5,11 @@
 // MCP protocol over stdio (mcp-go's client), times every call from the
 // client's side, and checks that no issue was claimed twice.
 //
+// With -count-wal it instead counts the events in a repository's WAL, all
+// and distinct, for the sync half's duplicate check.
+//
 //	go run ./bench/swarm -mcp ./grite-mcp -dir REPO -sessions 8
+//	go run ./bench/swarm -count-wal -dir REPO
 package main
 
 import (
@@ -23,6 +27,10 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"grite/event"
+	"grite/gitdir"
+	"grite/wal"
 )
 
 func main() {
@@ -30,7 +38,15 @@ func main() {
 	dir := flag.String("dir", ".", "repository to drain")
 	sessions := flag.Int("sessions", 8, "concurrent sessions, one actor each")
 	deadline := flag.Duration("deadline", 2*time.Minute, "give up on the drain after this long")
+	countWAL := flag.Bool("count-wal", false, "print the WAL's event count and distinct event count, and exit")
 	flag.Parse()
+	if *countWAL {
+		if err := count(*dir); err != nil {
+			fmt.Fprintln(os.Stderr, "swarm:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*bin, *dir, *sessions, *deadline); err != nil {
 		fmt.Fprintln(os.Stderr, "swarm:", err)
 		os.Exit(1)
@@ -181,6 +197,29 @@ func run(bin, dir string, n int, deadline time.Duration) error {
 		return fmt.Errorf("%d issues were claimed twice", doubles)
 	}
 	return nil
+}
+
+// count prints "<events> <distinct events>" of the WAL in dir.
+func count(dir string) error {
+	repo, err := gitdir.Discover(dir)
+	if err != nil {
+		return err
+	}
+	w := wal.Open(repo)
+	head, err := w.Head()
+	if err != nil {
+		return err
+	}
+	all, distinct := 0, map[event.EventID]bool{}
+	err = w.Walk(context.Background(), head, wal.ReadOptions{}, func(c wal.Commit) error {
+		for _, e := range c.Events {
+			all++
+			distinct[e.ID] = true
+		}
+		return nil
+	})
+	fmt.Println(all, len(distinct))
+	return err
 }
 
 // pct is the nearest-rank percentile of sorted durations.
