@@ -282,7 +282,11 @@ func Definitions() []Definition {
 		}, func(o tools.SyncOutput) (any, string) { return o, o.Message }),
 		define(tools.WhoAmI, "Repository, your actor, WAL head and events not yet pushed.", nil,
 			same[struct{}], func(o tools.WhoAmIOutput) (any, string) {
-				return o, fmt.Sprintf("repo %s, actor %s (%s), %d unpushed events", o.Repo, o.ActorID, o.Label, o.UnpushedEvents)
+				text := fmt.Sprintf("repo %s, actor %s (%s), %d unpushed events, %d live claims", o.Repo, o.ActorID, o.Label, o.UnpushedEvents, len(o.Claims))
+				for _, c := range o.Claims {
+					text += fmt.Sprintf("\n%s %q until %s", c.IssueID, c.Title, time.UnixMilli(int64(c.ExpiresUnixMS)).UTC().Format(time.RFC3339))
+				}
+				return o, text
 			}),
 	}
 }
