@@ -3,8 +3,8 @@ package lock_test
 import (
 	"encoding/json"
 	"errors"
-	"slices"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
