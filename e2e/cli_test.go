@@ -399,3 +399,39 @@ func chunkBlobs(t *testing.T, dir string, commits []walCommit) []chunkBlob {
 	}
 	return out
 }
+
+// TestDoctorPassesOnFreshRepositories: a WAL without commits is a healthy
+// one, in a repository grite has never run in, right after init, and in a
+// clone before its first sync (git clone does not fetch refs/grite/*).
+func TestDoctorPassesOnFreshRepositories(t *testing.T) {
+	t.Parallel()
+	remote := testrepo.NewBare(t)
+	seeded := testrepo.Clone(t, remote)
+	create(t, seeded, "already on the remote")
+	mustSync(t, seeded)
+	for _, tc := range []struct {
+		name string
+		repo func(t *testing.T) string
+	}{
+		{"git init only", func(t *testing.T) string { return testrepo.New(t) }},
+		{"after grite init", func(t *testing.T) string { dir, _ := newRepo(t); return dir }},
+		{"fresh clone", func(t *testing.T) string { return testrepo.Clone(t, remote) }},
+		{"fresh clone after grite init", func(t *testing.T) string {
+			dir := testrepo.Clone(t, remote)
+			mustJSON(t, dir, nil, "init", "--no-agents-md")
+			return dir
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := tc.repo(t)
+			// Twice: the first run opens the view, the second finds it.
+			for range 2 {
+				if h := grite(t, dir, "doctor"); h.code != 0 || strings.Contains(h.stdout, "FAIL") {
+					t.Fatalf("doctor fails on a fresh repository\n%s", h)
+				}
+				requireHealthy(t, dir)
+			}
+		})
+	}
+}
