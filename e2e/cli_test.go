@@ -435,3 +435,63 @@ func TestDoctorPassesOnFreshRepositories(t *testing.T) {
 		})
 	}
 }
+
+// TestRepeatedFlagsApplyEveryValue: a flag given several times means all
+// of its values, never only the last one; a change of several values is
+// one WAL commit.
+func TestRepeatedFlagsApplyEveryValue(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	id := create(t, dir, "target", "--label", "keep", "--label", "one", "--label", "two", "--assignee", "carol", "--assignee", "dave")
+	for _, tc := range []struct {
+		args      []string
+		human     string
+		labels    []string
+		assignees []string
+	}{
+		{[]string{"label", "add", id, "--label", "three", "--label", "four"}, "labels added to",
+			[]string{"four", "keep", "one", "three", "two"}, []string{"carol", "dave"}},
+		{[]string{"label", "remove", id, "--label", "one", "--label", "two", "--label", "three"}, "labels removed from",
+			[]string{"four", "keep"}, []string{"carol", "dave"}},
+		{[]string{"label", "add", id, "--label", "five"}, "label added to",
+			[]string{"five", "four", "keep"}, []string{"carol", "dave"}},
+		{[]string{"assignee", "add", id, "--user", "alice", "--user", "bob"}, "assignees added to",
+			[]string{"five", "four", "keep"}, []string{"alice", "bob", "carol", "dave"}},
+		{[]string{"assignee", "remove", id, "--user", "carol", "--user", "dave"}, "assignees removed from",
+			[]string{"five", "four", "keep"}, []string{"alice", "bob"}},
+	} {
+		commits := walCount(t, dir)
+		h := grite(t, dir, append([]string{"issue"}, tc.args...)...)
+		if h.code != 0 || h.stdout != tc.human+" "+id+"\n" {
+			t.Fatalf("want %q\n%s", tc.human+" "+id, h)
+		}
+		if n := walCount(t, dir); n != commits+1 {
+			t.Fatalf("%v: %d WAL commits, want one", tc.args, n-commits)
+		}
+		var show showOutput
+		mustJSON(t, dir, &show, "issue", "show", id)
+		if !slices.Equal(show.Issue.Labels, tc.labels) || !slices.Equal(show.Issue.Assignees, tc.assignees) {
+			t.Fatalf("%v: labels %v assignees %v, want %v %v", tc.args, show.Issue.Labels, show.Issue.Assignees, tc.labels, tc.assignees)
+		}
+	}
+
+	both := create(t, dir, "both", "--label", "a", "--label", "b")
+	onlyA := create(t, dir, "only a", "--label", "a")
+	onlyB := create(t, dir, "only b", "--label", "b")
+	for _, tc := range []struct {
+		labels []string
+		want   []string
+	}{
+		{[]string{"a"}, []string{both, onlyA}},
+		{[]string{"b"}, []string{both, onlyB}},
+		{[]string{"a", "b"}, []string{both}},
+		{[]string{"b", "a", "b"}, []string{both}},
+		{[]string{"a", "b", "keep"}, nil},
+	} {
+		var args []string
+		for _, l := range tc.labels {
+			args = append(args, "--label", l)
+		}
+		requireIDs(t, dir, tc.want, args...)
+	}
+}

@@ -273,12 +273,14 @@ type IssueSummary = store.Summary
 
 // IssueListInput filters a listing.
 type IssueListInput struct {
-	State    string `json:"state,omitempty"`
-	Label    string `json:"label,omitempty"`
-	Assignee string `json:"assignee,omitempty"`
-	Query    string `json:"query,omitempty"`
-	Limit    int    `json:"limit,omitempty"`
-	Offset   int    `json:"-"`
+	State string `json:"state,omitempty"`
+	// Label and every one of Labels: an issue must have all of them.
+	Label    string   `json:"label,omitempty"`
+	Labels   []string `json:"labels,omitempty"`
+	Assignee string   `json:"assignee,omitempty"`
+	Query    string   `json:"query,omitempty"`
+	Limit    int      `json:"limit,omitempty"`
+	Offset   int      `json:"-"`
 }
 
 // IssueListOutput is a page of issues and the total matching.
@@ -299,7 +301,11 @@ var IssueList = Op[IssueListInput, IssueListOutput]{
 		if in.Limit < 0 || in.Offset < 0 {
 			return IssueListOutput{}, newErr(CodeInvalidArgs, "limit must not be negative")
 		}
-		rows, total, err := s.Store.ListIssues(ctx, store.Filter{State: in.State, Label: in.Label, Assignee: in.Assignee, Search: in.Query, Limit: in.Limit, Offset: in.Offset})
+		labels := in.Labels
+		if in.Label != "" {
+			labels = append([]string{in.Label}, labels...)
+		}
+		rows, total, err := s.Store.ListIssues(ctx, store.Filter{State: in.State, Labels: labels, Assignee: in.Assignee, Search: in.Query, Limit: in.Limit, Offset: in.Offset})
 		if err != nil {
 			return IssueListOutput{}, err
 		}
