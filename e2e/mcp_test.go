@@ -882,3 +882,33 @@ func jsonEqual(a, b json.RawMessage) bool {
 	var x, y any
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
 }
+
+// TestMCPWhoAmIReportsOriginOnlyWhenThereIsOne: remote is the remote a sync
+// goes to by default, origin, and empty in a repository without it.
+func TestMCPWhoAmIReportsOriginOnlyWhenThereIsOne(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		remotes []string
+		want    string
+	}{
+		{"no remotes", nil, ""},
+		{"origin", []string{"origin"}, "origin"},
+		{"another remote only", []string{"upstream"}, ""},
+		{"origin and another", []string{"upstream", "origin"}, "origin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := testrepo.New(t)
+			for _, name := range tc.remotes {
+				testrepo.Git(t, dir, "remote", "add", name, testrepo.NewBare(t))
+			}
+			s := mustStartMCP(t, mcpOptions{dir: dir, client: "whoami"})
+			var me mcpWhoAmI
+			s.ok(t, "whoami", nil, &me)
+			if me.Remote != tc.want {
+				t.Fatalf("whoami remote %q, want %q", me.Remote, tc.want)
+			}
+		})
+	}
+}

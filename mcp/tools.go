@@ -273,9 +273,13 @@ func Definitions() []Definition {
 			}
 			return in, nil
 		}, func(o tools.SyncOutput) (any, string) { return o, o.Message }),
-		define(tools.WhoAmI, "Repository, your actor, WAL head and events not yet pushed.", nil,
+		define(tools.WhoAmI, "Repository, your actor, WAL head and events not yet pushed to origin; remote is empty when there is no origin.", nil,
 			same[struct{}], func(o tools.WhoAmIOutput) (any, string) {
-				return o, fmt.Sprintf("repo %s, actor %s (%s), %d unpushed events", o.Repo, o.ActorID, o.Label, o.UnpushedEvents)
+				text := fmt.Sprintf("repo %s, actor %s (%s), %d unpushed events", o.Repo, o.ActorID, o.Label, o.UnpushedEvents)
+				if o.Remote == "" {
+					text += " (no remote named origin)"
+				}
+				return o, text
 			}),
 	}
 }
