@@ -273,7 +273,7 @@ func TestMCPToolErrorsAreResultsWithStableCodes(t *testing.T) {
 		{name: "claim with neither id nor next", tool: "issue_claim", args: map[string]any{}, code: "invalid_args"},
 		{name: "bad ttl", tool: "issue_claim", args: map[string]any{"id": id, "ttl": "forever"}, code: "invalid_args"},
 		{name: "bad lock resource", tool: "lock", args: map[string]any{"action": "acquire", "resource": "nowhere"}, code: "invalid_args"},
-		{name: "dependency on itself", tool: "issue_dep", args: map[string]any{"id": id, "target": id, "type": "blocks", "action": "add"}, code: "conflict"},
+		{name: "dependency on itself", tool: "issue_dep", args: map[string]any{"id": id, "target": id, "type": "blocks", "action": "add"}, code: "invalid_args"},
 		{name: "no such remote", tool: "sync", args: map[string]any{"mode": "full"}, code: "not_found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
