@@ -44,7 +44,7 @@ func printWrite(verb string) func(io.Writer, tools.WriteResult) {
 func issueCreateCmd(g *globals) *cobra.Command {
 	var in tools.IssueCreateInput
 	var body *bodyFlags
-	c := &cobra.Command{Use: "create --title T [--body B | --body-file F] [--label L]...", Short: "Create an issue", Args: noArgs,
+	c := &cobra.Command{Use: "create --title T [--body B | --body-file F] [--label L]...", Short: "Create an issue", Args: argsAndFlag(0, "", "title", "title"),
 		RunE: func(c *cobra.Command, args []string) error {
 			var err error
 			if in.Body, _, err = body.value(c); err != nil {
@@ -233,7 +233,7 @@ func printShow(w io.Writer, out tools.IssueShowOutput) {
 
 func issueCommentCmd(g *globals) *cobra.Command {
 	var body *bodyFlags
-	c := &cobra.Command{Use: "comment ID --body B | --body-file F", Short: "Comment on an issue", Args: exactArgs(1, "an issue ID"),
+	c := &cobra.Command{Use: "comment ID --body B | --body-file F", Short: "Comment on an issue", Args: argsAndFlag(1, "an issue ID", "comment", "body"),
 		RunE: func(c *cobra.Command, args []string) error {
 			text, _, err := body.value(c)
 			if err != nil {
@@ -281,7 +281,7 @@ func issueSetCmd(g *globals, noun, flag string, add, remove func(*tools.IssueUpd
 		verb string
 	}{{"add", add, "added to"}, {"remove", remove, "removed from"}} {
 		var vals []string
-		c := &cobra.Command{Use: v.name + " ID --" + flag + " V [--" + flag + " V]...", Short: v.name + " " + noun + "s", Args: exactArgs(1, "an issue ID"),
+		c := &cobra.Command{Use: v.name + " ID --" + flag + " V [--" + flag + " V]...", Short: v.name + " " + noun + "s", Args: argsAndFlag(1, "an issue ID", noun, flag),
 			RunE: func(c *cobra.Command, args []string) error {
 				if len(vals) == 0 {
 					return g.reportErr(tools.InvalidArgs("--%s is required", flag))
@@ -308,7 +308,7 @@ func issueLinkCmd(g *globals) *cobra.Command {
 	parent := &cobra.Command{Use: "link", Short: "Add a link", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() }}
 	var url, note string
-	c := &cobra.Command{Use: "add ID --url U [--note N]", Short: "Add a link to an issue", Args: exactArgs(1, "an issue ID"),
+	c := &cobra.Command{Use: "add ID --url U [--note N]", Short: "Add a link to an issue", Args: argsAndFlag(1, "an issue ID", "URL", "url"),
 		RunE: func(c *cobra.Command, args []string) error {
 			k := event.LinkAdded{URL: url}
 			if c.Flags().Changed("note") {
