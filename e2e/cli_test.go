@@ -495,3 +495,52 @@ func TestRepeatedFlagsApplyEveryValue(t *testing.T) {
 		requireIDs(t, dir, tc.want, args...)
 	}
 }
+
+// TestVersionHelpAndCompletion: --version answers like the version
+// command, help does not offer the compatibility-only --no-daemon (which
+// still works), and completion scripts come out for every shell and
+// complete grite's own commands.
+func TestVersionHelpAndCompletion(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	version := grite(t, dir, "version")
+	if version.code != 0 || !strings.HasPrefix(version.stdout, "grite ") {
+		t.Fatalf("version\n%s", version)
+	}
+	for _, tc := range []struct {
+		args     []string
+		stdout   []string // each must appear
+		unwanted []string
+		exact    string
+	}{
+		{args: []string{"--version"}, exact: version.stdout},
+		{args: []string{"-v"}, exact: version.stdout},
+		{args: []string{"--help"}, stdout: []string{"--version", "completion", "--quiet"}, unwanted: []string{"no-daemon"}},
+		{args: []string{"issue", "--help"}, stdout: []string{"--json"}, unwanted: []string{"no-daemon"}},
+		{args: []string{"--no-daemon", "version"}, exact: version.stdout},
+		{args: []string{"completion", "bash"}, stdout: []string{"bash completion", "__complete"}},
+		{args: []string{"completion", "zsh"}, stdout: []string{"#compdef grite"}},
+		{args: []string{"completion", "fish"}, stdout: []string{"complete -c grite"}},
+		{args: []string{"__complete", "issue", "sh"}, stdout: []string{"show"}},
+		{args: []string{"__complete", "issue", "label", "add", "x", "--la"}, stdout: []string{"--label"}},
+	} {
+		r := grite(t, dir, tc.args...)
+		if r.code != 0 {
+			t.Fatalf("want exit 0\n%s", r)
+		}
+		if tc.exact != "" && r.stdout != tc.exact {
+			t.Fatalf("stdout %q, want %q\n%s", r.stdout, tc.exact, r)
+		}
+		for _, w := range tc.stdout {
+			if !strings.Contains(r.stdout, w) {
+				t.Fatalf("stdout does not contain %q\n%s", w, r)
+			}
+		}
+		for _, w := range tc.unwanted {
+			if strings.Contains(r.stdout, w) {
+				t.Fatalf("stdout contains %q\n%s", w, r)
+			}
+		}
+	}
+	mustFail(t, dir, "invalid_args", 2, "completion", "tcsh")
+}

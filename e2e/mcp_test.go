@@ -912,3 +912,39 @@ func TestMCPWhoAmIReportsOriginOnlyWhenThereIsOne(t *testing.T) {
 		})
 	}
 }
+
+// TestMCPHelpAndVersion: --help documents every flag and its environment
+// variable on stdout, and like --version exits 0 without serving.
+func TestMCPHelpAndVersion(t *testing.T) {
+	t.Parallel()
+	dir := testrepo.New(t)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"Usage: grite-mcp", "--repo PATH", "GRITE_REPO", "--actor ID", "GRITE_ACTOR)", "--actor-label NAME", "GRITE_ACTOR_LABEL",
+			"--read-only", "GRITE_READ_ONLY", "--tools LIST", "GRITE_TOOLS", "--log-level LEVEL", "GRITE_LOG_LEVEL", "--version"}},
+		{[]string{"-h"}, []string{"Usage: grite-mcp"}},
+		{[]string{"--version"}, []string{"grite-mcp "}},
+	} {
+		cmd := exec.Command(testrepo.BuildBinaries(t).MCP, tc.args...)
+		cmd.Dir = dir
+		cmd.Env = testrepo.Env()
+		var stdout, stderr lockedBuffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v: %v\nstderr: %s", tc.args, err, stderr.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stdout.String(), w) {
+				t.Fatalf("%v: stdout does not say %q:\n%s", tc.args, w, stdout.String())
+			}
+		}
+		if stderr.String() != "" {
+			t.Fatalf("%v: stderr %q", tc.args, stderr.String())
+		}
+	}
+	if walCount(t, dir) != 0 || len(actorDirs(t, dir)) != 0 {
+		t.Fatal("--help or --version wrote to the repository")
+	}
+}

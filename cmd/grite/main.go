@@ -105,22 +105,24 @@ func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "grite",
 		Short:         "grite: a git-backed issue tracker for AI coding agents and people",
+		Version:       version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		// Runnable, so that its arguments go through noArgs like those of
 		// every other command that groups subcommands.
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
-		CompletionOptions: cobra.CompletionOptions{
-			DisableDefaultCmd: true,
-		},
 	}
+	// What 'grite version' prints, so that scripts can use either.
+	root.SetVersionTemplate("grite {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.json, "json", false, "print one JSON envelope on stdout")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on success")
 	pf.StringVar(&g.dataDir, "data-dir", "", "actor data directory (also GRITE_HOME)")
 	pf.StringVar(&g.actorID, "actor", "", "actor ID to act as")
 	pf.BoolVar(&g.noDaemon, "no-daemon", false, "accepted for compatibility; grite has no daemon")
+	// Kept working for the original grite's scripts, not offered to new ones.
+	pf.MarkHidden("no-daemon")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		// "issue label ad ID --label x": the flag is unknown only because
 		// the subcommand is, which is the thing to report.
@@ -135,6 +137,13 @@ func newRoot(g *globals) *cobra.Command {
 		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g), lockCmd(g),
 	)
 	addMaintenance(root, g)
+	// Cobra's completion command only groups one per shell: made now
+	// rather than at Execute, it can check its arguments like the others.
+	root.InitDefaultCompletionCmd()
+	if comp, _, err := root.Find([]string{"completion"}); err == nil && comp != root {
+		comp.Args = noArgs
+		comp.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
+	}
 	return root
 }
 
