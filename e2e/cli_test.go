@@ -99,6 +99,9 @@ func TestHumanJSONAndQuietOutputs(t *testing.T) {
 			t.Fatalf("human output is JSON\n%s", h)
 		}
 		for _, q := range []string{"--quiet", "-q"} {
+			if cmd := strings.Join(args, " "); strings.HasPrefix(cmd, "issue create ") || cmd == "issue list" {
+				break // their IDs (TestQuietKeepsWhatScriptsNeed)
+			}
 			if r := grite(t, dir, append(args, q)...); r.code != 0 || r.stdout != "" || r.stderr != "" {
 				t.Fatalf("%s printed something on success\n%s", q, r)
 			}
@@ -543,4 +546,46 @@ func TestVersionHelpAndCompletion(t *testing.T) {
 		}
 	}
 	mustFail(t, dir, "invalid_args", 2, "completion", "tcsh")
+}
+
+// TestQuietKeepsWhatScriptsNeed: under --quiet, issue create still prints
+// the new issue's ID alone on one line, and issue list the full ID of each
+// issue it finds, one a line, in its order, and nothing else.
+func TestQuietKeepsWhatScriptsNeed(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	idLine := regexp.MustCompile(`^[0-9a-f]{32}\n$`)
+	var created []string
+	for _, q := range []string{"-q", "--quiet"} {
+		r := grite(t, dir, "issue", "create", "--title", "made "+q, "--label", "q", q)
+		if r.code != 0 || !idLine.MatchString(r.stdout) || r.stderr != "" {
+			t.Fatalf("want the new ID alone on one line\n%s", r)
+		}
+		id := strings.TrimSuffix(r.stdout, "\n")
+		var show showOutput
+		mustJSON(t, dir, &show, "issue", "show", id)
+		if show.Issue.Title != "made "+q {
+			t.Fatalf("%s printed %s, which is %q", q, id, show.Issue.Title)
+		}
+		created = append(created, id)
+	}
+	other := create(t, dir, "not labelled q")
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"issue", "list", "-q"}, append(slices.Clone(created), other)},
+		{[]string{"issue", "list", "--quiet", "--label", "q"}, created},
+		{[]string{"issue", "list", "-q", "--limit", "1"}, created[:1]},
+		{[]string{"issue", "list", "-q", "--label", "nothing has it"}, nil},
+	} {
+		r := grite(t, dir, tc.args...)
+		var want string
+		for _, id := range tc.want {
+			want += id + "\n"
+		}
+		if r.code != 0 || r.stdout != want || r.stderr != "" {
+			t.Fatalf("want stdout %q\n%s", want, r)
+		}
+	}
 }

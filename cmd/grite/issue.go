@@ -50,7 +50,9 @@ func issueCreateCmd(g *globals) *cobra.Command {
 			if in.Body, _, err = body.value(c); err != nil {
 				return g.reportErr(err)
 			}
-			return withOp(g, tools.IssueCreate, in, printWrite("created"))
+			return withOp(g, tools.IssueCreate, in, quietly(g, printWrite("created"), func(w io.Writer, r tools.WriteResult) {
+				fmt.Fprintln(w, r.IssueID)
+			}))
 		}}
 	c.Flags().StringVar(&in.Title, "title", "", "title (required)")
 	body = addBodyFlags(c, "body text")
@@ -97,7 +99,7 @@ func issueListCmd(g *globals) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.IssueListOutput, error) {
 				return tools.IssueList.Call(ctx, s, in)
-			}, printList)
+			}, quietly(g, printList, printIDs))
 		}}
 	f := c.Flags()
 	f.StringVar(&in.State, "state", "", "open or closed (default: all)")
@@ -144,6 +146,15 @@ func printList(w io.Writer, out tools.IssueListOutput) {
 		fmt.Fprintf(w, "(%d of %d shown)\n", len(out.Issues), out.Total)
 	} else if out.Total == 0 {
 		fmt.Fprintln(w, "no issues")
+	}
+}
+
+// printIDs prints the full ID of each issue, one a line.
+func printIDs(w io.Writer, out tools.IssueListOutput) {
+	var b []byte
+	for _, is := range out.Issues {
+		b = append(append(b[:0], is.IssueID...), '\n')
+		w.Write(b)
 	}
 }
 

@@ -29,8 +29,10 @@ type globals struct {
 	dataDir  string
 	actorID  string
 	noDaemon bool
-	stdout   io.Writer
-	stderr   io.Writer
+	// quietPrints: the command prints something under --quiet (quietly).
+	quietPrints bool
+	stdout      io.Writer
+	stderr      io.Writer
 }
 
 func main() {
@@ -117,7 +119,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.SetVersionTemplate("grite {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.json, "json", false, "print one JSON envelope on stdout")
-	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on success")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on success but the IDs that issue create makes and issue list finds")
 	pf.StringVar(&g.dataDir, "data-dir", "", "actor data directory (also GRITE_HOME)")
 	pf.StringVar(&g.actorID, "actor", "", "actor ID to act as")
 	pf.BoolVar(&g.noDaemon, "no-daemon", false, "accepted for compatibility; grite has no daemon")
@@ -305,11 +307,25 @@ func (g *globals) emit(data any, human func(io.Writer)) error {
 	switch {
 	case g.json:
 		g.writeJSON(envelope{SchemaVersion: 1, OK: true, Data: data})
-	case g.quiet:
+	case g.quiet && !g.quietPrints:
 	default:
 		human(g.stdout)
 	}
 	return nil
+}
+
+// quietly prints with human, or under --quiet with quiet: what a script
+// needs from the command (the ID of a new issue, the IDs of a listing),
+// which --quiet must not take away.
+func quietly[O any](g *globals, human, quiet func(io.Writer, O)) func(io.Writer, O) {
+	g.quietPrints = true
+	return func(w io.Writer, o O) {
+		if g.quiet {
+			quiet(w, o)
+			return
+		}
+		human(w, o)
+	}
 }
 
 func (g *globals) reportErr(err error) error {
