@@ -99,6 +99,9 @@ func TestHumanJSONAndQuietOutputs(t *testing.T) {
 			t.Fatalf("human output is JSON\n%s", h)
 		}
 		for _, q := range []string{"--quiet", "-q"} {
+			if cmd := strings.Join(args, " "); strings.HasPrefix(cmd, "issue create ") || cmd == "issue list" {
+				break // their IDs (TestQuietKeepsWhatScriptsNeed)
+			}
 			if r := grite(t, dir, append(args, q)...); r.code != 0 || r.stdout != "" || r.stderr != "" {
 				t.Fatalf("%s printed something on success\n%s", q, r)
 			}
@@ -398,4 +401,191 @@ func chunkBlobs(t *testing.T, dir string, commits []walCommit) []chunkBlob {
 		out[i].data = b
 	}
 	return out
+}
+
+// TestDoctorPassesOnFreshRepositories: a WAL without commits is a healthy
+// one, in a repository grite has never run in, right after init, and in a
+// clone before its first sync (git clone does not fetch refs/grite/*).
+func TestDoctorPassesOnFreshRepositories(t *testing.T) {
+	t.Parallel()
+	remote := testrepo.NewBare(t)
+	seeded := testrepo.Clone(t, remote)
+	create(t, seeded, "already on the remote")
+	mustSync(t, seeded)
+	for _, tc := range []struct {
+		name string
+		repo func(t *testing.T) string
+	}{
+		{"git init only", func(t *testing.T) string { return testrepo.New(t) }},
+		{"after grite init", func(t *testing.T) string { dir, _ := newRepo(t); return dir }},
+		{"fresh clone", func(t *testing.T) string { return testrepo.Clone(t, remote) }},
+		{"fresh clone after grite init", func(t *testing.T) string {
+			dir := testrepo.Clone(t, remote)
+			mustJSON(t, dir, nil, "init", "--no-agents-md")
+			return dir
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := tc.repo(t)
+			// Twice: the first run opens the view, the second finds it.
+			for range 2 {
+				if h := grite(t, dir, "doctor"); h.code != 0 || strings.Contains(h.stdout, "FAIL") {
+					t.Fatalf("doctor fails on a fresh repository\n%s", h)
+				}
+				requireHealthy(t, dir)
+			}
+		})
+	}
+}
+
+// TestRepeatedFlagsApplyEveryValue: a flag given several times means all
+// of its values, never only the last one; a change of several values is
+// one WAL commit.
+func TestRepeatedFlagsApplyEveryValue(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	id := create(t, dir, "target", "--label", "keep", "--label", "one", "--label", "two", "--assignee", "carol", "--assignee", "dave")
+	for _, tc := range []struct {
+		args      []string
+		human     string
+		labels    []string
+		assignees []string
+	}{
+		{[]string{"label", "add", id, "--label", "three", "--label", "four"}, "labels added to",
+			[]string{"four", "keep", "one", "three", "two"}, []string{"carol", "dave"}},
+		{[]string{"label", "remove", id, "--label", "one", "--label", "two", "--label", "three"}, "labels removed from",
+			[]string{"four", "keep"}, []string{"carol", "dave"}},
+		{[]string{"label", "add", id, "--label", "five"}, "label added to",
+			[]string{"five", "four", "keep"}, []string{"carol", "dave"}},
+		{[]string{"assignee", "add", id, "--user", "alice", "--user", "bob"}, "assignees added to",
+			[]string{"five", "four", "keep"}, []string{"alice", "bob", "carol", "dave"}},
+		{[]string{"assignee", "remove", id, "--user", "carol", "--user", "dave"}, "assignees removed from",
+			[]string{"five", "four", "keep"}, []string{"alice", "bob"}},
+	} {
+		commits := walCount(t, dir)
+		h := grite(t, dir, append([]string{"issue"}, tc.args...)...)
+		if h.code != 0 || h.stdout != tc.human+" "+id+"\n" {
+			t.Fatalf("want %q\n%s", tc.human+" "+id, h)
+		}
+		if n := walCount(t, dir); n != commits+1 {
+			t.Fatalf("%v: %d WAL commits, want one", tc.args, n-commits)
+		}
+		var show showOutput
+		mustJSON(t, dir, &show, "issue", "show", id)
+		if !slices.Equal(show.Issue.Labels, tc.labels) || !slices.Equal(show.Issue.Assignees, tc.assignees) {
+			t.Fatalf("%v: labels %v assignees %v, want %v %v", tc.args, show.Issue.Labels, show.Issue.Assignees, tc.labels, tc.assignees)
+		}
+	}
+
+	both := create(t, dir, "both", "--label", "a", "--label", "b")
+	onlyA := create(t, dir, "only a", "--label", "a")
+	onlyB := create(t, dir, "only b", "--label", "b")
+	for _, tc := range []struct {
+		labels []string
+		want   []string
+	}{
+		{[]string{"a"}, []string{both, onlyA}},
+		{[]string{"b"}, []string{both, onlyB}},
+		{[]string{"a", "b"}, []string{both}},
+		{[]string{"b", "a", "b"}, []string{both}},
+		{[]string{"a", "b", "keep"}, nil},
+	} {
+		var args []string
+		for _, l := range tc.labels {
+			args = append(args, "--label", l)
+		}
+		requireIDs(t, dir, tc.want, args...)
+	}
+}
+
+// TestVersionHelpAndCompletion: --version answers like the version
+// command, help does not offer the compatibility-only --no-daemon (which
+// still works), and completion scripts come out for every shell and
+// complete grite's own commands.
+func TestVersionHelpAndCompletion(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	version := grite(t, dir, "version")
+	if version.code != 0 || !strings.HasPrefix(version.stdout, "grite ") {
+		t.Fatalf("version\n%s", version)
+	}
+	for _, tc := range []struct {
+		args     []string
+		stdout   []string // each must appear
+		unwanted []string
+		exact    string
+	}{
+		{args: []string{"--version"}, exact: version.stdout},
+		{args: []string{"-v"}, exact: version.stdout},
+		{args: []string{"--help"}, stdout: []string{"--version", "completion", "--quiet"}, unwanted: []string{"no-daemon"}},
+		{args: []string{"issue", "--help"}, stdout: []string{"--json"}, unwanted: []string{"no-daemon"}},
+		{args: []string{"--no-daemon", "version"}, exact: version.stdout},
+		{args: []string{"completion", "bash"}, stdout: []string{"bash completion", "__complete"}},
+		{args: []string{"completion", "zsh"}, stdout: []string{"#compdef grite"}},
+		{args: []string{"completion", "fish"}, stdout: []string{"complete -c grite"}},
+		{args: []string{"__complete", "issue", "sh"}, stdout: []string{"show"}},
+		{args: []string{"__complete", "issue", "label", "add", "x", "--la"}, stdout: []string{"--label"}},
+	} {
+		r := grite(t, dir, tc.args...)
+		if r.code != 0 {
+			t.Fatalf("want exit 0\n%s", r)
+		}
+		if tc.exact != "" && r.stdout != tc.exact {
+			t.Fatalf("stdout %q, want %q\n%s", r.stdout, tc.exact, r)
+		}
+		for _, w := range tc.stdout {
+			if !strings.Contains(r.stdout, w) {
+				t.Fatalf("stdout does not contain %q\n%s", w, r)
+			}
+		}
+		for _, w := range tc.unwanted {
+			if strings.Contains(r.stdout, w) {
+				t.Fatalf("stdout contains %q\n%s", w, r)
+			}
+		}
+	}
+	mustFail(t, dir, "invalid_args", 2, "completion", "tcsh")
+}
+
+// TestQuietKeepsWhatScriptsNeed: under --quiet, issue create still prints
+// the new issue's ID alone on one line, and issue list the full ID of each
+// issue it finds, one a line, in its order, and nothing else.
+func TestQuietKeepsWhatScriptsNeed(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	idLine := regexp.MustCompile(`^[0-9a-f]{32}\n$`)
+	var created []string
+	for _, q := range []string{"-q", "--quiet"} {
+		r := grite(t, dir, "issue", "create", "--title", "made "+q, "--label", "q", q)
+		if r.code != 0 || !idLine.MatchString(r.stdout) || r.stderr != "" {
+			t.Fatalf("want the new ID alone on one line\n%s", r)
+		}
+		id := strings.TrimSuffix(r.stdout, "\n")
+		var show showOutput
+		mustJSON(t, dir, &show, "issue", "show", id)
+		if show.Issue.Title != "made "+q {
+			t.Fatalf("%s printed %s, which is %q", q, id, show.Issue.Title)
+		}
+		created = append(created, id)
+	}
+	other := create(t, dir, "not labelled q")
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"issue", "list", "-q"}, append(slices.Clone(created), other)},
+		{[]string{"issue", "list", "--quiet", "--label", "q"}, created},
+		{[]string{"issue", "list", "-q", "--limit", "1"}, created[:1]},
+		{[]string{"issue", "list", "-q", "--label", "nothing has it"}, nil},
+	} {
+		r := grite(t, dir, tc.args...)
+		var want string
+		for _, id := range tc.want {
+			want += id + "\n"
+		}
+		if r.code != 0 || r.stdout != want || r.stderr != "" {
+			t.Fatalf("want stdout %q\n%s", want, r)
+		}
+	}
 }

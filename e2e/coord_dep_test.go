@@ -65,7 +65,6 @@ func TestDepCyclesAreRefusedAcrossEdgeTypesButRelatedToNeverIs(t *testing.T) {
 		cycle []int // issues named by the refusal of the last edge; nil: all accepted
 	}{
 		{"direct depends_on", []edge{{0, 1, d}, {1, 0, d}}, []int{0, 1}},
-		{"self", []edge{{0, 0, d}}, []int{0}},
 		{"three-issue chain closed by blocks", []edge{{0, 1, d}, {1, 2, d}, {0, 2, b}}, []int{0, 1, 2}},
 		{"depends_on then blocks on the same pair", []edge{{0, 1, d}, {0, 1, b}}, []int{0, 1}},
 		{"related_to both ways and a wait edge agreeing with the reverse blocks", []edge{{0, 1, r}, {1, 0, r}, {0, 1, d}, {1, 0, b}}, nil},
@@ -116,6 +115,37 @@ func TestDepCyclesAreRefusedAcrossEdgeTypesButRelatedToNeverIs(t *testing.T) {
 				t.Fatalf("dep topo reports cycles %v in an acyclic graph", cycles)
 			}
 		})
+	}
+}
+
+// TestDepOnItselfIsInvalidInput: an edge from an issue to itself is a
+// mistake in the request (invalid_args, exit 2), not a cycle of existing
+// edges to break, whatever its type.
+func TestDepOnItselfIsInvalidInput(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	id := create(t, dir, "alone")
+	for _, tc := range []struct {
+		typ    string
+		target string
+	}{
+		{"depends_on", id},
+		{"blocks", id},
+		{"related_to", id},
+		{"depends_on", id[:8]}, // the same issue by a prefix
+	} {
+		before := walCount(t, dir)
+		args := []string{"issue", "dep", "add", id, "--target", tc.target, "--type", tc.typ}
+		e := mustFail(t, dir, "invalid_args", 2, args...)
+		if !strings.Contains(e.Message, "itself") || strings.Contains(e.Message, "cycle") || e.Details["cycle"] != nil {
+			t.Fatalf("%v: message %q, details %v: want it to say the issue cannot depend on itself", args, e.Message, e.Details)
+		}
+		if h := grite(t, dir, args...); h.code != 2 || strings.Contains(h.stderr, "remove one of the existing edges") {
+			t.Fatalf("human output points at existing edges\n%s", h)
+		}
+		if walCount(t, dir) != before {
+			t.Fatal("a refused edge was appended to the WAL")
+		}
 	}
 }
 

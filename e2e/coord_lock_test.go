@@ -310,3 +310,24 @@ func TestOverlappingLockAcquiresRacingHaveOneWinner(t *testing.T) {
 		}
 	}
 }
+
+// TestLockResourceWithoutANameSaysWhatIsValid: a refused resource is
+// answered with the forms that are valid, each with its name, never with
+// a bare "repo:" that is itself refused.
+func TestLockResourceWithoutANameSaysWhatIsValid(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	for _, resource := range []string{"repo:", "path:", "issue:", "global"} {
+		for _, action := range []string{"acquire", "renew", "release"} {
+			e := mustFail(t, dir, "invalid_args", 2, "lock", action, resource)
+			for _, want := range []string{"repo:NAME", "repo:global", "path:PATH", "issue:ID"} {
+				if !strings.Contains(e.Message, want) {
+					t.Fatalf("lock %s %s: message %q does not say %q", action, resource, e.Message, want)
+				}
+			}
+			if strings.Contains(e.Message, "(repo:,") {
+				t.Fatalf("lock %s %s: message %q offers the refused form", action, resource, e.Message)
+			}
+		}
+	}
+}

@@ -132,6 +132,56 @@ func TestBadInputFailsWithStableCodesAndLosesNothing(t *testing.T) {
 	}
 }
 
+// TestArgumentErrorsNameTheProblem: a misspelt subcommand is an unknown
+// command with a "did you mean", and a value given as an argument instead
+// of in its flag is answered with the flag, not with what is there.
+func TestArgumentErrorsNameTheProblem(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	id := create(t, dir, "target")
+	commits := walCount(t, dir)
+	for _, tc := range []struct {
+		args     []string
+		want     []string
+		dontWant []string
+	}{
+		{[]string{"issue", "assignee", "add", id, "alice"}, []string{`"alice"`, "--user"}, []string{"needs an issue ID"}},
+		{[]string{"issue", "label", "add", id, "bug", "ui"}, []string{`"bug" "ui"`, "--label"}, []string{"needs"}},
+		{[]string{"issue", "comment", id, "hello"}, []string{`"hello"`, "--body"}, []string{"needs"}},
+		{[]string{"issue", "link", "add", id, "https://example.com"}, []string{"--url"}, []string{"needs"}},
+		{[]string{"issue", "dep", "add", id, id}, []string{"--target"}, []string{"needs"}},
+		{[]string{"issue", "create", "My title"}, []string{`"My title"`, "--title"}, nil},
+		{[]string{"issue", "assignee", "add", id, "alice", "--user", "bob"}, []string{`"alice"`}, []string{"give the"}},
+		{[]string{"issue", "show", id, "extra"}, []string{`"extra"`}, []string{"needs"}},
+		{[]string{"issue", "assignee", "add", "--user", "bob"}, []string{"needs an issue ID"}, nil},
+		{[]string{"issue", "shwo", id}, []string{`unknown command "shwo"`, `did you mean "show"`}, []string{"takes no arguments"}},
+		{[]string{"issue", "label", "ad", id, "--label", "x"}, []string{`unknown command "ad"`, `did you mean "add"`}, nil},
+		{[]string{"isue", "list"}, []string{`unknown command "isue"`, `did you mean "issue"`}, []string{"\n"}},
+		{[]string{"snapshot", "lst"}, []string{`unknown command "lst"`, `did you mean "list"`}, nil},
+		{[]string{"lock", "aquire", "repo:global"}, []string{`did you mean "acquire"`}, nil},
+		{[]string{"issue", "frobnicate"}, []string{`unknown command "frobnicate" for "grite issue"`}, []string{"did you mean"}},
+	} {
+		e := mustFail(t, dir, "invalid_args", 2, tc.args...)
+		requireSafeSuggestions(t, fmt.Sprint(e.Details["suggestions"]))
+		for _, w := range tc.want {
+			if !strings.Contains(e.Message, w) {
+				t.Errorf("%q: message %q does not say %q", tc.args, e.Message, w)
+			}
+		}
+		for _, w := range append(tc.dontWant, "\n") {
+			if strings.Contains(e.Message, w) {
+				t.Errorf("%q: message %q says %q", tc.args, e.Message, w)
+			}
+		}
+		if h := grite(t, dir, tc.args...); h.code != 2 || !strings.Contains(h.stderr, e.Message) {
+			t.Errorf("human error differs\n%s", h)
+		}
+	}
+	if walCount(t, dir) != commits {
+		t.Fatal("a refused command wrote to the WAL")
+	}
+}
+
 func requireSuggestion(t *testing.T, e errorObject, substr string) {
 	t.Helper()
 	s, _ := e.Details["suggestions"].([]any)

@@ -272,6 +272,7 @@ type mcpWhoAmI struct {
 	ActorSource    string `json:"actor_source"`
 	WALHead        string `json:"wal_head"`
 	UnpushedEvents int    `json:"unpushed_events"`
+	Remote         string `json:"remote"`
 }
 
 // mcpWrite is a write tool's result (the CLI's data plus repo).

@@ -273,7 +273,7 @@ func TestMCPToolErrorsAreResultsWithStableCodes(t *testing.T) {
 		{name: "claim with neither id nor next", tool: "issue_claim", args: map[string]any{}, code: "invalid_args"},
 		{name: "bad ttl", tool: "issue_claim", args: map[string]any{"id": id, "ttl": "forever"}, code: "invalid_args"},
 		{name: "bad lock resource", tool: "lock", args: map[string]any{"action": "acquire", "resource": "nowhere"}, code: "invalid_args"},
-		{name: "dependency on itself", tool: "issue_dep", args: map[string]any{"id": id, "target": id, "type": "blocks", "action": "add"}, code: "conflict"},
+		{name: "dependency on itself", tool: "issue_dep", args: map[string]any{"id": id, "target": id, "type": "blocks", "action": "add"}, code: "invalid_args"},
 		{name: "no such remote", tool: "sync", args: map[string]any{"mode": "full"}, code: "not_found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -881,4 +881,70 @@ func TestMCPResultsAreTheCLIDataPlusPaging(t *testing.T) {
 func jsonEqual(a, b json.RawMessage) bool {
 	var x, y any
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+}
+
+// TestMCPWhoAmIReportsOriginOnlyWhenThereIsOne: remote is the remote a sync
+// goes to by default, origin, and empty in a repository without it.
+func TestMCPWhoAmIReportsOriginOnlyWhenThereIsOne(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		remotes []string
+		want    string
+	}{
+		{"no remotes", nil, ""},
+		{"origin", []string{"origin"}, "origin"},
+		{"another remote only", []string{"upstream"}, ""},
+		{"origin and another", []string{"upstream", "origin"}, "origin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := testrepo.New(t)
+			for _, name := range tc.remotes {
+				testrepo.Git(t, dir, "remote", "add", name, testrepo.NewBare(t))
+			}
+			s := mustStartMCP(t, mcpOptions{dir: dir, client: "whoami"})
+			var me mcpWhoAmI
+			s.ok(t, "whoami", nil, &me)
+			if me.Remote != tc.want {
+				t.Fatalf("whoami remote %q, want %q", me.Remote, tc.want)
+			}
+		})
+	}
+}
+
+// TestMCPHelpAndVersion: --help documents every flag and its environment
+// variable on stdout, and like --version exits 0 without serving.
+func TestMCPHelpAndVersion(t *testing.T) {
+	t.Parallel()
+	dir := testrepo.New(t)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"Usage: grite-mcp", "--repo PATH", "GRITE_REPO", "--actor ID", "GRITE_ACTOR)", "--actor-label NAME", "GRITE_ACTOR_LABEL",
+			"--read-only", "GRITE_READ_ONLY", "--tools LIST", "GRITE_TOOLS", "--log-level LEVEL", "GRITE_LOG_LEVEL", "--version"}},
+		{[]string{"-h"}, []string{"Usage: grite-mcp"}},
+		{[]string{"--version"}, []string{"grite-mcp "}},
+	} {
+		cmd := exec.Command(testrepo.BuildBinaries(t).MCP, tc.args...)
+		cmd.Dir = dir
+		cmd.Env = testrepo.Env()
+		var stdout, stderr lockedBuffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v: %v\nstderr: %s", tc.args, err, stderr.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stdout.String(), w) {
+				t.Fatalf("%v: stdout does not say %q:\n%s", tc.args, w, stdout.String())
+			}
+		}
+		if stderr.String() != "" {
+			t.Fatalf("%v: stderr %q", tc.args, stderr.String())
+		}
+	}
+	if walCount(t, dir) != 0 || len(actorDirs(t, dir)) != 0 {
+		t.Fatal("--help or --version wrote to the repository")
+	}
 }

@@ -83,7 +83,7 @@ func Namespace(resource string) string {
 func ValidateResource(r string) error {
 	ns, rest, ok := strings.Cut(r, ":")
 	if !ok || rest == "" {
-		return fmt.Errorf("resource %q must be namespace:name (repo:, path: or issue:)", r)
+		return fmt.Errorf("resource %q must be namespace:name: repo:NAME (e.g. repo:global), path:PATH or issue:ID", r)
 	}
 	switch ns {
 	case "repo", "path", "issue":

@@ -280,9 +280,12 @@ func Definitions() []Definition {
 			}
 			return in, nil
 		}, func(o tools.SyncOutput) (any, string) { return o, o.Message }),
-		define(tools.WhoAmI, "Repository, your actor, WAL head and events not yet pushed.", nil,
+		define(tools.WhoAmI, "Repository, your actor, your live claims, WAL head and events not yet pushed to origin; remote is empty when there is no origin.", nil,
 			same[struct{}], func(o tools.WhoAmIOutput) (any, string) {
 				text := fmt.Sprintf("repo %s, actor %s (%s), %d unpushed events, %d live claims", o.Repo, o.ActorID, o.Label, o.UnpushedEvents, len(o.Claims))
+				if o.Remote == "" {
+					text += " (no remote named origin)"
+				}
 				for _, c := range o.Claims {
 					text += fmt.Sprintf("\n%s %q until %s", c.IssueID, c.Title, time.UnixMilli(int64(c.ExpiresUnixMS)).UTC().Format(time.RFC3339))
 				}

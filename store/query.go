@@ -29,7 +29,7 @@ type Summary struct {
 // Filter narrows a listing; zero values match everything.
 type Filter struct {
 	State    string
-	Label    string
+	Labels   []string // an issue must have every one
 	Assignee string
 	Search   string // case-insensitive substring of title or body
 	// ClaimedBy keeps issues on which this actor holds a live issue lock
@@ -47,9 +47,9 @@ func (f Filter) where() (string, []any) {
 		conds = append(conds, "i.state = ?")
 		args = append(args, f.State)
 	}
-	if f.Label != "" {
+	for _, l := range f.Labels {
 		conds = append(conds, "EXISTS(SELECT 1 FROM labels l WHERE l.issue_id = i.issue_id AND l.label = ?)")
-		args = append(args, f.Label)
+		args = append(args, l)
 	}
 	if f.Assignee != "" {
 		conds = append(conds, "EXISTS(SELECT 1 FROM assignees a WHERE a.issue_id = i.issue_id AND a.user = ?)")

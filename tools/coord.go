@@ -158,6 +158,11 @@ var IssueDep = Op[DepInput, DepOutput]{
 		if err != nil {
 			return DepOutput{}, err
 		}
+		if in.Action == "add" && src == tgt {
+			// Bad input, not a cycle: no existing edge is to blame. Removing
+			// one stays allowed, for edges written before this check.
+			return DepOutput{}, newErr(CodeInvalidArgs, "issue %s cannot have a dependency on itself: the target must be another issue", src)
+		}
 		var k event.Kind = event.DependencyRemoved{Target: tgt, Type: dt}
 		if in.Action == "add" {
 			if err := s.checkCycle(ctx, src, tgt, dt); err != nil {

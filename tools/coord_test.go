@@ -572,8 +572,6 @@ func TestDepCycleRefusalTable(t *testing.T) {
 	}{
 		{"direct depends_on", []edge{{0, 1, d}, {1, 0, d}}, []int{0, 1}},
 		{"direct blocks", []edge{{0, 1, b}, {1, 0, b}}, []int{0, 1}},
-		{"self depends_on", []edge{{0, 0, d}}, []int{0}},
-		{"self blocks", []edge{{0, 0, b}}, []int{0}},
 		{"depends_on chain", []edge{{0, 1, d}, {1, 2, d}, {2, 0, d}}, []int{0, 1, 2}},
 		{"blocks chain", []edge{{0, 1, b}, {1, 2, b}, {2, 0, b}}, []int{0, 1, 2}},
 		{"depends_on then blocks on the same pair", []edge{{0, 1, d}, {0, 1, b}}, []int{0, 1}},
@@ -582,7 +580,7 @@ func TestDepCycleRefusalTable(t *testing.T) {
 		{"depends_on chain closed by blocks", []edge{{0, 1, d}, {1, 2, d}, {0, 2, b}}, []int{0, 1, 2}},
 		{"depends_on agrees with the reverse blocks", []edge{{0, 1, d}, {1, 0, b}}, nil},
 		{"diamond", []edge{{0, 1, d}, {0, 2, d}, {1, 2, d}}, nil},
-		{"related_to both ways and to itself", []edge{{0, 1, rel}, {1, 0, rel}, {0, 0, rel}}, nil},
+		{"related_to both ways", []edge{{0, 1, rel}, {1, 0, rel}}, nil},
 		{"related_to against a wait edge", []edge{{0, 1, d}, {1, 0, rel}, {2, 0, b}, {0, 2, rel}}, nil},
 	}
 	r := newCoordRepo(t)

@@ -273,10 +273,12 @@ type IssueSummary = store.Summary
 
 // IssueListInput filters a listing.
 type IssueListInput struct {
-	State    string `json:"state,omitempty"`
-	Label    string `json:"label,omitempty"`
-	Assignee string `json:"assignee,omitempty"`
-	Query    string `json:"query,omitempty"`
+	State string `json:"state,omitempty"`
+	// Label and every one of Labels: an issue must have all of them.
+	Label    string   `json:"label,omitempty"`
+	Labels   []string `json:"labels,omitempty"`
+	Assignee string   `json:"assignee,omitempty"`
+	Query    string   `json:"query,omitempty"`
 	// ClaimedBy keeps issues with a live claim of this actor: "me", an
 	// actor ID, a unique ID prefix or the label of an actor of this clone.
 	ClaimedBy string `json:"claimed_by,omitempty"`
@@ -302,7 +304,11 @@ var IssueList = Op[IssueListInput, IssueListOutput]{
 		if in.Limit < 0 || in.Offset < 0 {
 			return IssueListOutput{}, newErr(CodeInvalidArgs, "limit must not be negative")
 		}
-		f := store.Filter{State: in.State, Label: in.Label, Assignee: in.Assignee, Search: in.Query, Limit: in.Limit, Offset: in.Offset}
+		labels := in.Labels
+		if in.Label != "" {
+			labels = append([]string{in.Label}, labels...)
+		}
+		f := store.Filter{State: in.State, Labels: labels, Assignee: in.Assignee, Search: in.Query, Limit: in.Limit, Offset: in.Offset}
 		if in.ClaimedBy != "" {
 			var err error
 			if f.ClaimedBy, err = s.ResolveActor(in.ClaimedBy); err != nil {

@@ -307,7 +307,10 @@ func (s *Session) catchUp(ctx context.Context) error {
 		} else if _, err := tx.Apply(events); err != nil {
 			return err
 		}
-		if walkErr != nil {
+		// A view of an empty WAL records no head, as Rebuild and load
+		// leave it: the zero hash written here made doctor compare it
+		// with the empty head and call every fresh repository stale.
+		if walkErr != nil || head.IsZero() {
 			return nil
 		}
 		return tx.SetMeta("wal_head", head.String())

@@ -7,6 +7,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"grite/actor"
+	"grite/gitdir"
 	"grite/wal"
 )
 
@@ -18,7 +19,9 @@ type WhoAmIOutput struct {
 	ActorSource    string `json:"actor_source"`
 	WALHead        string `json:"wal_head"`
 	UnpushedEvents int    `json:"unpushed_events"`
-	Remote         string `json:"remote"`
+	// Remote is the remote a sync uses by default, origin, or empty when
+	// the repository has no remote of that name.
+	Remote string `json:"remote"`
 	// Claims are the actor's live claims, soonest expiry first: how an
 	// agent restarted with the same actor finds its work again.
 	Claims []ClaimJSON `json:"claims"`
@@ -49,14 +52,20 @@ func (s *Session) ownClaims(ctx context.Context) ([]ClaimJSON, error) {
 
 var WhoAmI = Op[struct{}, WhoAmIOutput]{
 	Name: "whoami", Title: "Who am I", ReadOnly: true, Idempotent: true,
-	Description: "Repository, actor, your live claims, WAL head and number of events not yet pushed to origin.",
+	Description: "Repository, actor, your live claims, WAL head and number of events not yet pushed to origin (remote is empty when there is no origin).",
 	Run: func(ctx context.Context, s *Session, _ struct{}) (WhoAmIOutput, error) {
 		head, err := s.WAL.Head()
 		if err != nil {
 			return WhoAmIOutput{}, err
 		}
 		out := WhoAmIOutput{Repo: s.RepoPath(), ActorID: s.Actor.ID.String(), Label: s.Actor.Config.Label,
-			ActorSource: string(s.ActorSource), WALHead: hashOrEmpty(head), Remote: "origin"}
+			ActorSource: string(s.ActorSource), WALHead: hashOrEmpty(head)}
+		// The cautious config reader's "cannot tell" (an include, say)
+		// counts as a remote: only a config it read whole and found no
+		// origin in says there is none.
+		if urls, ok := gitdir.PlainRemoteURLs(s.Repo.CommonDir, "origin"); !ok || len(urls) > 0 {
+			out.Remote = "origin"
+		}
 		pushed, err := s.Repo.ReadRef("refs/grite/remotes/origin/wal")
 		if err != nil {
 			return out, err

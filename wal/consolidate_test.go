@@ -3,7 +3,6 @@ package wal_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"grite/gitdir"
+	"grite/internal/testrepo"
 	"grite/wal"
 )
 
@@ -27,13 +27,11 @@ func packs(t *testing.T, dir string) []string {
 	return m
 }
 
+// git runs git through testrepo, whose environment holds the identity a
+// commit needs: a machine without a global git identity runs these tests too.
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return string(out)
+	return string(testrepo.GitRaw(t, dir, args...))
 }
 
 // packCommit writes, as one pack (what a local fetch writes), a commit
@@ -86,6 +84,20 @@ func TestConsolidationKeepsFewPacks(t *testing.T) {
 	if got := strings.Count(git(t, dir, "rev-list", "--objects", "refs/heads/x"), "\n"); got != n*3 {
 		t.Fatalf("rev-list --objects lists %d objects, want %d", got, n*3)
 	}
+}
+
+// TestGitHelperCommitsWithoutAUserIdentity: the tests that commit with git
+// pass on a machine whose git has no identity configured, as a newcomer's
+// may not.
+func TestGitHelperCommitsWithoutAUserIdentity(t *testing.T) {
+	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	for _, k := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"} {
+		t.Setenv(k, "") // restores the variable afterwards
+		os.Unsetenv(k)
+	}
+	dir := testrepo.New(t)
+	git(t, dir, "commit", "-q", "--allow-empty", "-m", "needs an identity")
 }
 
 // TestConsolidationLeavesGitsPacksAlone: packs with deltas (git's, of the

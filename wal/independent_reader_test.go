@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -98,7 +97,7 @@ func TestIndependentReaderAgreesWithFormat(t *testing.T) {
 	for i, a := range appends {
 		sha := commits[i]
 		t.Run(fmt.Sprintf("commit%d", i), func(t *testing.T) {
-			c := parseRawCommit(t, gitRaw(t, dir, "cat-file", "commit", sha))
+			c := parseRawCommit(t, testrepo.GitRaw(t, dir, "cat-file", "commit", sha))
 			// Same thing through -p, the pretty form, for the header lines.
 			if pretty := testrepo.Git(t, dir, "cat-file", "-p", sha); !strings.HasPrefix(pretty, "tree "+c.tree+"\n") {
 				t.Fatalf("cat-file -p disagrees with the raw commit:\n%s", pretty)
@@ -154,7 +153,7 @@ func TestIndependentReaderAgreesWithFormat(t *testing.T) {
 			if strings.Join(trees, ",") != strings.Join(wantTrees, ",") {
 				t.Fatalf("trees %v, want %v", trees, wantTrees)
 			}
-			blob := gitRaw(t, dir, "cat-file", "blob", cm[1])
+			blob := testrepo.GitRaw(t, dir, "cat-file", "blob", cm[1])
 			sum := blake2b.Sum256(blob)
 			chunkHash := hex.EncodeToString(sum[:])
 			if chunkHash != cm[5] {
@@ -175,7 +174,7 @@ func TestIndependentReaderAgreesWithFormat(t *testing.T) {
 				"  \"chunk_hash\": \"" + chunkHash + "\",\n" +
 				"  \"prev_wal\": " + prev + "\n" +
 				"}"
-			if got := string(gitRaw(t, dir, "cat-file", "blob", metaBlob)); got != wantMeta {
+			if got := string(testrepo.GitRaw(t, dir, "cat-file", "blob", metaBlob)); got != wantMeta {
 				t.Fatalf("meta.json\n%q\nwant\n%q", got, wantMeta)
 			}
 
@@ -266,22 +265,6 @@ func mustDecodeHex(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// gitRaw runs git and returns stdout untouched (testrepo.Git trims, which
-// would hide a trailing newline).
-func gitRaw(t *testing.T, dir string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = testrepo.Env()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out
 }
 
 type rawCommit struct {

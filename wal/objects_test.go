@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -108,10 +107,7 @@ func TestUnreadableLooseObjectIsAWALError(t *testing.T) {
 			// Appends write packs; the loose reader still serves git's
 			// loose objects, so store a loose copy of the commit, which
 			// is read before the packs.
-			data, err := exec.Command("git", "-C", dir, "cat-file", "commit", res.Commit.String()).Output()
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := testrepo.GitRaw(t, dir, "cat-file", "commit", res.Commit.String())
 			if h, err := r.WriteObject(plumbing.CommitObject, data); err != nil || h != res.Commit {
 				t.Fatalf("loose copy: %v, %v", h, err)
 			}

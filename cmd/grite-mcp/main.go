@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,14 +31,22 @@ func envOr(name, def string) string {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("grite-mcp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	repo := fs.String("repo", envOr("GRITE_REPO", ""), "repository path (env GRITE_REPO; default: working directory)")
-	actorID := fs.String("actor", envOr("GRITE_ACTOR", ""), "act as this existing actor (env GRITE_ACTOR)")
-	label := fs.String("actor-label", envOr("GRITE_ACTOR_LABEL", ""), "reuse the oldest actor with this label or create it (env GRITE_ACTOR_LABEL)")
-	readOnly := fs.Bool("read-only", envOr("GRITE_READ_ONLY", "") == "1" || envOr("GRITE_READ_ONLY", "") == "true", "register read-only tools only (env GRITE_READ_ONLY=1)")
-	toolList := fs.String("tools", envOr("GRITE_TOOLS", ""), "comma-separated allow-list of tools (env GRITE_TOOLS)")
-	level := fs.String("log-level", envOr("GRITE_LOG_LEVEL", "warn"), "debug, info, warn or error (env GRITE_LOG_LEVEL); logs go to stderr")
+	// --help is answered below, on stdout; a bad flag gets its error on
+	// stderr and a pointer to --help rather than the whole text.
+	fs.Usage = func() {}
+	repo := fs.String("repo", envOr("GRITE_REPO", ""), "the repository at `PATH`, fixed for the session (env GRITE_REPO; default: the working directory)")
+	actorID := fs.String("actor", envOr("GRITE_ACTOR", ""), "act as the existing actor `ID` (env GRITE_ACTOR)")
+	label := fs.String("actor-label", envOr("GRITE_ACTOR_LABEL", ""), "act as the oldest actor labelled `NAME`, created if there is none (env GRITE_ACTOR_LABEL)")
+	readOnly := fs.Bool("read-only", envOr("GRITE_READ_ONLY", "") == "1" || envOr("GRITE_READ_ONLY", "") == "true", "offer the read-only tools only (env GRITE_READ_ONLY=1)")
+	toolList := fs.String("tools", envOr("GRITE_TOOLS", ""), "offer only the tools in `LIST`, comma-separated; an unknown name fails at start-up (env GRITE_TOOLS)")
+	level := fs.String("log-level", envOr("GRITE_LOG_LEVEL", "warn"), "log at `LEVEL`: debug, info, warn (the default) or error; logs go to stderr (env GRITE_LOG_LEVEL)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(fs, stdout)
+			return 0
+		}
+		fmt.Fprintln(stderr, "Run 'grite-mcp --help' for the flags.")
 		return 2
 	}
 	if *version {
@@ -76,4 +85,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+func usage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprint(w, `grite-mcp is grite's stdio MCP server. An MCP client starts it and speaks
+JSON-RPC on its stdin and stdout; logs go to stderr. Each process is one agent
+session, with an actor of its own unless --actor or --actor-label picks one.
+
+Usage: grite-mcp [flags]
+
+Flags (each can also be set by the environment variable it names):
+`)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, help := flag.UnquoteUsage(f)
+		fmt.Fprintf(w, "  --%s", f.Name)
+		if name != "" {
+			fmt.Fprintf(w, " %s", name)
+		}
+		fmt.Fprintf(w, "\n        %s\n", help)
+	})
 }

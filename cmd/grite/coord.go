@@ -19,7 +19,7 @@ func depCmd(g *globals) *cobra.Command {
 	for _, action := range []string{"add", "remove"} {
 		var target, typ string
 		var useLock bool
-		sub := &cobra.Command{Use: action + " ID --target ID [--type blocks|depends_on|related_to]", Short: action + " a dependency", Args: exactArgs(1, "an issue ID"),
+		sub := &cobra.Command{Use: action + " ID --target ID [--type blocks|depends_on|related_to]", Short: action + " a dependency", Args: argsAndFlag(1, "an issue ID", "other issue", "target"),
 			RunE: func(c *cobra.Command, args []string) error {
 				in := tools.DepInput{ID: args[0], Target: target, Type: typ, Action: action}
 				return withSession(g, func(ctx context.Context, s *tools.Session) (tools.DepOutput, error) {

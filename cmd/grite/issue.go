@@ -23,12 +23,12 @@ func issueCmd(g *globals) *cobra.Command {
 		issueCreateCmd(g), issueUpdateCmd(g), issueListCmd(g), issueShowCmd(g),
 		issueCommentCmd(g),
 		issueStateCmd(g, "close", event.StateClosed), issueStateCmd(g, "reopen", event.StateOpen),
-		issueSetCmd(g, "label", "label", "label",
-			func(v string) event.Kind { return event.LabelAdded{Label: v} },
-			func(v string) event.Kind { return event.LabelRemoved{Label: v} }),
-		issueSetCmd(g, "assignee", "user", "user",
-			func(v string) event.Kind { return event.AssigneeAdded{User: v} },
-			func(v string) event.Kind { return event.AssigneeRemoved{User: v} }),
+		issueSetCmd(g, "label", "label",
+			func(in *tools.IssueUpdateInput, vs []string) { in.AddLabels = vs },
+			func(in *tools.IssueUpdateInput, vs []string) { in.RemoveLabels = vs }),
+		issueSetCmd(g, "assignee", "user",
+			func(in *tools.IssueUpdateInput, vs []string) { in.AddAssignees = vs },
+			func(in *tools.IssueUpdateInput, vs []string) { in.RemoveAssignees = vs }),
 		issueLinkCmd(g), issueAttachmentCmd(g),
 		depCmd(g), readyCmd(g), claimCmd(g), releaseCmd(g, "release"), releaseCmd(g, "unclaim"),
 	)
@@ -44,13 +44,15 @@ func printWrite(verb string) func(io.Writer, tools.WriteResult) {
 func issueCreateCmd(g *globals) *cobra.Command {
 	var in tools.IssueCreateInput
 	var body *bodyFlags
-	c := &cobra.Command{Use: "create --title T [--body B | --body-file F] [--label L]...", Short: "Create an issue", Args: noArgs,
+	c := &cobra.Command{Use: "create --title T [--body B | --body-file F] [--label L]...", Short: "Create an issue", Args: argsAndFlag(0, "", "title", "title"),
 		RunE: func(c *cobra.Command, args []string) error {
 			var err error
 			if in.Body, _, err = body.value(c); err != nil {
 				return g.reportErr(err)
 			}
-			return withOp(g, tools.IssueCreate, in, printWrite("created"))
+			return withOp(g, tools.IssueCreate, in, quietly(g, printWrite("created"), func(w io.Writer, r tools.WriteResult) {
+				fmt.Fprintln(w, r.IssueID)
+			}))
 		}}
 	c.Flags().StringVar(&in.Title, "title", "", "title (required)")
 	body = addBodyFlags(c, "body text")
@@ -97,11 +99,11 @@ func issueListCmd(g *globals) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.IssueListOutput, error) {
 				return tools.IssueList.Call(ctx, s, in)
-			}, printList)
+			}, quietly(g, printList, printIDs))
 		}}
 	f := c.Flags()
 	f.StringVar(&in.State, "state", "", "open or closed (default: all)")
-	f.StringVar(&in.Label, "label", "", "only issues with this label")
+	f.StringArrayVar(&in.Labels, "label", nil, "only issues with this label (repeatable: with every one)")
 	f.StringVar(&in.Assignee, "assignee", "", "only issues assigned to this name")
 	f.StringVar(&in.Query, "search", "", "only issues whose title or body contains this text")
 	f.StringVar(&in.ClaimedBy, "claimed-by", "", "only issues with a live claim of this actor: me, a label, an actor ID or prefix")
@@ -145,6 +147,15 @@ func printList(w io.Writer, out tools.IssueListOutput) {
 		fmt.Fprintf(w, "(%d of %d shown)\n", len(out.Issues), out.Total)
 	} else if out.Total == 0 {
 		fmt.Fprintln(w, "no issues")
+	}
+}
+
+// printIDs prints the full ID of each issue, one a line.
+func printIDs(w io.Writer, out tools.IssueListOutput) {
+	var b []byte
+	for _, is := range out.Issues {
+		b = append(append(b[:0], is.IssueID...), '\n')
+		w.Write(b)
 	}
 }
 
@@ -234,7 +245,7 @@ func printShow(w io.Writer, out tools.IssueShowOutput) {
 
 func issueCommentCmd(g *globals) *cobra.Command {
 	var body *bodyFlags
-	c := &cobra.Command{Use: "comment ID --body B | --body-file F", Short: "Comment on an issue", Args: exactArgs(1, "an issue ID"),
+	c := &cobra.Command{Use: "comment ID --body B | --body-file F", Short: "Comment on an issue", Args: argsAndFlag(1, "an issue ID", "comment", "body"),
 		RunE: func(c *cobra.Command, args []string) error {
 			text, _, err := body.value(c)
 			if err != nil {
@@ -271,24 +282,34 @@ func issueStateCmd(g *globals, name string, st event.State) *cobra.Command {
 	return c
 }
 
-// issueSetCmd builds "<noun> add|remove ID --<flag> V".
-func issueSetCmd(g *globals, noun, flag, _ string, add, remove func(string) event.Kind) *cobra.Command {
+// issueSetCmd builds "<noun> add|remove ID --<flag> V...". Every value of a
+// repeated flag counts, written as one WAL commit.
+func issueSetCmd(g *globals, noun, flag string, add, remove func(*tools.IssueUpdateInput, []string)) *cobra.Command {
 	parent := &cobra.Command{Use: noun, Short: "Add or remove a " + noun, Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() }}
 	for _, v := range []struct {
 		name string
-		mk   func(string) event.Kind
+		set  func(*tools.IssueUpdateInput, []string)
 		verb string
-	}{{"add", add, noun + " added to"}, {"remove", remove, noun + " removed from"}} {
-		var val string
-		c := &cobra.Command{Use: v.name + " ID --" + flag + " V", Short: v.name + " a " + noun, Args: exactArgs(1, "an issue ID"),
+	}{{"add", add, "added to"}, {"remove", remove, "removed from"}} {
+		var vals []string
+		c := &cobra.Command{Use: v.name + " ID --" + flag + " V [--" + flag + " V]...", Short: v.name + " " + noun + "s", Args: argsAndFlag(1, "an issue ID", noun, flag),
 			RunE: func(c *cobra.Command, args []string) error {
-				if !c.Flags().Changed(flag) {
+				if len(vals) == 0 {
 					return g.reportErr(tools.InvalidArgs("--%s is required", flag))
 				}
-				return applyCmd(g, c, args[0], v.mk(val), v.verb)
+				in := tools.IssueUpdateInput{ID: args[0]}
+				v.set(&in, vals)
+				what := noun
+				if len(vals) > 1 {
+					what += "s"
+				}
+				useLock, _ := c.Flags().GetBool("lock")
+				return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
+					return lockedIf(ctx, s, useLock, in.ID, func() (tools.WriteResult, error) { return tools.IssueUpdate.Call(ctx, s, in) })
+				}, printWrite(what+" "+v.verb))
 			}}
-		c.Flags().StringVar(&val, flag, "", noun)
+		c.Flags().StringArrayVar(&vals, flag, nil, noun+" (repeatable)")
 		c.Flags().Bool("lock", false, "hold issue:<id> during the write")
 		parent.AddCommand(c)
 	}
@@ -299,7 +320,7 @@ func issueLinkCmd(g *globals) *cobra.Command {
 	parent := &cobra.Command{Use: "link", Short: "Add a link", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() }}
 	var url, note string
-	c := &cobra.Command{Use: "add ID --url U [--note N]", Short: "Add a link to an issue", Args: exactArgs(1, "an issue ID"),
+	c := &cobra.Command{Use: "add ID --url U [--note N]", Short: "Add a link to an issue", Args: argsAndFlag(1, "an issue ID", "URL", "url"),
 		RunE: func(c *cobra.Command, args []string) error {
 			k := event.LinkAdded{URL: url}
 			if c.Flags().Changed("note") {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -28,8 +29,10 @@ type globals struct {
 	dataDir  string
 	actorID  string
 	noDaemon bool
-	stdout   io.Writer
-	stderr   io.Writer
+	// quietPrints: the command prints something under --quiet (quietly).
+	quietPrints bool
+	stdout      io.Writer
+	stderr      io.Writer
 }
 
 func main() {
@@ -104,19 +107,30 @@ func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "grite",
 		Short:         "grite: a git-backed issue tracker for AI coding agents and people",
+		Version:       version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		CompletionOptions: cobra.CompletionOptions{
-			DisableDefaultCmd: true,
-		},
+		// Runnable, so that its arguments go through noArgs like those of
+		// every other command that groups subcommands.
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
 	}
+	// What 'grite version' prints, so that scripts can use either.
+	root.SetVersionTemplate("grite {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.json, "json", false, "print one JSON envelope on stdout")
-	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on success")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on success but the IDs that issue create makes and issue list finds")
 	pf.StringVar(&g.dataDir, "data-dir", "", "actor data directory (also GRITE_HOME)")
 	pf.StringVar(&g.actorID, "actor", "", "actor ID to act as")
 	pf.BoolVar(&g.noDaemon, "no-daemon", false, "accepted for compatibility; grite has no daemon")
+	// Kept working for the original grite's scripts, not offered to new ones.
+	pf.MarkHidden("no-daemon")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// "issue label ad ID --label x": the flag is unknown only because
+		// the subcommand is, which is the thing to report.
+		if args := c.Flags().Args(); len(args) > 0 && c.HasAvailableSubCommands() {
+			return unknownCommand(c, args[0])
+		}
 		e := tools.InvalidArgs("%v", err)
 		e.Details = map[string]any{"suggestions": []string{fmt.Sprintf("Run '%s --help' for usage", c.CommandPath())}}
 		return e
@@ -125,6 +139,13 @@ func newRoot(g *globals) *cobra.Command {
 		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g), lockCmd(g),
 	)
 	addMaintenance(root, g)
+	// Cobra's completion command only groups one per shell: made now
+	// rather than at Execute, it can check its arguments like the others.
+	root.InitDefaultCompletionCmd()
+	if comp, _, err := root.Find([]string{"completion"}); err == nil && comp != root {
+		comp.Args = noArgs
+		comp.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
+	}
 	return root
 }
 
@@ -137,19 +158,73 @@ func versionCmd(g *globals) *cobra.Command {
 	}
 }
 
+// noArgs refuses arguments. Those of a command that groups others name
+// one of them, misspelt or not there at all.
 func noArgs(c *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return tools.InvalidArgs("%s takes no arguments, got %q", c.CommandPath(), args)
+	switch {
+	case len(args) == 0:
+		return nil
+	case c.HasAvailableSubCommands():
+		return unknownCommand(c, args[0])
 	}
-	return nil
+	return argsAndFlag(0, "", "", "")(c, args)
+}
+
+// unknownCommand is cobra's "unknown command" with its suggestions, as one
+// line: commands that group others have arguments checked by noArgs, so
+// cobra's own check does not run for them.
+func unknownCommand(c *cobra.Command, name string) error {
+	e := tools.InvalidArgs("unknown command %q for %q", name, c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's default, which only its own check sets
+	}
+	if s := c.SuggestionsFor(name); len(s) > 0 {
+		for i := range s {
+			s[i] = strconv.Quote(s[i])
+		}
+		alts := s[len(s)-1]
+		if len(s) > 1 {
+			alts = strings.Join(s[:len(s)-1], ", ") + " or " + alts
+		}
+		e.Message += "; did you mean " + alts + "?"
+	}
+	e.Details = map[string]any{"suggestions": []string{fmt.Sprintf("Run '%s --help' for its commands", c.CommandPath())}}
+	return e
 }
 
 func exactArgs(n int, names string) cobra.PositionalArgs {
+	return argsAndFlag(n, names, "", "")
+}
+
+// argsAndFlag is exactArgs for a command that takes a value in --flag: an
+// argument too many is most likely that value, so the error says where it
+// goes rather than that the n arguments are missing.
+func argsAndFlag(n int, names, what, flag string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
-		if len(args) != n {
+		if len(args) < n {
 			return tools.InvalidArgs("%s needs %s", c.CommandPath(), names)
 		}
-		return nil
+		if len(args) == n {
+			return nil
+		}
+		takes := "takes no arguments"
+		if n > 0 {
+			takes = "takes only " + names
+		}
+		extra := args[n:]
+		for i := range extra {
+			extra[i] = strconv.Quote(extra[i])
+		}
+		noun := "argument"
+		if len(extra) > 1 {
+			noun += "s"
+		}
+		e := tools.InvalidArgs("%s %s, unexpected %s %s", c.CommandPath(), takes, noun, strings.Join(extra, " "))
+		if flag != "" && !c.Flags().Changed(flag) {
+			e.Message += fmt.Sprintf("; give the %s with --%s", what, flag)
+		}
+		e.Details = map[string]any{"suggestions": []string{fmt.Sprintf("Run '%s --help' for usage", c.CommandPath())}}
+		return e
 	}
 }
 
@@ -232,11 +307,25 @@ func (g *globals) emit(data any, human func(io.Writer)) error {
 	switch {
 	case g.json:
 		g.writeJSON(envelope{SchemaVersion: 1, OK: true, Data: data})
-	case g.quiet:
+	case g.quiet && !g.quietPrints:
 	default:
 		human(g.stdout)
 	}
 	return nil
+}
+
+// quietly prints with human, or under --quiet with quiet: what a script
+// needs from the command (the ID of a new issue, the IDs of a listing),
+// which --quiet must not take away.
+func quietly[O any](g *globals, human, quiet func(io.Writer, O)) func(io.Writer, O) {
+	g.quietPrints = true
+	return func(w io.Writer, o O) {
+		if g.quiet {
+			quiet(w, o)
+			return
+		}
+		human(w, o)
+	}
 }
 
 func (g *globals) reportErr(err error) error {

@@ -31,6 +31,13 @@ func GitErr(dir string, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
+// GitRaw runs git in dir and returns its stdout untouched (Git trims, which
+// would hide a trailing newline); it fails the test on error.
+func GitRaw(t testing.TB, dir string, args ...string) []byte {
+	t.Helper()
+	return GitStdin(t, dir, nil, args...)
+}
+
 // GitStdin runs git in dir with stdin as its input (for plumbing such as
 // mktree, hash-object --stdin or cat-file --batch) and returns its raw
 // stdout; it fails the test on error.
