@@ -17,12 +17,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
 	"grite/event"
+	"grite/internal/filelock"
 )
 
 // ErrNotFound reports an unknown actor.
@@ -288,19 +288,7 @@ func (d Dir) PublicKeys() (map[event.ActorID]ed25519.PublicKey, error) {
 // WithLock runs fn holding an exclusive advisory lock on <grite>/<name>.lock.
 // The kernel drops the lock if the process dies, so no stale lock remains.
 func (d Dir) WithLock(name string, fn func() error) error {
-	if err := os.MkdirAll(string(d), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(filepath.Join(string(d), name+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock %s: %w", name, err)
-	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	return fn()
+	return filelock.With(filepath.Join(string(d), name+".lock"), fn)
 }
 
 // Source says how the current actor was chosen.
