@@ -331,3 +331,59 @@ func TestLockResourceWithoutANameSaysWhatIsValid(t *testing.T) {
 		}
 	}
 }
+
+// An issue: lock names its issue by the full ID, whatever prefix was
+// given, so a claimed issue cannot get a second holder through a prefix;
+// a malformed or unknown ID is refused like any use of an issue ID.
+func TestIssueLocksResolveTheirIssue(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	actors := coordActors(t, dir, "agentA", "agentB")
+	a, b := actors[0], actors[1]
+	id := create(t, dir, "claimed")
+	var claim coordClaim
+	mustJSON(t, dir, &claim, a.as("issue", "claim", id)...)
+
+	e := mustFail(t, dir, "conflict", 4, b.as("lock", "acquire", "issue:"+id[:4])...)
+	coordRequireConflict(t, e, a.ID, claim.ExpiresUnixMS)
+	mustFail(t, dir, "invalid_args", 2, b.as("lock", "acquire", "issue:zzzz")...)
+	mustFail(t, dir, "not_found", 3, b.as("lock", "acquire", "issue:"+strings.Repeat("f", 32))...)
+
+	var own coordLockData
+	mustJSON(t, dir, &own, a.as("lock", "acquire", "issue:"+id[:6])...)
+	if own.Lock.Resource != "issue:"+id {
+		t.Fatalf("lock on a prefix names %q, want the full ID", own.Lock.Resource)
+	}
+	var status struct {
+		Locks     []struct{ Resource string } `json:"locks"`
+		Conflicts []struct{ Resource string } `json:"conflicts"`
+	}
+	mustJSON(t, dir, &status, b.as("lock", "status", "--resource", "issue:"+id[:5])...)
+	if len(status.Locks) != 1 || status.Locks[0].Resource != "issue:"+id || len(status.Conflicts) != 1 {
+		t.Fatalf("lock status: %+v, want the one claim on issue:%s, conflicting", status, id)
+	}
+}
+
+// A path conflict points at lock status, not the issue queue, and lock
+// status --resource says in human form what conflicts.
+func TestPathLockConflictHintsAndHumanStatus(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	actors := coordActors(t, dir, "agentA", "agentB")
+	a, b := actors[0], actors[1]
+	mustJSON(t, dir, nil, a.as("lock", "acquire", "path:src/")...)
+	e := mustFail(t, dir, "conflict", 4, b.as("lock", "acquire", "path:src/a.go")...)
+	hints := fmt.Sprint(e.Details["suggestions"])
+	if !strings.Contains(hints, "grite lock status") || strings.Contains(hints, "issue ready") {
+		t.Fatalf("path conflict suggestions %s", hints)
+	}
+	for _, tc := range []struct{ resource, want string }{
+		{"path:src/a.go", "conflicting with path:src/a.go:\n  path:src/ held by " + a.ID},
+		{"path:docs/", "nothing conflicts with path:docs/"},
+	} {
+		r := grite(t, dir, b.as("lock", "status", "--resource", tc.resource)...)
+		if r.code != 0 || !strings.Contains(r.stdout, tc.want) {
+			t.Fatalf("lock status --resource %s: want %q\n%s", tc.resource, tc.want, r)
+		}
+	}
+}

@@ -425,7 +425,9 @@ func TestHostileInputPathsCannotReachOutsideTheRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	traversal := []string{"path:../../etc/passwd", "path:/etc/passwd", "path:..\\..\\x", "issue:../../x", "repo:../../../other"}
+	// An issue: resource names an issue: a path there is a malformed ID.
+	s.fail(t, "lock", map[string]any{"action": "acquire", "resource": "issue:../../x"}, "invalid_args")
+	traversal := []string{"path:../../etc/passwd", "path:/etc/passwd", "path:..\\..\\x", "repo:../../../other"}
 	for _, r := range traversal {
 		var out struct {
 			Lock struct{ Resource string } `json:"lock"`

@@ -48,9 +48,13 @@ func lockConflict(err error) error {
 	if !errors.As(err, &ce) {
 		return err
 	}
-	return (&Error{Code: CodeConflict, Message: err.Error(), cause: err}).
+	e := (&Error{Code: CodeConflict, Message: err.Error(), cause: err}).
 		with("resource", ce.Resource).with("holder", ce.Holder).with("expires_unix_ms", ce.ExpiresUnixMS).
-		suggest("Wait until the lock expires or ask its holder to release it", "Run 'grite issue ready' to find unclaimed work")
+		suggest("Wait until the lock expires or ask its holder to release it")
+	if lock.Namespace(ce.Resource) == "issue" {
+		return e.suggest("Run 'grite issue ready' to find unclaimed work")
+	}
+	return e.suggest("Run 'grite lock status' to see who holds what")
 }
 
 // refreshLocks brings the view's lock cache up to date with refs/grite/locks/*
@@ -640,9 +644,11 @@ var Lock = Op[LockInput, LockOutput]{
 	Name: "lock", Title: "Acquire, renew or release a lock",
 	Description: "Lease locks on resources repo:NAME, path:PATH or issue:ID; acquire fails with conflict naming the holder.",
 	Run: func(ctx context.Context, s *Session, in LockInput) (LockOutput, error) {
-		if err := lock.ValidateResource(in.Resource); err != nil {
-			return LockOutput{}, newErr(CodeInvalidArgs, "%v", err)
+		resource, err := s.resolveResource(ctx, in.Resource)
+		if err != nil {
+			return LockOutput{}, err
 		}
+		in.Resource = resource
 		def := DefaultLockTTL
 		if in.Action == "renew" {
 			def = 0 // keep the lease's own length
@@ -676,6 +682,24 @@ var Lock = Op[LockInput, LockOutput]{
 	},
 }
 
+// resolveResource checks a lock resource and gives an issue: resource its
+// issue's full ID, so that a prefix and the full ID name one lock, and a
+// lock on an issue that does not exist is refused like any use of its ID.
+func (s *Session) resolveResource(ctx context.Context, resource string) (string, error) {
+	if err := lock.ValidateResource(resource); err != nil {
+		return "", newErr(CodeInvalidArgs, "%v", err)
+	}
+	idText, ok := strings.CutPrefix(resource, "issue:")
+	if !ok {
+		return resource, nil
+	}
+	id, err := s.ResolveIssue(ctx, idText)
+	if err != nil {
+		return "", err
+	}
+	return "issue:" + id.String(), nil
+}
+
 // LockStatusInput filters lock status.
 type LockStatusInput struct {
 	Resource string `json:"resource,omitempty"`
@@ -692,6 +716,13 @@ var LockStatus = Op[LockStatusInput, LockStatusOutput]{
 	Name: "lock_status", Title: "Show locks", ReadOnly: true, Idempotent: true,
 	Description: "List live locks; with a resource, also which of them conflict with it.",
 	Run: func(ctx context.Context, s *Session, in LockStatusInput) (LockStatusOutput, error) {
+		if in.Resource != "" {
+			r, err := s.resolveResource(ctx, in.Resource)
+			if err != nil {
+				return LockStatusOutput{}, err
+			}
+			in.Resource = r
+		}
 		all, err := s.Locks.List()
 		if err != nil {
 			return LockStatusOutput{}, err

@@ -189,6 +189,17 @@ func lockCmd(g *globals) *cobra.Command {
 					fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Resource, l.Owner, fmtExpiry(l.ExpiresUnixMS))
 				}
 				tw.Flush()
+				if statusRes == "" {
+					return
+				}
+				if len(o.Conflicts) == 0 {
+					fmt.Fprintf(w, "nothing conflicts with %s\n", statusRes)
+					return
+				}
+				fmt.Fprintf(w, "conflicting with %s:\n", statusRes)
+				for _, l := range o.Conflicts {
+					fmt.Fprintf(w, "  %s held by %s (%s)\n", l.Resource, l.Owner, fmtExpiry(l.ExpiresUnixMS))
+				}
 			})
 		}}
 	status.Flags().StringVar(&statusRes, "resource", "", "also report locks conflicting with this resource")
