@@ -271,6 +271,7 @@ func Definitions() []Definition {
 		define(tools.Sync, "Pull and/or push issues through a git remote (default origin).", []mcpgo.ToolOption{
 			mcpgo.WithString("mode", mcpgo.Required(), mcpgo.Enum("full", "pull", "push"), mcpgo.Description("full = pull then push")),
 			mcpgo.WithString("remote", mcpgo.Description("Remote name (default origin)")),
+			mcpgo.WithNumber("timeout_seconds", mcpgo.Description("Bound on each fetch or push with the remote (default 60)"), mcpgo.Min(1), mcpgo.Max(tools.MaxRetryBudget.Seconds())),
 			mcpgo.WithNumber("retry_budget_seconds", mcpgo.Description("How long a push keeps retrying while other clones push first (default 30, or the repository's config)"), mcpgo.Min(0), mcpgo.Max(tools.MaxRetryBudget.Seconds())),
 		}, func(in tools.SyncInput) (tools.SyncInput, error) {
 			// The session's repository is fixed; a URL or path here would let

@@ -19,10 +19,28 @@ func (s *Syncer) runGit(ctx context.Context, args ...string) (stdout, stderr str
 	cmd := exec.CommandContext(ctx, "git", append([]string{"--git-dir", s.repo.CommonDir}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=", "GCM_INTERACTIVE=never", "LC_ALL=C")
 	cmd.Stdin = nil
+	// A killed git can leave children (ssh, a remote helper) holding its
+	// output open: stop waiting for them soon after.
+	cmd.WaitDelay = 2 * time.Second
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()
 	return out.String(), errb.String(), err
+}
+
+// errTimedOut: a network git command ran past the sync's timeout.
+var errTimedOut = errors.New("timed out")
+
+// runNetGit is runGit for a command that talks to the remote, bounded by
+// the sync's timeout.
+func (s *Syncer) runNetGit(ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	tctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	stdout, stderr, err = s.runGit(tctx, args...)
+	if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("git %s: %w", args[0], errTimedOut)
+	}
+	return stdout, stderr, err
 }
 
 // RemoteError is a failure of the remote or the transport.
@@ -36,6 +54,8 @@ type RemoteError struct {
 	Attempts    int
 	Elapsed     time.Duration
 	RefLockRace bool
+	// Of TimedOut: the bound that ran out.
+	Timeout time.Duration
 }
 
 // RemoteErrorKind classifies remote failures for the error codes.
@@ -49,6 +69,7 @@ const (
 	PushRefused                            // refused by policy (hook, permissions)
 	RemoteBadCommit                        // the remote's WAL holds an invalid commit
 	RemoteCorrupt                          // the remote's repository holds a corrupt object
+	TimedOut                               // a fetch or push did not finish within the timeout
 )
 
 func (e *RemoteError) Error() string {
@@ -69,6 +90,8 @@ func (e *RemoteError) Error() string {
 		return fmt.Sprintf("remote %q refused the push: %s", e.Remote, e.Detail)
 	case RemoteCorrupt:
 		return fmt.Sprintf("remote %q holds a corrupt object: %s", e.Remote, e.Detail)
+	case TimedOut:
+		return fmt.Sprintf("%s with remote %q did not finish within %s: the remote or the network stopped answering", e.Detail, e.Remote, e.Timeout)
 	}
 	return fmt.Sprintf("remote %q: %s", e.Remote, e.Detail)
 }

@@ -38,6 +38,9 @@ var Backoff = []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 40
 // instead of colliding again.
 const MaxBackoff = 2 * time.Second
 
+// DefaultTimeout bounds one git fetch or push.
+const DefaultTimeout = 60 * time.Second
+
 // DefaultRetryBudget is how long a push keeps retrying rejections caused by
 // concurrent pushers, counted from its first attempt.
 const DefaultRetryBudget = 30 * time.Second
@@ -67,7 +70,10 @@ type Config struct {
 	// RetryBudget bounds the retries of a rejected push after the
 	// scheduled ones (Backoff); zero allows only those.
 	RetryBudget time.Duration
-	Now         func() time.Time
+	// Timeout bounds each git fetch or push (zero: DefaultTimeout): a
+	// remote that stops answering must not hang an agent's sync.
+	Timeout time.Duration
+	Now     func() time.Time
 }
 
 // Syncer syncs one repository with one remote.
@@ -92,6 +98,9 @@ type Syncer struct {
 func New(repo *gitdir.Repo, cfg Config) *Syncer {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
 	}
 	return &Syncer{repo: repo, wal: wal.Open(repo), cfg: cfg}
 }
@@ -165,7 +174,7 @@ func (s *Syncer) fetch(ctx context.Context) error {
 		s.fetched = true
 		return nil
 	}
-	_, stderr, err := s.runGit(ctx, "fetch", "--no-tags", "--quiet", r,
+	_, stderr, err := s.runNetGit(ctx, "fetch", "--no-tags", "--quiet", r,
 		"+refs/grite/wal*:"+s.tracking("refs/grite/wal*"),
 		"+refs/grite/snapshots/*:"+s.tracking("refs/grite/snapshots/*"),
 		"+refs/grite/locks/*:"+s.tracking("refs/grite/locks/*"))
@@ -175,6 +184,9 @@ func (s *Syncer) fetch(ctx context.Context) error {
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if errors.Is(err, errTimedOut) {
+		return &RemoteError{Kind: TimedOut, Remote: r, Detail: "fetch", Timeout: s.cfg.Timeout}
 	}
 	if !s.remoteConfigured(ctx) {
 		return &RemoteError{Kind: UnknownRemote, Remote: r}
@@ -569,9 +581,12 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 	for name := range locks {
 		args = append(args, name+":"+name)
 	}
-	stdout, stderr, err := s.runGit(ctx, args...)
+	stdout, stderr, err := s.runNetGit(ctx, args...)
 	if ctx.Err() != nil {
 		return 0, "", ctx.Err()
+	}
+	if errors.Is(err, errTimedOut) {
+		return 0, "", &RemoteError{Kind: TimedOut, Remote: s.cfg.Remote, Detail: "push", Timeout: s.cfg.Timeout}
 	}
 	// Porcelain lines: "<flag>\t<src>:<dst>\t<summary>"; '!' is a rejection.
 	var rejected, raced, refused []string

@@ -31,14 +31,17 @@ type SyncInput struct {
 	// RetryBudgetSeconds overrides [sync] retry_budget_seconds: how long
 	// a push keeps retrying while concurrent pushers beat it.
 	RetryBudgetSeconds *float64 `json:"retry_budget_seconds,omitempty"`
+	// TimeoutSeconds bounds each fetch or push (default 60).
+	TimeoutSeconds *float64 `json:"timeout_seconds,omitempty"`
 }
 
 // MaxRetryBudget caps a sync's retry budget.
 const MaxRetryBudget = time.Hour
 
-// ParseRetryBudget reads --retry-budget: a duration ("45s", "2m") or a
-// number of seconds; empty leaves the config's or default budget.
-func ParseRetryBudget(text string) (*float64, error) {
+// ParseSeconds reads a duration flag (--retry-budget, --timeout): a
+// duration ("45s", "2m") or a number of seconds; empty gives nil (the
+// config's or default value).
+func ParseSeconds(flag, text string) (*float64, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return nil, nil
@@ -47,7 +50,7 @@ func ParseRetryBudget(text string) (*float64, error) {
 	if err != nil {
 		d, derr := time.ParseDuration(text)
 		if derr != nil {
-			return nil, newErr(CodeInvalidArgs, "retry budget %q is neither a duration (45s, 2m) nor a number of seconds", text)
+			return nil, newErr(CodeInvalidArgs, "--%s %q is neither a duration (45s, 2m) nor a number of seconds", flag, text)
 		}
 		secs = d.Seconds()
 	}
@@ -120,11 +123,19 @@ var Sync = Op[SyncInput, SyncOutput]{
 		if err != nil {
 			return SyncOutput{}, err
 		}
+		timeout := gritesync.DefaultTimeout
+		if t := in.TimeoutSeconds; t != nil {
+			if *t < 1 || *t > MaxRetryBudget.Seconds() || *t != *t {
+				return SyncOutput{}, newErr(CodeInvalidArgs, "timeout %gs out of range (1s to %s)", *t, MaxRetryBudget)
+			}
+			timeout = time.Duration(*t * float64(time.Second))
+		}
 		sy := gritesync.New(s.Repo, gritesync.Config{
 			Remote: remote, Actor: s.Actor.ID, Now: s.Now,
 			PublicKey:         func(a event.ActorID) ed25519.PublicKey { return keys[a] },
 			RequireSignatures: cfg.VerifyPolicy() == actor.PolicyRequire,
 			RetryBudget:       budget,
+			Timeout:           timeout,
 		})
 		var res gritesync.Result
 		// Syncs of one repository (its worktrees, its MCP sessions) take
@@ -336,6 +347,10 @@ func syncError(err error, remote string) error {
 		case gritesync.PushRefused:
 			e.Code = CodeGit
 			e.suggest("Check that you may push to "+remote+" (permissions, server hooks)", "Your events are safe in the local WAL; they go out on the next successful sync")
+		case gritesync.TimedOut:
+			e.Code = CodeGit
+			e.suggest("Check the remote URL and your network; 'git fetch "+remote+"' shows whether it answers",
+				"Give a slow remote longer with --timeout 5m", "Your events are safe in the local WAL; they go out on the next successful sync")
 		case gritesync.RemoteCorrupt:
 			e.Code = CodeGit
 			e.suggest("Run 'git fsck' in the remote repository to find the damage", "Nothing was merged and your local WAL is intact")

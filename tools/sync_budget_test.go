@@ -32,7 +32,7 @@ func TestRetryBudgetPrecedenceAndParsing(t *testing.T) {
 		{"NaN", "NaN", actor.RepoConfig{}, 0, CodeInvalidArgs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			secs, err := ParseRetryBudget(tc.flag)
+			secs, err := ParseSeconds("retry-budget", tc.flag)
 			var got time.Duration
 			if err == nil {
 				got, err = retryBudget(secs, tc.cfg)
