@@ -88,6 +88,15 @@ func (s *Session) refreshLocks(ctx context.Context) error {
 	return s.Store.Update(ctx, func(tx *store.Tx) error { return tx.SetLocks(changed, removed) })
 }
 
+// refreshLockCache refreshes the view's lock cache after a lock change
+// that has happened: a failure there does not undo it (the next read
+// refreshes again), so it is a warning, not the operation's error.
+func (s *Session) refreshLockCache(ctx context.Context) {
+	if err := s.refreshLocks(ctx); err != nil {
+		s.warn(fmt.Sprintf("the view's lock cache was not refreshed (%v); the next command refreshes it", err))
+	}
+}
+
 // checkLockPolicy applies lock_policy to a write on issue: warn about or
 // refuse a live issue lock held by another actor.
 func (s *Session) checkLockPolicy(issue event.IssueID) error {
@@ -523,11 +532,14 @@ func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration
 		out.WALHead = r.WALHead
 	}
 	if out.WALHead == "" {
-		h, _ := s.WAL.Head()
+		h, err := s.WAL.Head()
+		if err != nil {
+			return out, err
+		}
 		out.WALHead = hashOrEmpty(h)
 	}
 	out.EventIDs = dedupe(out.EventIDs)
-	s.refreshLocks(ctx)
+	s.refreshLockCache(ctx)
 	return out, nil
 }
 
@@ -607,10 +619,13 @@ var IssueRelease = Op[ReleaseInput, ReleaseOutput]{
 			}
 			out.EventID, out.WALHead = r.EventID, r.WALHead
 		} else {
-			h, _ := s.WAL.Head()
+			h, err := s.WAL.Head()
+			if err != nil {
+				return out, err
+			}
 			out.WALHead = hashOrEmpty(h)
 		}
-		s.refreshLocks(ctx)
+		s.refreshLockCache(ctx)
 		return out, nil
 	},
 }

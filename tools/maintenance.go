@@ -188,7 +188,10 @@ func Export(ctx context.Context, s *Session, format, since string) (ExportOutput
 	if err != nil {
 		return ExportOutput{}, err
 	}
-	head, _ := s.WAL.Head()
+	head, err := s.WAL.Head()
+	if err != nil {
+		return ExportOutput{}, err
+	}
 	out := ExportOutput{WALHead: hashOrEmpty(head), Since: sinceTS, Issues: []IssueDetail{}, Events: []EventJSON{}}
 	SortByVersion(all)
 	for i := range all {
