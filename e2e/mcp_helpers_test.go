@@ -273,6 +273,11 @@ type mcpWhoAmI struct {
 	WALHead        string `json:"wal_head"`
 	UnpushedEvents int    `json:"unpushed_events"`
 	Remote         string `json:"remote"`
+	Claims         []struct {
+		IssueID       string `json:"issue_id"`
+		Title         string `json:"title"`
+		ExpiresUnixMS uint64 `json:"expires_unix_ms"`
+	} `json:"claims"`
 }
 
 // mcpWrite is a write tool's result (the CLI's data plus repo).
@@ -306,6 +311,7 @@ type mcpShow struct {
 
 type mcpClaim struct {
 	IssueID       string `json:"issue_id"`
+	AlreadyHeld   bool   `json:"already_held"`
 	Owner         string `json:"owner"`
 	Assignee      string `json:"assignee"`
 	ExpiresUnixMS uint64 `json:"expires_unix_ms"`

@@ -948,3 +948,49 @@ func TestMCPHelpAndVersion(t *testing.T) {
 		t.Fatal("--help or --version wrote to the repository")
 	}
 }
+
+// One MCP session takes two tasks with claim next: two different issues,
+// neither listed as ready any more (for it or anyone), both in whoami and
+// in issue_list claimed_by "me"; claiming one again renews it and says so.
+func TestMCPClaimNextTwiceAndFindYourClaims(t *testing.T) {
+	t.Parallel()
+	dir := testrepo.New(t)
+	first, second, third := create(t, dir, "first"), create(t, dir, "second"), create(t, dir, "third")
+	s := mustStartMCP(t, mcpOptions{dir: dir, client: "agent"})
+	var c1, c2 mcpClaim
+	s.ok(t, "issue_claim", map[string]any{"next": true}, &c1)
+	s.ok(t, "issue_claim", map[string]any{"next": true}, &c2)
+	if c1.IssueID != first || c2.IssueID != second {
+		t.Fatalf("claim next twice: %s then %s, want %s then %s", c1.IssueID, c2.IssueID, first, second)
+	}
+	var ready struct {
+		Issues []struct {
+			IssueID string `json:"issue_id"`
+		} `json:"issues"`
+	}
+	s.ok(t, "issue_ready", nil, &ready)
+	if len(ready.Issues) != 1 || ready.Issues[0].IssueID != third {
+		t.Fatalf("ready after two claims: %+v, want only %s", ready.Issues, third)
+	}
+	var me mcpWhoAmI
+	s.ok(t, "whoami", nil, &me)
+	var held []string
+	for _, c := range me.Claims {
+		held = append(held, c.IssueID)
+	}
+	if slices.Sort(held); !slices.Equal(held, sorted([]string{first, second})) {
+		t.Fatalf("whoami claims %+v, want %s and %s", me.Claims, first, second)
+	}
+	var mine struct {
+		Total int `json:"total"`
+	}
+	s.ok(t, "issue_list", map[string]any{"claimed_by": "me"}, &mine)
+	if mine.Total != 2 {
+		t.Fatalf("issue_list claimed_by me: %d issues, want 2", mine.Total)
+	}
+	var again mcpClaim
+	r := s.ok(t, "issue_claim", map[string]any{"id": first}, &again)
+	if !again.AlreadyHeld || again.ExpiresUnixMS < c1.ExpiresUnixMS || !strings.Contains(r.text, "already held") {
+		t.Fatalf("claim of a held issue: %+v (text %q), want already_held and the lease renewed", again, r.text)
+	}
+}
