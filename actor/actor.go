@@ -321,7 +321,7 @@ func (d Dir) Resolve(sel Selection, now time.Time) (*Actor, Source, error) {
 		return a, src, err
 	}
 	if sel.ActorID != "" {
-		a, err := d.Load(sel.ActorID)
+		a, err := d.Find(sel.ActorID)
 		return a, SourceFlag, err
 	}
 	if a, err := d.defaultActor(); a != nil || err != nil {
@@ -360,6 +360,51 @@ func (d Dir) SetDefault(id string) error {
 		c.DefaultActor = id
 		return d.SaveRepoConfig(c)
 	})
+}
+
+// AmbiguousError is an actor prefix that matches several actors.
+type AmbiguousError struct {
+	Prefix     string
+	Candidates []string
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("actor prefix %q matches %d actors: %s", e.Prefix, len(e.Candidates), strings.Join(e.Candidates, ", "))
+}
+
+// Find names an actor of this repo the ways a person does: its full ID,
+// its label (the oldest actor with it), or a unique prefix of its ID.
+// None found is ErrNotFound; a prefix of several is *AmbiguousError.
+func (d Dir) Find(text string) (*Actor, error) {
+	t := strings.TrimSpace(text)
+	if _, err := event.ParseActorID(strings.ToLower(t)); err == nil {
+		return d.Load(t)
+	}
+	all, err := d.List()
+	if err != nil {
+		return nil, err
+	}
+	var byPrefix []*Actor
+	lower := strings.ToLower(t)
+	for _, a := range all {
+		if a.Config.Label == t && t != "" {
+			return a, nil // List is oldest first
+		}
+		if lower != "" && strings.HasPrefix(a.ID.String(), lower) {
+			byPrefix = append(byPrefix, a)
+		}
+	}
+	switch len(byPrefix) {
+	case 1:
+		return byPrefix[0], nil
+	case 0:
+		return nil, fmt.Errorf("%w: no actor with ID, label or ID prefix %q", ErrNotFound, t)
+	}
+	ids := make([]string, len(byPrefix))
+	for i, a := range byPrefix {
+		ids[i] = a.ID.String()
+	}
+	return nil, &AmbiguousError{Prefix: t, Candidates: ids}
 }
 
 // FindByLabel returns the oldest actor with the label, nil if none.

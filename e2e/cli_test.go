@@ -589,3 +589,31 @@ func TestQuietKeepsWhatScriptsNeed(t *testing.T) {
 		}
 	}
 }
+
+// Wherever an actor is named (--actor, actor use, actor show), its label
+// or a unique prefix of its ID works as well as the full ID.
+func TestActorsAreNamedByLabelOrIDPrefix(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	bots := coordActors(t, dir, "bot1", "bot2")
+	var w struct {
+		IssueID string `json:"issue_id"`
+	}
+	mustJSON(t, dir, &w, "--actor", "bot2", "issue", "create", "--title", "by bot2")
+	s := coordShow(t, dir, w.IssueID)
+	if s.Issue.CreatedBy != bots[1].ID {
+		t.Fatalf("--actor bot2 created as %s, want %s", s.Issue.CreatedBy, bots[1].ID)
+	}
+	var used struct {
+		ActorID string `json:"actor_id"`
+	}
+	mustJSON(t, dir, &used, "actor", "use", bots[0].ID[:12])
+	if used.ActorID != bots[0].ID {
+		t.Fatalf("actor use %s chose %s, want %s", bots[0].ID[:12], used.ActorID, bots[0].ID)
+	}
+	mustJSON(t, dir, &used, "actor", "show", "bot2")
+	if used.ActorID != bots[1].ID {
+		t.Fatalf("actor show bot2 showed %s", used.ActorID)
+	}
+	mustFail(t, dir, "not_found", 3, "--actor", "nobody", "issue", "list")
+}

@@ -160,7 +160,7 @@ func ActorShow(ctx context.Context, s *Session, id string) (ActorInfo, error) {
 	if id == "" {
 		return ActorCurrent(ctx, s)
 	}
-	a, err := s.Grite.Load(id)
+	a, err := s.Grite.Find(id)
 	if err != nil {
 		return ActorInfo{}, err
 	}
@@ -176,7 +176,7 @@ func ActorCurrent(ctx context.Context, s *Session) (ActorInfo, error) {
 
 // ActorUse makes an existing actor the repo default.
 func ActorUse(ctx context.Context, s *Session, id string) (ActorInfo, error) {
-	a, err := s.Grite.Load(id)
+	a, err := s.Grite.Find(id)
 	if err != nil {
 		return ActorInfo{}, err
 	}

@@ -91,6 +91,7 @@ func AsError(err error) *Error {
 	var idErr *event.IDError
 	var walErr *wal.Error
 	var pathErr *os.PathError
+	var ambiguous *actor.AmbiguousError
 	switch {
 	case errors.As(err, &idErr):
 		return &Error{Code: CodeInvalidArgs, Message: err.Error(), cause: err}
@@ -100,6 +101,8 @@ func AsError(err error) *Error {
 		return (&Error{Code: CodeDBBusy, Message: err.Error(), cause: err}).suggest("Wait for the other process to finish and retry")
 	case errors.As(err, &walErr):
 		return (&Error{Code: CodeWAL, Message: err.Error(), cause: err}).with("commit", walErr.Commit.String()).suggest("Run 'grite doctor' to see which WAL commits are unreadable")
+	case errors.As(err, &ambiguous):
+		return (&Error{Code: CodeInvalidArgs, Message: err.Error(), cause: err}).with("candidates", ambiguous.Candidates).suggest("Give more of the ID, or the actor's label")
 	case errors.Is(err, actor.ErrNotFound):
 		return (&Error{Code: CodeNotFound, Message: err.Error(), cause: err}).suggest("Run 'grite actor list' to see the actors of this repository")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -73,28 +73,9 @@ func (s *Session) ResolveActor(text string) (string, error) {
 	if id, err := event.ParseActorID(strings.ToLower(t)); err == nil {
 		return id.String(), nil
 	}
-	all, err := s.Grite.List()
+	a, err := s.Grite.Find(t)
 	if err != nil {
 		return "", err
 	}
-	var byLabel, byPrefix []string
-	for _, a := range all {
-		if a.Config.Label == t {
-			byLabel = append(byLabel, a.ID.String())
-		}
-		if isHex(strings.ToLower(t)) && strings.HasPrefix(a.ID.String(), strings.ToLower(t)) {
-			byPrefix = append(byPrefix, a.ID.String())
-		}
-	}
-	switch {
-	case len(byLabel) > 0:
-		return byLabel[0], nil // the oldest actor with the label, as elsewhere
-	case len(byPrefix) == 1:
-		return byPrefix[0], nil
-	case len(byPrefix) > 1:
-		return "", newErr(CodeInvalidArgs, "actor prefix %q matches %d actors", t, len(byPrefix)).
-			with("candidates", byPrefix).suggest("Give more of the ID")
-	}
-	return "", newErr(CodeNotFound, "no actor %q in this clone (give \"me\", a label, an ID prefix or a full actor ID)", clip(t)).
-		suggest("Run 'grite actor list' to see this clone's actors")
+	return a.ID.String(), nil
 }

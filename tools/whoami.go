@@ -102,7 +102,7 @@ type SessionActorRequest struct {
 func SessionActor(dir actor.Dir, req SessionActorRequest, now time.Time) (*actor.Actor, actor.Source, error) {
 	switch {
 	case req.ActorID != "":
-		a, err := dir.Load(req.ActorID)
+		a, err := dir.Find(req.ActorID)
 		if err != nil {
 			return nil, "", AsError(err)
 		}
