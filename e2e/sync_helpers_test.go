@@ -30,6 +30,7 @@ type syncOutput struct {
 	EventsPushed  int      `json:"events_pushed"`
 	EventsRebased int      `json:"events_rebased"`
 	Rebased       bool     `json:"rebased"`
+	RemoteEmpty   bool     `json:"remote_was_empty"`
 	Retries       int      `json:"retries"`
 	LocksLost     []string `json:"locks_lost"`
 	Message       string   `json:"message"`

@@ -122,13 +122,29 @@ type Result struct {
 	RemoteHead    plumbing.Hash
 	EventsPulled  int           // events of remote commits new to this clone
 	EventsPushed  int           // events in commits the remote did not have
-	EventsRebased int           // local-only events re-appended on the remote head
+	EventsRebased int           // distinct local-only events re-appended on the remote head
 	Rebased       bool          // an auto-rebase happened
+	RemoteEmpty   bool          // the remote had no WAL when this sync first reached it
 	Retries       int           // push attempts after the first
 	Attempts      int           // push attempts, the first included
 	LocksLost     []LockLost    // local claims that lost to the remote's
 	NewEvents     []event.Event // remote events to apply to the view
 	NothingToPush bool
+
+	// rebased holds the events counted in EventsRebased: every retry of a
+	// push re-appends the same local events again, and they are counted
+	// once per sync.
+	rebased map[event.EventID]bool
+	// reached is set once the remote's WAL was first seen (fetched or
+	// pushed to), so RemoteEmpty describes the remote as this sync found it.
+	reached bool
+}
+
+// sawRemote records the remote's WAL head the first time this sync sees it.
+func (r *Result) sawRemote(head plumbing.Hash) {
+	if !r.reached {
+		r.reached, r.RemoteEmpty = true, head.IsZero()
+	}
 }
 
 // Pull fetches the remote's grite refs, validates the new WAL commits and
@@ -348,6 +364,7 @@ func (s *Syncer) merge(ctx context.Context, res *Result) error {
 		return err
 	}
 	res.RemoteHead, res.LocalHead = remote, local
+	res.sawRemote(remote)
 	if remote.IsZero() || remote == local {
 		return nil
 	}
@@ -427,7 +444,15 @@ func (s *Syncer) merge(ctx context.Context, res *Result) error {
 		}
 		newHead = ar.Commit
 		res.Rebased = true
-		res.EventsRebased += len(localOnly)
+		if res.rebased == nil {
+			res.rebased = map[event.EventID]bool{}
+		}
+		for _, e := range localOnly {
+			if !res.rebased[e.ID] {
+				res.rebased[e.ID] = true
+				res.EventsRebased++
+			}
+		}
 	} else if err := s.repo.UpdateRef(wal.Ref, remote, local); err != nil {
 		return err
 	}
@@ -493,13 +518,19 @@ func (s *Syncer) Push(ctx context.Context, res *Result) error {
 			}
 		}
 		res.Attempts++
-		status, detail, err := s.push(ctx, local)
+		status, detail, walLine, err := s.push(ctx, local)
 		if err != nil {
 			return err
 		}
 		switch status {
 		case pushOK:
 			res.Pushed, res.LocalHead, res.RemoteHead = true, local, local
+			// Without a fetch in this sync (push only), the tracking ref
+			// can be behind the remote: git's report of the WAL ref says
+			// what the remote really had.
+			if pending, err = s.pushedCount(ctx, local, walLine, pending, res); err != nil {
+				return err
+			}
 			res.EventsPushed += pending
 			if tracked == local {
 				return nil
@@ -525,6 +556,34 @@ func (s *Syncer) Push(ctx context.Context, res *Result) error {
 		}
 	}
 }
+
+// pushedCount is the number of events the push gave the remote, from
+// git's porcelain line for the WAL ref ("=" up to date, "*" new, " " a
+// fast-forward from "old..new"); without such a line it keeps counted.
+func (s *Syncer) pushedCount(ctx context.Context, local plumbing.Hash, line pushLine, counted int, res *Result) (int, error) {
+	switch line.flag {
+	case "=":
+		res.sawRemote(local)
+		return 0, nil
+	case "*":
+		res.sawRemote(plumbing.ZeroHash)
+		return s.countSince(ctx, local, plumbing.ZeroHash)
+	case " ":
+		old, _, ok := strings.Cut(line.summary, "..")
+		if !ok || old == "" {
+			return counted, nil
+		}
+		res.sawRemote(local) // not zero: the remote had a WAL
+		n := 0
+		err := s.wal.Walk(ctx, local, wal.ReadOptions{Stop: func(h plumbing.Hash) bool { return strings.HasPrefix(h.String(), old) }},
+			func(c wal.Commit) error { n += len(c.Events); return nil })
+		return n, err
+	}
+	return counted, nil
+}
+
+// pushLine is git push's porcelain report for one ref.
+type pushLine struct{ flag, summary string }
 
 // refsOnRemote reports whether every local snapshot and lock ref has the
 // same value in the remote-tracking refs the last fetch wrote.
@@ -565,31 +624,34 @@ const (
 	pushRefused
 )
 
-func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, string, error) {
-	args := []string{"push", "--porcelain", "--quiet", s.cfg.Remote, local.String() + ":" + wal.Ref}
+func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, string, pushLine, error) {
+	// Not --quiet: it drops the porcelain lines of refs that were pushed
+	// or up to date, and the WAL ref's line says what the remote had.
+	args := []string{"push", "--porcelain", s.cfg.Remote, local.String() + ":" + wal.Ref}
 	snaps, err := s.repo.ListRefs(wal.SnapshotPrefix)
 	if err != nil {
-		return 0, "", err
+		return 0, "", pushLine{}, err
 	}
 	for name := range snaps {
 		args = append(args, name+":"+name)
 	}
 	locks, err := s.repo.ListRefs(lock.Prefix)
 	if err != nil {
-		return 0, "", err
+		return 0, "", pushLine{}, err
 	}
 	for name := range locks {
 		args = append(args, name+":"+name)
 	}
 	stdout, stderr, err := s.runNetGit(ctx, args...)
 	if ctx.Err() != nil {
-		return 0, "", ctx.Err()
+		return 0, "", pushLine{}, ctx.Err()
 	}
 	if errors.Is(err, errTimedOut) {
 		return 0, "", &RemoteError{Kind: TimedOut, Remote: s.cfg.Remote, Detail: "push", Timeout: s.cfg.Timeout}
 	}
 	// Porcelain lines: "<flag>\t<src>:<dst>\t<summary>"; '!' is a rejection.
 	var rejected, raced, refused []string
+	var walLine pushLine
 	sawAny := false
 	for _, line := range strings.Split(stdout, "\n") {
 		f := strings.SplitN(line, "\t", 3)
@@ -597,6 +659,9 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 			continue
 		}
 		sawAny = true
+		if strings.HasSuffix(f[1], ":"+wal.Ref) {
+			walLine = pushLine{flag: f[0], summary: f[2]}
+		}
 		if f[0] != "!" {
 			continue
 		}
@@ -617,21 +682,21 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 	if !sawAny {
 		if err != nil {
 			if !s.remoteConfigured(ctx) {
-				return 0, "", &RemoteError{Kind: UnknownRemote, Remote: s.cfg.Remote}
+				return 0, "", pushLine{}, &RemoteError{Kind: UnknownRemote, Remote: s.cfg.Remote}
 			}
-			return 0, "", classifyFetchError(s.cfg.Remote, stderr, err)
+			return 0, "", pushLine{}, classifyFetchError(s.cfg.Remote, stderr, err)
 		}
-		return pushOK, "", nil
+		return pushOK, "", walLine, nil
 	}
 	switch {
 	case len(refused) > 0:
-		return pushRefused, strings.Join(refused, "; ") + " " + lastLines(stderr, 2), nil
+		return pushRefused, strings.Join(refused, "; ") + " " + lastLines(stderr, 2), walLine, nil
 	case len(rejected) > 0:
-		return pushNonFastForward, strings.Join(rejected, "; "), nil
+		return pushNonFastForward, strings.Join(rejected, "; "), walLine, nil
 	case len(raced) > 0:
-		return pushRefLocked, strings.Join(raced, ", "), nil
+		return pushRefLocked, strings.Join(raced, ", "), walLine, nil
 	}
-	return pushOK, "", nil
+	return pushOK, "", walLine, nil
 }
 
 // lostRefRace reports whether receive-pack failed to update ref only

@@ -83,6 +83,7 @@ type SyncOutput struct {
 	EventsPushed  int            `json:"events_pushed"`
 	EventsRebased int            `json:"events_rebased"`
 	Rebased       bool           `json:"rebased"`
+	RemoteEmpty   bool           `json:"remote_was_empty"`
 	Retries       int            `json:"retries"`
 	Attempts      int            `json:"attempts"`
 	LocksLost     []LockLostJSON `json:"locks_lost"`
@@ -156,7 +157,8 @@ var Sync = Op[SyncInput, SyncOutput]{
 			Pulled: res.Pulled, Pushed: res.Pushed, WALHead: hashOrEmpty(head),
 			RemoteWALHead: hashOrEmpty(res.RemoteHead), Remote: remote,
 			EventsPulled: res.EventsPulled, EventsPushed: res.EventsPushed,
-			EventsRebased: res.EventsRebased, Rebased: res.Rebased, Retries: res.Retries,
+			EventsRebased: res.EventsRebased, Rebased: res.Rebased, RemoteEmpty: res.RemoteEmpty,
+			Retries:  res.Retries,
 			Attempts: res.Attempts, LocksLost: []LockLostJSON{},
 		}
 		for _, l := range res.LocksLost {
@@ -261,42 +263,47 @@ func (s *Session) unassignLostClaims(ctx context.Context, lost []gritesync.LockL
 	return nil
 }
 
+// syncMessage says what the sync did, each thing once: events that
+// moved, the remote being empty, a rebase, lost locks, retries.
 func syncMessage(mode string, o SyncOutput, nothing bool) string {
 	var parts []string
 	for _, l := range o.LocksLost {
 		parts = append(parts, fmt.Sprintf("lost %s to %s (their lease wins)", l.Resource, l.Holder))
 	}
-	if mode != "push" {
-		if o.EventsPulled > 0 {
-			parts = append(parts, plural(o.EventsPulled, "event")+" pulled from "+o.Remote)
-		} else {
-			parts = append(parts, "already up to date with "+o.Remote)
+	pull, push := mode != "push", mode != "pull"
+	pushed := push && !nothing && o.EventsPushed > 0
+	switch {
+	case o.RemoteEmpty && pushed:
+		parts = append(parts, o.Remote+" was empty: pushed "+plural(o.EventsPushed, "event"))
+	case o.RemoteEmpty && push:
+		parts = append(parts, o.Remote+" is empty and there is nothing to push")
+	case o.RemoteEmpty:
+		parts = append(parts, o.Remote+" has no events to pull")
+	case pull && o.EventsPulled > 0:
+		parts = append(parts, "pulled "+plural(o.EventsPulled, "event")+" from "+o.Remote)
+		if pushed {
+			parts = append(parts, "pushed "+plural(o.EventsPushed, "event"))
+		} else if push {
+			parts = append(parts, "nothing to push")
 		}
+	case pushed && pull:
+		parts = append(parts, "nothing to pull; pushed "+plural(o.EventsPushed, "event")+" to "+o.Remote)
+	case pushed:
+		parts = append(parts, "pushed "+plural(o.EventsPushed, "event")+" to "+o.Remote)
+	case pull && push:
+		parts = append(parts, "nothing to pull or push")
+	case pull:
+		parts = append(parts, "nothing to pull from "+o.Remote)
+	default:
+		parts = append(parts, "nothing to push: "+o.Remote+" has every event")
 	}
 	if o.Rebased {
-		parts = append(parts, "auto-rebased: re-appended "+plural(o.EventsRebased, "local event")+" on top of the remote")
-	}
-	if mode != "pull" {
-		switch {
-		case nothing:
-			parts = append(parts, "nothing to push")
-		case o.EventsPushed > 0:
-			parts = append(parts, plural(o.EventsPushed, "event")+" pushed to "+o.Remote)
-		default:
-			parts = append(parts, "pushed to "+o.Remote+" (no new events)")
-		}
+		parts = append(parts, "re-appended "+plural(o.EventsRebased, "local event")+" on top of "+o.Remote+"'s WAL")
 	}
 	if o.Retries > 0 {
 		parts = append(parts, plural(o.Retries, "retry"))
 	}
-	msg := ""
-	for i, p := range parts {
-		if i > 0 {
-			msg += "; "
-		}
-		msg += p
-	}
-	return msg
+	return strings.Join(parts, "; ")
 }
 
 func plural(n int, noun string) string {
