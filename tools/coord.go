@@ -248,11 +248,58 @@ type DepListItem struct {
 	State   string `json:"state"`
 }
 
-// DepListOutput lists an issue's dependencies or dependents.
+// DepRelation is one edge seen from the listed issue: an edge stored as
+// "A blocks B" reads "blocks B" on A and "blocked by A" on B.
+type DepRelation struct {
+	// Relation is blocks, blocked_by, depends_on, needed_by or related_to.
+	Relation string `json:"relation"`
+	IssueID  string `json:"issue_id"`
+	DepType  string `json:"dep_type"`
+	// Incoming is set when the edge is stored on the other issue.
+	Incoming bool   `json:"incoming"`
+	Title    string `json:"title"`
+	State    string `json:"state"`
+}
+
+// Phrase is the relation in words, for human output.
+func (r DepRelation) Phrase() string { return strings.ReplaceAll(r.Relation, "_", " ") }
+
+// DepListOutput lists an issue's dependencies or dependents (Deps, as
+// Direction says) and, in Relations, its edges in both directions.
 type DepListOutput struct {
 	IssueID   string        `json:"issue_id"`
 	Direction string        `json:"direction"`
 	Deps      []DepListItem `json:"deps"`
+	Relations []DepRelation `json:"relations"`
+}
+
+// relationOf words an edge from the listed issue's side.
+func relationOf(depType string, incoming bool) string {
+	switch {
+	case !incoming:
+		return depType
+	case depType == string(event.DepBlocks):
+		return "blocked_by"
+	case depType == string(event.DepDependsOn):
+		return "needed_by"
+	}
+	return depType
+}
+
+// relations lists an issue's edges both ways: those it stores, then those
+// other issues store pointing at it.
+func (s *Session) relations(ctx context.Context, id string) ([]DepRelation, error) {
+	out := []DepRelation{}
+	for _, incoming := range []bool{false, true} {
+		deps, err := s.Store.Deps(ctx, id, incoming)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range deps {
+			out = append(out, DepRelation{relationOf(d.DepType, incoming), d.IssueID, d.DepType, incoming, d.Title, d.State})
+		}
+	}
+	return out, nil
 }
 
 var DepList = Op[DepListInput, DepListOutput]{
@@ -272,6 +319,9 @@ var DepList = Op[DepListInput, DepListOutput]{
 		}
 		for _, d := range deps {
 			out.Deps = append(out.Deps, DepListItem{d.IssueID, d.DepType, d.Title, d.State})
+		}
+		if out.Relations, err = s.relations(ctx, id.String()); err != nil {
+			return DepListOutput{}, err
 		}
 		return out, nil
 	},

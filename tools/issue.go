@@ -339,7 +339,9 @@ type IssueDetail struct {
 	Links       []LinkJSON       `json:"links"`
 	Attachments []AttachmentJSON `json:"attachments"`
 	Deps        []DepJSON        `json:"deps"`
-	EventCount  int              `json:"event_count"`
+	// Relations are the edges in both directions (issue show only).
+	Relations  []DepRelation `json:"relations,omitempty"`
+	EventCount int           `json:"event_count"`
 }
 
 type CommentJSON struct {
@@ -421,6 +423,9 @@ var IssueShow = Op[IssueShowInput, IssueShowOutput]{
 		}
 		SortByVersion(events)
 		out := IssueShowOutput{Issue: detailOf(iss), Events: make([]EventJSON, len(events))}
+		if out.Issue.Relations, err = s.relations(ctx, id.String()); err != nil {
+			return IssueShowOutput{}, err
+		}
 		for i := range events {
 			out.Events[i] = EventToJSON(&events[i])
 		}

@@ -34,22 +34,31 @@ func depCmd(g *globals) *cobra.Command {
 		c.AddCommand(sub)
 	}
 	var reverse bool
-	list := &cobra.Command{Use: "list ID [--reverse]", Short: "List an issue's dependencies (or dependents)", Args: exactArgs(1, "an issue ID"),
+	list := &cobra.Command{Use: "list ID [--reverse]", Short: "List an issue's dependencies in both directions", Args: exactArgs(1, "an issue ID"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.DepListOutput, error) {
 				return tools.DepList.Call(ctx, s, tools.DepListInput{ID: args[0], Reverse: reverse})
 			}, func(w io.Writer, o tools.DepListOutput) {
-				if len(o.Deps) == 0 {
-					fmt.Fprintf(w, "no %s\n", o.Direction)
-				}
+				// Both directions, each worded from this issue's side,
+				// unless --reverse asks for the incoming edges only.
 				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-				for _, d := range o.Deps {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.IssueID[:8], d.DepType, d.State, oneLine(d.Title, 60))
+				n := 0
+				for _, r := range o.Relations {
+					if reverse && !r.Incoming {
+						continue
+					}
+					n++
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Phrase(), r.IssueID[:8], r.State, oneLine(r.Title, 60))
 				}
 				tw.Flush()
+				if n == 0 && reverse {
+					fmt.Fprintln(w, "no dependents")
+				} else if n == 0 {
+					fmt.Fprintln(w, "no dependencies in either direction")
+				}
 			})
 		}}
-	list.Flags().BoolVar(&reverse, "reverse", false, "list the issues that point at this one")
+	list.Flags().BoolVar(&reverse, "reverse", false, "only the issues that point at this one (JSON: deps holds these)")
 	var topoIn tools.DepTopoInput
 	topo := &cobra.Command{Use: "topo [--state S] [--label L]", Short: "Issues in dependency order", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {

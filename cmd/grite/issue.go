@@ -220,8 +220,8 @@ func printShow(w io.Writer, out tools.IssueShowOutput) {
 	if len(i.Assignees) > 0 {
 		fmt.Fprintf(tw, "assignees:\t%s\n", strings.Join(i.Assignees, ", "))
 	}
-	for _, d := range i.Deps {
-		fmt.Fprintf(tw, "%s:\t%s\n", d.DepType, d.Target)
+	for _, r := range i.Relations {
+		fmt.Fprintf(tw, "%s:\t%s %s\n", r.Phrase(), r.IssueID[:8], oneLine(r.Title, 60))
 	}
 	for _, l := range i.Links {
 		note := ""
