@@ -55,6 +55,9 @@ type relSoakWrite struct {
 	EventID  string   `json:"event_id"`
 	EventIDs []string `json:"event_ids"`
 	Action   string   `json:"action"` // dep add/remove
+	// Changed is false for a change the issue already had: no event.
+	Changed bool   `json:"changed"`
+	Message string `json:"message"`
 }
 
 func (c *relSoakClone) nextKind() string {
@@ -197,6 +200,12 @@ func (c *relSoakClone) run(t *testing.T, ops int, deadline time.Time) {
 			c.written = append(c.written, w.EventID)
 		}
 		switch {
+		case kind != "release" && kind != "claim" && !w.Changed && (w.EventID != "" || w.Message == ""):
+			t.Errorf("%s: %s reported no change with event %q and message %q\n%s", c.name, kind, w.EventID, w.Message, r)
+			return
+		case kind != "release" && kind != "claim" && !w.Changed:
+			// The issue already was as asked (say, a reopen of an open
+			// issue): nothing written, as the message says.
 		case kind == "create":
 			c.known = append(c.known, w.IssueID)
 		case kind == "dep-add" || kind == "dep-remove":

@@ -124,6 +124,9 @@ func pageLimit(l int) (int, error) {
 
 func writeText(verb string) func(tools.WriteResult) (any, string) {
 	return func(r tools.WriteResult) (any, string) {
+		if !r.Changed {
+			return r, fmt.Sprintf("issue %s unchanged: %s", r.IssueID, r.Message)
+		}
 		return r, fmt.Sprintf("%s issue %s (event %s)", verb, r.IssueID, r.EventID[:12])
 	}
 }
@@ -252,6 +255,9 @@ func Definitions() []Definition {
 			mcpgo.WithString("type", mcpgo.Required(), mcpgo.Enum("blocks", "depends_on", "related_to"), mcpgo.Description("Edge from id to target")),
 			mcpgo.WithString("action", mcpgo.Required(), mcpgo.Enum("add", "remove"), mcpgo.Description("Add or remove the edge")),
 		}, same[tools.DepInput], func(o tools.DepOutput) (any, string) {
+			if !o.Changed {
+				return o, "unchanged: " + o.Message
+			}
 			return o, fmt.Sprintf("%s %s %s %s", o.Action, o.IssueID, o.DepType, o.Target)
 		}),
 		define(tools.Lock, "Acquire, renew or release a lease lock on repo:NAME, path:PATH or issue:ID.", []mcpgo.ToolOption{

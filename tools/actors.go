@@ -3,9 +3,11 @@ package tools
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"grite/actor"
 	"grite/prompts"
@@ -40,12 +42,19 @@ type InitOutput struct {
 	Created  bool   `json:"created"`
 	AgentsMD string `json:"agents_md"` // created | appended | unchanged | skipped
 	GriteDir string `json:"grite_dir"`
+	// Message says what init found and did, or left as it was.
+	Message string `json:"message"`
 }
 
 // Init creates an actor and makes it the repo default (keeping an existing
 // default), and adds the Grite section to AGENTS.md once.
 func Init(ctx context.Context, s *Session, in InitInput) (InitOutput, error) {
 	out := InitOutput{GriteDir: string(s.Grite), AgentsMD: "skipped"}
+	if in.Label != "" {
+		if err := checkName("label", in.Label); err != nil {
+			return out, err
+		}
+	}
 	var a *actor.Actor
 	err := s.Grite.WithLock("actor-init", func() error {
 		c, err := s.Grite.LoadRepoConfig()
@@ -54,6 +63,12 @@ func Init(ctx context.Context, s *Session, in InitInput) (InitOutput, error) {
 		}
 		if c.DefaultActor != "" {
 			if a, err = s.Grite.Load(c.DefaultActor); err == nil {
+				if in.Label != "" || in.GenerateKey {
+					// The options describe the actor init would create;
+					// dropping them silently would leave the caller
+					// believing the default actor has them.
+					return existingActorErr(a, in)
+				}
 				return nil
 			}
 		}
@@ -70,7 +85,53 @@ func Init(ctx context.Context, s *Session, in InitInput) (InitOutput, error) {
 	if !in.NoAgentsMD && s.Repo.WorkTree != "" {
 		out.AgentsMD, err = writeAgentsMD(filepath.Join(s.Repo.WorkTree, "AGENTS.md"))
 	}
+	out.Message = initMessage(a, out)
 	return out, err
+}
+
+// describeActor names an actor with its label and age, so that a caller
+// who never ran init can tell where it came from.
+func describeActor(a *actor.Actor) string {
+	d := "actor " + a.ID.String()
+	if a.Config.Label != "" {
+		d += fmt.Sprintf(" (label %q)", a.Config.Label)
+	}
+	if a.Config.CreatedTS != 0 {
+		d += ", created " + time.UnixMilli(int64(a.Config.CreatedTS)).UTC().Format("2006-01-02 15:04 UTC")
+	}
+	return d
+}
+
+func initMessage(a *actor.Actor, out InitOutput) string {
+	msg := "initialized grite: " + describeActor(a) + " is the default"
+	if !out.Created {
+		// Any grite command sets up a default actor when there is none,
+		// so init usually finds one: what it would have done is done.
+		msg = "grite was already initialized: the default is " + describeActor(a) +
+			" (any grite command creates one when none exists); no actor created"
+	}
+	switch out.AgentsMD {
+	case "created", "appended":
+		msg += "; AGENTS.md " + out.AgentsMD
+	case "unchanged":
+		msg += "; AGENTS.md already has the Grite section"
+	}
+	return msg
+}
+
+func existingActorErr(a *actor.Actor, in InitInput) error {
+	var opts []string
+	if in.Label != "" {
+		opts = append(opts, "--label "+in.Label)
+	}
+	if in.GenerateKey {
+		opts = append(opts, "--generate-key")
+	}
+	return newErr(CodeInvalidArgs, "grite is already initialized (the default is %s): %s would apply only to a new actor, and init creates none",
+		describeActor(a), strings.Join(opts, " ")).
+		with("actor_id", a.ID.String()).
+		suggest("Create another actor and make it the default: grite actor init "+strings.Join(opts, " ")+" --default",
+			"Run 'grite init' without those options to keep the current default")
 }
 
 func writeAgentsMD(path string) (string, error) {

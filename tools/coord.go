@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -145,8 +146,12 @@ type DepOutput struct {
 	IssueID string `json:"issue_id"`
 	Target  string `json:"target"`
 	DepType string `json:"dep_type"`
-	Action  string `json:"action"`
+	Action  string `json:"action"` // added | removed | unchanged
 	WALHead string `json:"wal_head"`
+	// Changed is false when the edge already was as asked (no event
+	// written, event_id empty); Message says so.
+	Changed bool   `json:"changed"`
+	Message string `json:"message,omitempty"`
 }
 
 var IssueDep = Op[DepInput, DepOutput]{
@@ -176,6 +181,29 @@ var IssueDep = Op[DepInput, DepOutput]{
 			// one stays allowed, for edges written before this check.
 			return DepOutput{}, newErr(CodeInvalidArgs, "issue %s cannot have a dependency on itself: the target must be another issue", src)
 		}
+		if s.ViewBehind() {
+			if err := s.CatchUp(ctx); err != nil {
+				return DepOutput{}, err
+			}
+		}
+		deps, err := s.Store.Deps(ctx, src.String(), false)
+		if err != nil {
+			return DepOutput{}, err
+		}
+		exists := slices.ContainsFunc(deps, func(d store.Dep) bool { return d.IssueID == tgt.String() && d.DepType == string(dt) })
+		if exists == (in.Action == "add") {
+			// Already as asked: an event would report a change that did
+			// not happen.
+			head, err := s.WAL.Head()
+			if err != nil {
+				return DepOutput{}, err
+			}
+			msg := fmt.Sprintf("%s already %s %s", src.String()[:8], strings.ReplaceAll(string(dt), "_", " "), tgt.String()[:8])
+			if !exists {
+				msg = fmt.Sprintf("%s has no %s edge to %s", src.String()[:8], dt, tgt.String()[:8])
+			}
+			return DepOutput{IssueID: src.String(), Target: tgt.String(), DepType: string(dt), Action: "unchanged", WALHead: hashOrEmpty(head), Message: msg}, nil
+		}
 		var k event.Kind = event.DependencyRemoved{Target: tgt, Type: dt}
 		if in.Action == "add" {
 			if err := s.checkCycle(ctx, src, tgt, dt); err != nil {
@@ -187,7 +215,7 @@ var IssueDep = Op[DepInput, DepOutput]{
 		if err != nil {
 			return DepOutput{}, err
 		}
-		return DepOutput{EventID: r.EventID, IssueID: src.String(), Target: tgt.String(), DepType: string(dt), Action: map[string]string{"add": "added", "remove": "removed"}[in.Action], WALHead: r.WALHead}, nil
+		return DepOutput{EventID: r.EventID, IssueID: src.String(), Target: tgt.String(), DepType: string(dt), Action: map[string]string{"add": "added", "remove": "removed"}[in.Action], WALHead: r.WALHead, Changed: true}, nil
 	},
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sort"
+	"strconv"
 	"strings"
 
 	"grite/crdt"
@@ -19,6 +20,84 @@ type WriteResult struct {
 	EventIDs []string `json:"event_ids,omitempty"`
 	State    string   `json:"state,omitempty"`
 	WALHead  string   `json:"wal_head"`
+	// Changed is false when the issue already was as asked: then no
+	// event is written (event_id is empty) and Message says why.
+	Changed bool   `json:"changed"`
+	Message string `json:"message,omitempty"`
+}
+
+// unchanged is the result of a write that found nothing to change.
+func (s *Session) unchanged(id event.IssueID, why []string) (WriteResult, error) {
+	head, err := s.WAL.Head()
+	if err != nil {
+		return WriteResult{}, err
+	}
+	return WriteResult{IssueID: id.String(), WALHead: hashOrEmpty(head), Message: strings.Join(why, "; ")}, nil
+}
+
+// dropNoOps removes the changes the issue already has (its state, a label
+// it carries or lacks, ...) and says why each was dropped. Writing them
+// would report a change that did not happen; the decision is the local
+// view's, so a concurrent change on another clone is not outvoted by a
+// repeat written here.
+func (s *Session) dropNoOps(ctx context.Context, id event.IssueID, kinds []event.Kind) ([]event.Kind, []string, error) {
+	if s.ViewBehind() {
+		if err := s.CatchUp(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	sum, ok, err := s.Store.Issue(ctx, id.String())
+	if err != nil || !ok {
+		return kinds, nil, err
+	}
+	var keep []event.Kind
+	var why []string
+	for _, k := range kinds {
+		reason := ""
+		switch k := k.(type) {
+		case event.StateChanged:
+			if string(k.State) == sum.State {
+				reason = "already " + sum.State
+			}
+		case event.LabelAdded:
+			if contains(sum.Labels, k.Label) {
+				reason = "already has label " + strconv.Quote(k.Label)
+			}
+		case event.LabelRemoved:
+			if !contains(sum.Labels, k.Label) {
+				reason = "has no label " + strconv.Quote(k.Label)
+			}
+		case event.AssigneeAdded:
+			if contains(sum.Assignees, k.User) {
+				reason = "already assigned to " + strconv.Quote(k.User)
+			}
+		case event.AssigneeRemoved:
+			if !contains(sum.Assignees, k.User) {
+				reason = "not assigned to " + strconv.Quote(k.User)
+			}
+		}
+		if reason != "" {
+			why = append(why, reason)
+			continue
+		}
+		keep = append(keep, k)
+	}
+	return keep, why, nil
+}
+
+// writeChanges writes the kinds that change the issue, or reports that
+// none does.
+func (s *Session) writeChanges(ctx context.Context, id event.IssueID, kinds []event.Kind) (WriteResult, error) {
+	kinds, why, err := s.dropNoOps(ctx, id, kinds)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	if len(kinds) == 0 {
+		return s.unchanged(id, why)
+	}
+	r, err := s.writeEvents(ctx, id, kinds...)
+	r.Message = strings.Join(why, "; ")
+	return r, err
 }
 
 // writeEvents appends kinds on one issue as one WAL commit.
@@ -49,7 +128,7 @@ func (s *Session) writeEventsNoPolicy(ctx context.Context, issue event.IssueID, 
 	if err != nil {
 		return WriteResult{}, err
 	}
-	r := WriteResult{IssueID: issue.String(), EventID: events[0].ID.String(), WALHead: head.String()}
+	r := WriteResult{IssueID: issue.String(), EventID: events[0].ID.String(), WALHead: head.String(), Changed: true}
 	if len(events) > 1 {
 		for _, e := range events {
 			r.EventIDs = append(r.EventIDs, e.ID.String())
@@ -167,7 +246,7 @@ var IssueUpdate = Op[IssueUpdateInput, WriteResult]{
 		if len(kinds) == 0 {
 			return WriteResult{}, newErr(CodeInvalidArgs, "nothing to update: give a title, body, state, labels or assignees")
 		}
-		r, err := s.writeEvents(ctx, id, kinds...)
+		r, err := s.writeChanges(ctx, id, kinds)
 		if err == nil && in.State != "" {
 			r.State = in.State
 		}
@@ -217,7 +296,7 @@ var IssueApply = Op[IssueKindInput, WriteResult]{
 		if err := validateKind(in.Kind); err != nil {
 			return WriteResult{}, err
 		}
-		r, err := s.writeEvents(ctx, id, in.Kind)
+		r, err := s.writeChanges(ctx, id, []event.Kind{in.Kind})
 		if sc, ok := in.Kind.(event.StateChanged); ok && err == nil {
 			r.State = string(sc.State)
 		}
@@ -243,6 +322,9 @@ func validateKind(k event.Kind) error {
 			return newErr(CodeInvalidArgs, "url must not be empty")
 		}
 		if err := checkText("url", k.URL, MaxURLBytes); err != nil {
+			return err
+		}
+		if err := checkURL(k.URL); err != nil {
 			return err
 		}
 		if k.Note != nil {

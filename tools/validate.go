@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -55,6 +56,26 @@ func checkName(field, v string) error {
 	}
 	if hasControl(v, false) {
 		return newErr(CodeInvalidArgs, "%s must not contain control characters", field)
+	}
+	if field == "label" && strings.Contains(v, ",") {
+		// Labels are shown and filtered comma-separated: "a,b" would read
+		// as two labels everywhere after.
+		return newErr(CodeInvalidArgs, "label %q must not contain a comma", v).
+			suggest("Give each label separately: --label a --label b")
+	}
+	return nil
+}
+
+// checkURL accepts an absolute URL: a scheme, and a host for web URLs.
+// Anything else (a phrase, a bare path) is almost surely a mistake that
+// would be stored for good.
+func checkURL(v string) error {
+	u, err := url.Parse(v)
+	bad := err != nil || u.Scheme == "" || strings.ContainsAny(v, " \t\n") ||
+		((u.Scheme == "http" || u.Scheme == "https") && u.Host == "")
+	if bad {
+		return newErr(CodeInvalidArgs, "url %q is not an absolute URL", clip(v)).
+			suggest("Give a URL with a scheme, such as https://example.com/issue/1 or file:///path")
 	}
 	return nil
 }

@@ -18,14 +18,7 @@ func initCmd(g *globals) *cobra.Command {
 			return withBare(g, func(ctx context.Context, s *tools.Session) (tools.InitOutput, error) {
 				return tools.Init(ctx, s, in)
 			}, func(w io.Writer, o tools.InitOutput) {
-				if o.Created {
-					fmt.Fprintf(w, "initialized grite; actor %s is the default\n", o.ActorID)
-				} else {
-					fmt.Fprintf(w, "grite already initialized; default actor %s\n", o.ActorID)
-				}
-				if o.AgentsMD != "skipped" && o.AgentsMD != "unchanged" {
-					fmt.Fprintf(w, "AGENTS.md %s\n", o.AgentsMD)
-				}
+				fmt.Fprintln(w, o.Message)
 			})
 		}}
 	c.Flags().BoolVar(&in.NoAgentsMD, "no-agents-md", false, "do not write the Grite section of AGENTS.md")

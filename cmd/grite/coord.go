@@ -25,6 +25,10 @@ func depCmd(g *globals) *cobra.Command {
 				return withSession(g, func(ctx context.Context, s *tools.Session) (tools.DepOutput, error) {
 					return lockedIf(ctx, s, useLock, args[0], func() (tools.DepOutput, error) { return tools.IssueDep.Call(ctx, s, in) })
 				}, func(w io.Writer, o tools.DepOutput) {
+					if !o.Changed {
+						fmt.Fprintf(w, "unchanged: %s\n", o.Message)
+						return
+					}
 					fmt.Fprintf(w, "%s: %s %s %s\n", o.Action, o.IssueID[:8], o.DepType, o.Target[:8])
 				})
 			}}

@@ -37,7 +37,14 @@ func issueCmd(g *globals) *cobra.Command {
 
 func printWrite(verb string) func(io.Writer, tools.WriteResult) {
 	return func(w io.Writer, r tools.WriteResult) {
-		fmt.Fprintf(w, "%s %s\n", verb, r.IssueID)
+		switch {
+		case !r.Changed:
+			fmt.Fprintf(w, "unchanged %s: %s\n", r.IssueID, r.Message)
+		case r.Message != "":
+			fmt.Fprintf(w, "%s %s (%s)\n", verb, r.IssueID, r.Message)
+		default:
+			fmt.Fprintf(w, "%s %s\n", verb, r.IssueID)
+		}
 	}
 }
 
