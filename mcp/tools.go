@@ -384,6 +384,10 @@ func listDefinition() Definition {
 		if p.HasMore {
 			text += ", next_cursor " + p.NextCursor
 		}
-		return p, text + ")", nil
+		text += ")"
+		if out.Hint != "" {
+			text += "\nhint: " + out.Hint
+		}
+		return p, text, nil
 	})
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
 	"grite/crdt"
 	"grite/event"
+	"grite/gitdir"
 	"grite/store"
 )
 
@@ -372,6 +374,9 @@ type IssueListInput struct {
 type IssueListOutput struct {
 	Issues []IssueSummary `json:"issues"`
 	Total  int            `json:"total"`
+	// Hint explains an empty list that may not be the whole story: a
+	// clone that has never pulled its remote's issues.
+	Hint string `json:"hint,omitempty"`
 }
 
 var IssueList = Op[IssueListInput, IssueListOutput]{
@@ -408,8 +413,50 @@ var IssueList = Op[IssueListInput, IssueListOutput]{
 		if rows == nil {
 			rows = []IssueSummary{}
 		}
-		return IssueListOutput{Issues: rows, Total: total}, nil
+		out := IssueListOutput{Issues: rows, Total: total}
+		if total == 0 {
+			if out.Hint, err = s.unpulledHint("origin"); err != nil {
+				return IssueListOutput{}, err
+			}
+		}
+		return out, nil
 	},
+}
+
+// unpulledHint says when a clone with no events of its own has a remote
+// it never pulled from: a plain git clone does not fetch refs/grite/*, so
+// its issue list is empty whatever the remote holds. It reads only local
+// files: a remote on this machine is looked at directly; any other remote
+// is only said to be unpulled, as asking it would take a network round
+// trip on every empty list.
+func (s *Session) unpulledHint(remote string) (string, error) {
+	head, err := s.WAL.Head()
+	if err != nil || !head.IsZero() {
+		return "", err
+	}
+	tracked, err := s.Repo.ListRefs("refs/grite/remotes/" + remote + "/")
+	if err != nil || len(tracked) > 0 {
+		return "", err // it pulled before: the remote had nothing then
+	}
+	urls, ok := gitdir.PlainRemoteURLs(s.Repo.CommonDir, remote)
+	if ok && len(urls) == 0 {
+		return "", nil // no such remote
+	}
+	pull := "run 'grite sync --pull' to fetch them"
+	if ok && len(urls) == 1 {
+		if path := strings.TrimPrefix(urls[0], "file://"); filepath.IsAbs(path) {
+			if r, err := gitdir.At(path); err == nil {
+				refs, err := r.ListRefs("refs/grite/wal")
+				if err == nil && len(refs) == 0 {
+					return "", nil // the remote has no issues either
+				}
+				if err == nil {
+					return remote + " has issues this clone has not pulled (git clone does not fetch refs/grite/*): " + pull, nil
+				}
+			}
+		}
+	}
+	return "this clone has never pulled from " + remote + ", which may have issues (git clone does not fetch refs/grite/*): " + pull, nil
 }
 
 // IssueDetail is an issue with everything the projection knows.

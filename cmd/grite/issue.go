@@ -155,6 +155,9 @@ func printList(w io.Writer, out tools.IssueListOutput) {
 	} else if out.Total == 0 {
 		fmt.Fprintln(w, "no issues")
 	}
+	if out.Hint != "" {
+		fmt.Fprintln(w, "hint: "+out.Hint)
+	}
 }
 
 // printIDs prints the full ID of each issue, one a line.
