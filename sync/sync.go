@@ -647,7 +647,7 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 		return 0, "", pushLine{}, ctx.Err()
 	}
 	if errors.Is(err, errTimedOut) {
-		return 0, "", &RemoteError{Kind: TimedOut, Remote: s.cfg.Remote, Detail: "push", Timeout: s.cfg.Timeout}
+		return 0, "", pushLine{}, &RemoteError{Kind: TimedOut, Remote: s.cfg.Remote, Detail: "push", Timeout: s.cfg.Timeout}
 	}
 	// Porcelain lines: "<flag>\t<src>:<dst>\t<summary>"; '!' is a rejection.
 	var rejected, raced, refused []string
