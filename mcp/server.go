@@ -16,7 +16,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
@@ -48,7 +48,7 @@ type Server struct {
 	mcp  *server.MCPServer
 	log  *slog.Logger
 
-	mu      gosync.Mutex // tool calls run one at a time: a Session is single-writer
+	mu      sync.Mutex // tool calls run one at a time: a Session is single-writer
 	session *tools.Session
 	actor   *actor.Actor // chosen at the first tool call, kept if opening the view fails
 	source  actor.Source

@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	gosync "sync"
+	"sync"
 )
 
 // answerBeforeEOF sits between stdin/stdout and mcp-go's stdio server. When
@@ -19,7 +19,7 @@ import (
 type answerBeforeEOF struct {
 	out io.Writer
 
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	pending map[string]int // request id → calls read and not yet answered
 	broken  bool           // stdout failed: nothing more will be answered
 	changed chan struct{}  // closed and replaced whenever pending shrinks

@@ -11,8 +11,8 @@ import (
 
 	"grite/actor"
 	"grite/event"
+	"grite/gitsync"
 	"grite/store"
-	gritesync "grite/sync"
 	"grite/wal"
 )
 
@@ -64,7 +64,7 @@ func retryBudget(in *float64, cfg actor.RepoConfig) (time.Duration, error) {
 		v = cfg.Sync.RetryBudgetSeconds
 	}
 	if v == nil {
-		return gritesync.DefaultRetryBudget, nil
+		return gitsync.DefaultRetryBudget, nil
 	}
 	if *v < 0 || *v > MaxRetryBudget.Seconds() || *v != *v {
 		return 0, newErr(CodeInvalidArgs, "retry budget %gs out of range (0 to %s)", *v, MaxRetryBudget)
@@ -124,21 +124,21 @@ var Sync = Op[SyncInput, SyncOutput]{
 		if err != nil {
 			return SyncOutput{}, err
 		}
-		timeout := gritesync.DefaultTimeout
+		timeout := gitsync.DefaultTimeout
 		if t := in.TimeoutSeconds; t != nil {
 			if *t < 1 || *t > MaxRetryBudget.Seconds() || *t != *t {
 				return SyncOutput{}, newErr(CodeInvalidArgs, "timeout %gs out of range (1s to %s)", *t, MaxRetryBudget)
 			}
 			timeout = time.Duration(*t * float64(time.Second))
 		}
-		sy := gritesync.New(s.Repo, gritesync.Config{
+		sy := gitsync.New(s.Repo, gitsync.Config{
 			Remote: remote, Actor: s.Actor.ID, Now: s.Now,
 			PublicKey:         func(a event.ActorID) ed25519.PublicKey { return keys[a] },
 			RequireSignatures: cfg.VerifyPolicy() == actor.PolicyRequire,
 			RetryBudget:       budget,
 			Timeout:           timeout,
 		})
-		var res gritesync.Result
+		var res gitsync.Result
 		// Syncs of one repository (its worktrees, its MCP sessions) take
 		// turns: together they would race each other for the tracking
 		// refs and the remote, and the one after a sync mostly finds
@@ -170,7 +170,7 @@ var Sync = Op[SyncInput, SyncOutput]{
 }
 
 // runSync pulls and/or pushes, keeping the view in step with what moved.
-func (s *Session) runSync(ctx context.Context, sy *gritesync.Syncer, mode string, res *gritesync.Result) error {
+func (s *Session) runSync(ctx context.Context, sy *gitsync.Syncer, mode string, res *gitsync.Result) error {
 	var runErr error
 	if mode != "push" {
 		runErr = sy.Pull(ctx, res)
@@ -217,7 +217,7 @@ func (s *Session) applyPulled(ctx context.Context, events []event.Event) error {
 // and that pull can find a local claim that lost to another clone's (their
 // lock reached the remote first): undo those claims as a pull does, and
 // push the undo as well.
-func (s *Session) pushUndoingLostClaims(ctx context.Context, sy *gritesync.Syncer, res *gritesync.Result) error {
+func (s *Session) pushUndoingLostClaims(ctx context.Context, sy *gitsync.Syncer, res *gitsync.Result) error {
 	for {
 		handled := len(res.LocksLost)
 		if err := sy.Push(ctx, res); err != nil || len(res.LocksLost) == handled {
@@ -235,7 +235,7 @@ func (s *Session) pushUndoingLostClaims(ctx context.Context, sy *gritesync.Synce
 
 // unassignLostClaims appends AssigneeRemoved for each local issue claim that
 // lost to another clone's, so the issue shows only the winner.
-func (s *Session) unassignLostClaims(ctx context.Context, lost []gritesync.LockLost) error {
+func (s *Session) unassignLostClaims(ctx context.Context, lost []gitsync.LockLost) error {
 	for _, l := range lost {
 		idText, ok := strings.CutPrefix(l.Resource, "issue:")
 		if !ok {
@@ -337,28 +337,28 @@ func itoa(n int) string {
 }
 
 func syncError(err error, remote string) error {
-	var re *gritesync.RemoteError
+	var re *gitsync.RemoteError
 	var we *wal.Error
 	switch {
 	case errors.As(err, &re):
 		e := &Error{Message: re.Error(), cause: err}
 		switch re.Kind {
-		case gritesync.UnknownRemote:
+		case gitsync.UnknownRemote:
 			e.Code = CodeNotFound
 			e.suggest("Run 'git remote -v' to see configured remotes", "Pass --remote NAME")
-		case gritesync.PushRejected:
+		case gitsync.PushRejected:
 			e.Code = CodeConflict
 			e.with("attempts", re.Attempts).with("elapsed_ms", re.Elapsed.Milliseconds())
 			e.suggest("Your events are safe in the local WAL (re-appended on the remote's latest head); run 'grite sync' again",
 				"Give sync longer while many clones push at once: --retry-budget 2m, or retry_budget_seconds in the [sync] table of .git/grite/config.toml")
-		case gritesync.PushRefused:
+		case gitsync.PushRefused:
 			e.Code = CodeGit
 			e.suggest("Check that you may push to "+remote+" (permissions, server hooks)", "Your events are safe in the local WAL; they go out on the next successful sync")
-		case gritesync.TimedOut:
+		case gitsync.TimedOut:
 			e.Code = CodeGit
 			e.suggest("Check the remote URL and your network; 'git fetch "+remote+"' shows whether it answers",
 				"Give a slow remote longer with --timeout 5m", "Your events are safe in the local WAL; they go out on the next successful sync")
-		case gritesync.RemoteCorrupt:
+		case gitsync.RemoteCorrupt:
 			e.Code = CodeGit
 			e.suggest("Run 'git fsck' in the remote repository to find the damage", "Nothing was merged and your local WAL is intact")
 		default:

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"grite/actor"
-	gritesync "grite/sync"
+	"grite/gitsync"
 )
 
 // The retry budget comes from the call, else the [sync] config, else the
@@ -21,7 +21,7 @@ func TestRetryBudgetPrecedenceAndParsing(t *testing.T) {
 		want time.Duration
 		code Code // set when the budget is refused
 	}{
-		{"default", "", actor.RepoConfig{}, gritesync.DefaultRetryBudget, ""},
+		{"default", "", actor.RepoConfig{}, gitsync.DefaultRetryBudget, ""},
 		{"config", "", withConfig, 90 * time.Second, ""},
 		{"flag beats config", "2m", withConfig, 2 * time.Minute, ""},
 		{"seconds", "12.5", actor.RepoConfig{}, 12500 * time.Millisecond, ""},

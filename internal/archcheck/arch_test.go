@@ -36,7 +36,7 @@ func TestEdgesReachStorageOnlyThroughTools(t *testing.T) {
 		}
 		for _, imp := range strings.Fields(string(out)) {
 			switch imp {
-			case "grite/store", "grite/wal", "grite/gitdir", "grite/sync", "grite/lock":
+			case "grite/store", "grite/wal", "grite/gitdir", "grite/gitsync", "grite/lock":
 				t.Errorf("%s imports %s directly; go through tools/", pkg, imp)
 			}
 		}
@@ -44,7 +44,7 @@ func TestEdgesReachStorageOnlyThroughTools(t *testing.T) {
 }
 
 func TestOnlyStorageLayersTouchGitAndSQLite(t *testing.T) {
-	git := map[string]bool{"grite/gitdir": true, "grite/wal": true, "grite/sync": true, "grite/lock": true, "grite/tools": true}
+	git := map[string]bool{"grite/gitdir": true, "grite/wal": true, "grite/gitsync": true, "grite/lock": true, "grite/tools": true}
 	for _, pkg := range []string{"grite/store", "grite/actor", "grite/prompts"} {
 		out, err := exec.Command("go", "list", "-f", `{{join .Imports " "}}`, pkg).Output()
 		if err != nil {

@@ -1,4 +1,4 @@
-// Package sync moves refs/grite/* between a clone and a remote. Network
+// Package gitsync moves refs/grite/* between a clone and a remote. Network
 // transport is the git executable (so every credential helper, SSH config,
 // insteadOf rule and proxy the user set up for git applies); a remote that
 // is a plain path on this machine is fetched by copying its objects
@@ -7,7 +7,7 @@
 // local-only events are re-appended on top of the remote head (history on
 // the remote is only ever fast-forwarded) and pushes retry with backoff.
 // It never touches the working tree or the SQLite view.
-package sync
+package gitsync
 
 import (
 	"context"
