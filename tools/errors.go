@@ -83,7 +83,13 @@ func (e *Error) suggest(s ...string) *Error {
 func InvalidArgs(format string, args ...any) *Error { return newErr(CodeInvalidArgs, format, args...) }
 
 // AsError maps any error onto the taxonomy; unknown errors are internal.
+// It is the one mapping, used at the edges (Op.Call, the CLI and MCP
+// front ends): code inside tools/ returns plain wrapped errors. nil maps
+// to nil.
 func AsError(err error) *Error {
+	if err == nil {
+		return nil
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e

@@ -29,7 +29,7 @@ func (s *Session) ResolveIssue(ctx context.Context, text string) (event.IssueID,
 	}
 	matches, err := s.Store.MatchPrefix(ctx, p, 11)
 	if err != nil {
-		return event.IssueID{}, AsError(err)
+		return event.IssueID{}, err
 	}
 	switch len(matches) {
 	case 0:

@@ -107,7 +107,7 @@ type OpenOptions struct {
 func OpenRepo(dir string) (*gitdir.Repo, actor.Dir, error) {
 	repo, err := gitdir.Discover(dir)
 	if err != nil {
-		return nil, "", AsError(err)
+		return nil, "", err
 	}
 	return repo, actor.Dir(repo.GriteDir()), nil
 }
@@ -128,7 +128,7 @@ func Open(ctx context.Context, opts OpenOptions) (*Session, error) {
 	}
 	a, src, err := gd.Resolve(opts.Selection, now())
 	if err != nil {
-		return nil, AsError(err)
+		return nil, err
 	}
 	if opts.WriteFirst {
 		return openWriteFirst(ctx, repo, a, src, now, opts.Warn), nil
@@ -149,7 +149,7 @@ func openWriteFirst(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src 
 		defer close(s.viewOpening)
 		st, err := store.Open(ctx, filepath.Join(a.DataDir, "view.db"))
 		if err != nil {
-			s.viewErr = AsError(err)
+			s.viewErr = err
 			return
 		}
 		s.Store = st
@@ -170,7 +170,7 @@ func (s *Session) awaitView() error {
 func OpenAs(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.Source, now func() time.Time, warn func(string)) (*Session, error) {
 	st, err := store.Open(ctx, filepath.Join(a.DataDir, "view.db"))
 	if err != nil {
-		return nil, AsError(err)
+		return nil, err
 	}
 	s := &Session{
 		Repo: repo, Grite: actor.Dir(repo.GriteDir()), Actor: a, ActorSource: src,
@@ -243,7 +243,7 @@ func (s *Session) catchUpFromWAL(ctx context.Context) error {
 			return err
 		}
 		if attempt == maxCatchUpAttempts {
-			return AsError(fmt.Errorf("%w: the view kept moving during %d catch-up attempts", store.ErrBusy, attempt))
+			return fmt.Errorf("%w: the view kept moving during %d catch-up attempts", store.ErrBusy, attempt)
 		}
 	}
 }
@@ -260,11 +260,11 @@ func (s *Session) catchUp(ctx context.Context) error {
 	// rewritten (a rebased sync), which is what triggers a rebuild below.
 	applied, err := s.Store.Meta(ctx, "wal_head")
 	if err != nil {
-		return AsError(err)
+		return err
 	}
 	head, err := s.WAL.Head()
 	if err != nil {
-		return AsError(err)
+		return err
 	}
 	if applied == head.String() || (applied == "" && head.IsZero() && !s.Store.Recreated) {
 		return nil
@@ -284,7 +284,7 @@ func (s *Session) catchUp(ctx context.Context) error {
 	}}, func(c wal.Commit) error { commits = append(commits, c); return nil })
 	var werr *wal.Error
 	if walkErr != nil && !errors.As(walkErr, &werr) {
-		return AsError(walkErr)
+		return walkErr
 	}
 	events := make([]event.Event, 0, len(commits))
 	for i := len(commits) - 1; i >= 0; i-- {
@@ -319,7 +319,7 @@ func (s *Session) catchUp(ctx context.Context) error {
 		return err
 	}
 	if err != nil {
-		return AsError(err)
+		return err
 	}
 	if walkErr != nil {
 		s.warn(fmt.Sprintf("WAL commit %s is unreadable (%v); showing the events of the %d newer commits and the view's earlier state; run 'grite doctor'", werr.Commit, werr.Err, len(commits)))
@@ -335,7 +335,7 @@ func (s *Session) catchUp(ctx context.Context) error {
 func (s *Session) Rebuild(ctx context.Context) (plumbing.Hash, int, error) {
 	head, err := s.WAL.Head()
 	if err != nil {
-		return head, 0, AsError(err)
+		return head, 0, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -384,7 +384,7 @@ func (s *Session) Rebuild(ctx context.Context) (plumbing.Hash, int, error) {
 	cancel()
 	<-walked
 	if err != nil {
-		return head, 0, AsError(err)
+		return head, 0, err
 	}
 	return head, n, nil
 }
@@ -402,15 +402,7 @@ func (s *Session) load(ctx context.Context, events []event.Event, head plumbing.
 		}
 		return tx.SetMeta("wal_head", head.String())
 	})
-	return AsError2(err)
-}
-
-// AsError2 is AsError that keeps nil as nil.
-func AsError2(err error) error {
-	if err == nil {
-		return nil
-	}
-	return AsError(err)
+	return err
 }
 
 // append seals events of the current actor, appends them as one WAL commit
@@ -419,12 +411,12 @@ func AsError2(err error) error {
 func (s *Session) append(ctx context.Context, events []event.Event, newIssue bool) (plumbing.Hash, error) {
 	for i := range events {
 		if err := events[i].Seal(s.Actor.Key); err != nil {
-			return plumbing.ZeroHash, AsError(err)
+			return plumbing.ZeroHash, err
 		}
 	}
 	res, err := s.WAL.Append(ctx, s.Actor.ID, events, s.Now())
 	if err != nil {
-		return plumbing.ZeroHash, AsError(err)
+		return plumbing.ZeroHash, err
 	}
 	if err := s.awaitView(); err != nil {
 		// The events are in git; only the cache is behind.
@@ -441,7 +433,7 @@ func (s *Session) append(ctx context.Context, events []event.Event, newIssue boo
 		return res.Commit, nil
 	}
 	if !errors.Is(err, errViewMoved) {
-		return res.Commit, AsError(err)
+		return res.Commit, err
 	}
 	if err := s.CatchUp(ctx); err != nil {
 		return res.Commit, err
@@ -485,7 +477,7 @@ func (s *Session) eventTS(ctx context.Context, issue event.IssueID, edit bool) (
 		return ts, nil
 	}
 	if max, err := s.Store.MaxIssueTS(ctx, issue.String()); err != nil {
-		return 0, AsError(err)
+		return 0, err
 	} else if max >= ts {
 		ts = max + 1
 	}

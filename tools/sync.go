@@ -205,12 +205,12 @@ func (s *Session) applyPulled(ctx context.Context, events []event.Event) error {
 	if len(events) == 0 {
 		return s.CatchUp(ctx)
 	}
-	return AsError2(s.Store.Update(ctx, func(tx *store.Tx) error {
+	return s.Store.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Apply(events); err != nil {
 			return err
 		}
 		return tx.SetMeta("wal_head", head.String())
-	}))
+	})
 }
 
 // pushUndoingLostClaims pushes. A rejected push pulls before it retries,
@@ -372,5 +372,5 @@ func syncError(err error, remote string) error {
 		e.Details["suggestions"] = []string{"Nothing was merged and your local WAL is intact", "Ask whoever pushed " + we.Commit.String()[:12] + " to check their grite version; run 'grite doctor' locally"}
 		return e.with("remote", remote)
 	}
-	return AsError(err)
+	return err
 }

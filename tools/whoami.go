@@ -104,7 +104,7 @@ func SessionActor(dir actor.Dir, req SessionActorRequest, now time.Time) (*actor
 	case req.ActorID != "":
 		a, err := dir.Find(req.ActorID)
 		if err != nil {
-			return nil, "", AsError(err)
+			return nil, "", err
 		}
 		return a, actor.SourceFlag, nil
 	case req.ActorLabel != "":
@@ -121,7 +121,7 @@ func SessionActor(dir actor.Dir, req SessionActorRequest, now time.Time) (*actor
 			return err
 		})
 		if err != nil {
-			return nil, "", AsError(err)
+			return nil, "", err
 		}
 		return a, actor.SourceFlag, nil
 	}
@@ -136,7 +136,7 @@ func SessionActor(dir actor.Dir, req SessionActorRequest, now time.Time) (*actor
 		return err
 	})
 	if err != nil {
-		return nil, "", AsError(err)
+		return nil, "", err
 	}
 	return a, actor.SourceAuto, nil
 }
