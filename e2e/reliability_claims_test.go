@@ -13,10 +13,7 @@ import (
 )
 
 // relSyncData is `grite sync --json` data with locks_lost in full.
-type relSyncData struct {
-	syncOutput
-	LocksLost []relLockLost `json:"locks_lost"`
-}
+type relSyncData = syncOutput
 
 type relLockLost struct {
 	Resource      string `json:"resource"`

@@ -21,19 +21,20 @@ import (
 
 // syncOutput is the data of `grite sync --json` (CLI.md decision 4).
 type syncOutput struct {
-	Pulled        bool     `json:"pulled"`
-	Pushed        bool     `json:"pushed"`
-	WALHead       string   `json:"wal_head"`
-	RemoteWALHead string   `json:"remote_wal_head"`
-	Remote        string   `json:"remote"`
-	EventsPulled  int      `json:"events_pulled"`
-	EventsPushed  int      `json:"events_pushed"`
-	EventsRebased int      `json:"events_rebased"`
-	Rebased       bool     `json:"rebased"`
-	RemoteEmpty   bool     `json:"remote_was_empty"`
-	Retries       int      `json:"retries"`
-	LocksLost     []string `json:"locks_lost"`
-	Message       string   `json:"message"`
+	Pulled        bool          `json:"pulled"`
+	Pushed        bool          `json:"pushed"`
+	WALHead       string        `json:"wal_head"`
+	RemoteWALHead string        `json:"remote_wal_head"`
+	Remote        string        `json:"remote"`
+	EventsPulled  int           `json:"events_pulled"`
+	EventsPushed  int           `json:"events_pushed"`
+	EventsRebased int           `json:"events_rebased"`
+	Rebased       bool          `json:"rebased"`
+	RemoteEmpty   bool          `json:"remote_was_empty"`
+	Retries       int           `json:"retries"`
+	Attempts      int           `json:"attempts"`
+	LocksLost     []relLockLost `json:"locks_lost"`
+	Message       string        `json:"message"`
 }
 
 // syncRemoteAndClones makes a bare remote and n clones of it. Each clone
@@ -48,10 +49,21 @@ func syncRemoteAndClones(t *testing.T, n int) (remote string, clones []string) {
 }
 
 // mustSync runs `grite sync --json` with extra flags and requires success.
+// It decodes strictly: a field the output gained or renamed that this
+// independent copy of its type lacks fails the test, so the copy cannot
+// drift from what grite prints.
 func mustSync(t *testing.T, dir string, flags ...string) syncOutput {
 	t.Helper()
 	var out syncOutput
-	mustJSON(t, dir, &out, append([]string{"sync"}, flags...)...)
+	env, r := gjson(t, dir, append([]string{"sync"}, flags...)...)
+	if !env.OK || r.code != 0 {
+		t.Fatalf("want success\n%s", r)
+	}
+	dec := json.NewDecoder(bytes.NewReader(env.Data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("decode sync output strictly: %v\n%s", err, r)
+	}
 	return out
 }
 
