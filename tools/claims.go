@@ -1,0 +1,319 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"grite/event"
+	"grite/lock"
+	"grite/store"
+)
+
+// IssueReadyInput filters the ready queue.
+type IssueReadyInput struct {
+	Label    string `json:"label,omitempty"`
+	Assignee string `json:"assignee,omitempty"`
+	Limit    int    `json:"limit,omitempty"`
+}
+
+// IssueReadyOutput is the ready queue, oldest first.
+type IssueReadyOutput struct {
+	Issues []IssueSummary `json:"issues"`
+}
+
+var IssueReady = Op[IssueReadyInput, IssueReadyOutput]{
+	Name: "issue_ready", Title: "List ready issues", ReadOnly: true, Idempotent: true,
+	Description: "Open issues with no open blocker and no live claim (yours included), oldest first.",
+	Run: func(ctx context.Context, s *Session, in IssueReadyInput) (IssueReadyOutput, error) {
+		if in.Limit < 0 {
+			return IssueReadyOutput{}, newErr(CodeInvalidArgs, "limit must not be negative")
+		}
+		if err := s.refreshLocks(ctx); err != nil {
+			return IssueReadyOutput{}, err
+		}
+		rows, err := s.Store.Ready(ctx, store.ReadyFilter{Label: in.Label, Assignee: in.Assignee, Limit: in.Limit, NowMS: s.nowMS()})
+		if err != nil {
+			return IssueReadyOutput{}, err
+		}
+		if rows == nil {
+			rows = []IssueSummary{}
+		}
+		return IssueReadyOutput{Issues: rows}, nil
+	},
+}
+
+// ClaimInput claims one issue or the next ready one.
+type ClaimInput struct {
+	ID   string `json:"id,omitempty"`
+	Next bool   `json:"next,omitempty"`
+	TTL  string `json:"ttl,omitempty"`
+}
+
+// ClaimOutput reports a claim.
+type ClaimOutput struct {
+	IssueID       string   `json:"issue_id"`
+	Title         string   `json:"title"`
+	Resource      string   `json:"resource"`
+	Owner         string   `json:"owner"`
+	Assignee      string   `json:"assignee"`
+	ExpiresUnixMS uint64   `json:"expires_unix_ms"`
+	AlreadyHeld   bool     `json:"already_held"`
+	TookOverFrom  string   `json:"took_over_from,omitempty"`
+	EventIDs      []string `json:"event_ids"`
+	WALHead       string   `json:"wal_head"`
+}
+
+var IssueClaim = Op[ClaimInput, ClaimOutput]{
+	Name: "issue_claim", Title: "Claim an issue",
+	Description: "Atomically take an issue (or the next ready one) with a lease lock and assign it to yourself.",
+	Run: func(ctx context.Context, s *Session, in ClaimInput) (ClaimOutput, error) {
+		ttl, err := ParseTTL(in.TTL, DefaultClaimTTL)
+		if err != nil {
+			return ClaimOutput{}, err
+		}
+		if strings.TrimSpace(in.TTL) == "" {
+			ttl = 0 // a new claim gets DefaultClaimTTL, a held one keeps its lease
+		}
+		if in.Next == (in.ID != "") {
+			return ClaimOutput{}, newErr(CodeInvalidArgs, "give either an issue ID or next, not both or neither")
+		}
+		if !in.Next {
+			id, err := s.ResolveIssue(ctx, in.ID)
+			if err != nil {
+				return ClaimOutput{}, err
+			}
+			return s.claim(ctx, id, ttl, false)
+		}
+		return s.claimNext(ctx, ttl)
+	},
+}
+
+// claimNext claims the first ready issue it can lock. Ready excludes every
+// live claim, so it never returns one the caller holds. Claimers that
+// lose a race move on to the next candidate at once; and while other
+// actors hold claims (a sign of concurrent claimers), each call starts at
+// a random place among the first few candidates, one per such actor, so
+// that claimers spread over the head of the queue instead of all racing
+// for its first issue. A lone claimer takes the oldest ready issue.
+func (s *Session) claimNext(ctx context.Context, ttl time.Duration) (ClaimOutput, error) {
+	// The head of the queue is enough unless every issue in it is taken.
+	out, err := s.claimFromHead(ctx, ttl, claimHead)
+	if errors.Is(err, errHeadTaken) {
+		out, err = s.claimFromHead(ctx, ttl, 0)
+	}
+	return out, err
+}
+
+// claimHead is how many ready issues claim next reads first.
+const claimHead = 64
+
+var errHeadTaken = errors.New("every issue at the head of the ready queue was taken")
+
+// claimFromHead tries the first limit ready issues (all with 0).
+func (s *Session) claimFromHead(ctx context.Context, ttl time.Duration, limit int) (ClaimOutput, error) {
+	ready, err := IssueReady.Run(ctx, s, IssueReadyInput{Limit: limit})
+	if err != nil {
+		return ClaimOutput{}, err
+	}
+	cands := ready.Issues
+	if len(cands) > 1 {
+		others, err := s.Store.ClaimHolders(ctx, s.Actor.ID.String(), s.nowMS())
+		if err != nil {
+			return ClaimOutput{}, err
+		}
+		if window := min(len(cands), others+1); window > 1 {
+			// Start at off, then the older ones of the window, then the
+			// rest: a claimer that loses near the head stays near it.
+			off := rand.IntN(window)
+			order := make([]IssueSummary, 0, len(cands))
+			order = append(order, cands[off:window]...)
+			order = append(order, cands[:off]...)
+			cands = append(order, cands[window:]...)
+		}
+	}
+	for _, cand := range cands {
+		id, err := event.ParseIssueID(cand.IssueID)
+		if err != nil {
+			return ClaimOutput{}, err
+		}
+		out, err := s.claim(ctx, id, ttl, true)
+		var te *Error
+		switch {
+		case errors.As(err, &te) && te.Code == CodeConflict, errors.Is(err, errHeld):
+			continue // someone else got it first, it closed, or it is ours: try the next one
+		}
+		return out, err
+	}
+	if limit > 0 && len(ready.Issues) == limit {
+		return ClaimOutput{}, errHeadTaken
+	}
+	return ClaimOutput{}, newErr(CodeNotFound, "no ready issue to claim").
+		suggest("Run 'grite issue list --claimed-by me' to see your own claims", "Run 'grite issue list --state open' to see blocked or claimed work")
+}
+
+// errHeld: claimNext met an issue the caller holds already.
+var errHeld = errors.New("claimed by the caller already")
+
+// claim takes id for the caller. A zero ttl gives a new claim
+// DefaultClaimTTL and an issue the caller holds its own lease length again.
+// With next, an issue the caller holds is errHeld, not renewed.
+func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration, next bool) (ClaimOutput, error) {
+	sum, ok, err := s.Store.Issue(ctx, id.String())
+	if err != nil {
+		return ClaimOutput{}, err
+	}
+	if !ok {
+		return ClaimOutput{}, newErr(CodeNotFound, "issue %s not found", id)
+	}
+	if sum.State != string(event.StateOpen) {
+		return ClaimOutput{}, newErr(CodeConflict, "issue %s is closed", id).suggest("Reopen it first with 'grite issue reopen " + id.String()[:8] + "'")
+	}
+	resource := "issue:" + id.String()
+	lease := ttl
+	if lease == 0 {
+		lease = DefaultClaimTTL
+	}
+	acq, err := s.Locks.Acquire(resource, s.Actor.ID, lease, s.Now())
+	if err != nil {
+		return ClaimOutput{}, lockConflict(err)
+	}
+	if acq.Existing {
+		if next {
+			return ClaimOutput{}, errHeld
+		}
+		// Claiming what you hold renews the lease (and says so).
+		if acq.Entry, err = s.Locks.Renew(resource, s.Actor.ID, ttl, s.Now()); err != nil {
+			return ClaimOutput{}, lockConflict(err)
+		}
+	}
+	me := s.Actor.DisplayName()
+	out := ClaimOutput{IssueID: id.String(), Title: sum.Title, Resource: resource, Owner: s.Actor.ID.String(),
+		Assignee: me, ExpiresUnixMS: acq.Entry.Lock.ExpiresUnixMS, AlreadyHeld: acq.Existing, EventIDs: []string{}}
+	var kinds []event.Kind
+	if acq.Previous != nil && acq.Previous.Owner != s.Actor.ID.String() && acq.Previous.ExpiresUnixMS != 0 {
+		// Taking over an expired claim: drop the stale claimant's assignment.
+		stale, err := s.claimValue(ctx, id, acq.Previous.Owner)
+		if err != nil {
+			return out, err
+		}
+		if stale != "" && stale != me && contains(sum.Assignees, stale) {
+			kinds = append(kinds, event.AssigneeRemoved{User: stale})
+			out.TookOverFrom = acq.Previous.Owner
+		}
+	}
+	if !contains(sum.Assignees, me) {
+		kinds = append(kinds, event.AssigneeAdded{User: me})
+	}
+	if len(kinds) > 0 {
+		r, err := s.writeEvents(ctx, id, kinds...)
+		if err != nil {
+			if !acq.Existing {
+				s.Locks.Release(resource, s.Actor.ID, s.Now()) // best effort: do not strand the lease
+			}
+			return out, err
+		}
+		out.EventIDs = append(out.EventIDs, r.EventID)
+		out.EventIDs = append(out.EventIDs, r.EventIDs...)
+		out.WALHead = r.WALHead
+	}
+	if out.WALHead == "" {
+		h, err := s.WAL.Head()
+		if err != nil {
+			return out, err
+		}
+		out.WALHead = hashOrEmpty(h)
+	}
+	out.EventIDs = dedupe(out.EventIDs)
+	s.refreshLockCache(ctx)
+	return out, nil
+}
+
+// claimValue finds the assignee value an actor's claim wrote on an issue:
+// the latest AssigneeAdded by that actor (its label is not known locally
+// when it is another clone's actor).
+func (s *Session) claimValue(ctx context.Context, id event.IssueID, owner string) (string, error) {
+	if a, err := s.Grite.Load(owner); err == nil {
+		return a.DisplayName(), nil
+	}
+	events, err := s.Store.IssueEvents(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	SortByVersion(events)
+	val := ""
+	for _, e := range events {
+		if k, ok := e.Kind.(event.AssigneeAdded); ok && e.Actor.String() == owner {
+			val = k.User
+		}
+	}
+	if val == "" {
+		val = owner
+	}
+	return val, nil
+}
+
+func contains(vs []string, v string) bool {
+	for _, x := range vs {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ReleaseInput releases a claim.
+type ReleaseInput struct {
+	ID string `json:"id"`
+}
+
+// ReleaseOutput reports a released claim.
+type ReleaseOutput struct {
+	IssueID  string `json:"issue_id"`
+	Resource string `json:"resource"`
+	Released bool   `json:"released"`
+	EventID  string `json:"event_id,omitempty"`
+	WALHead  string `json:"wal_head"`
+}
+
+var IssueRelease = Op[ReleaseInput, ReleaseOutput]{
+	Name: "issue_release", Title: "Release a claim", Idempotent: true,
+	Description: "Release your claim on an issue: frees the lease and removes your assignment.",
+	Run: func(ctx context.Context, s *Session, in ReleaseInput) (ReleaseOutput, error) {
+		id, err := s.ResolveIssue(ctx, in.ID)
+		if err != nil {
+			return ReleaseOutput{}, err
+		}
+		resource := "issue:" + id.String()
+		out := ReleaseOutput{IssueID: id.String(), Resource: resource}
+		if _, err := s.Locks.Release(resource, s.Actor.ID, s.Now()); err != nil {
+			var ce *lock.ConflictError
+			if errors.As(err, &ce) {
+				return out, lockConflict(ce)
+			}
+			return out, err
+		}
+		sum, _, err := s.Store.Issue(ctx, id.String())
+		if err != nil {
+			return out, err
+		}
+		out.Released = true
+		if me := s.Actor.DisplayName(); contains(sum.Assignees, me) {
+			r, err := s.writeEvents(ctx, id, event.AssigneeRemoved{User: me})
+			if err != nil {
+				return out, err
+			}
+			out.EventID, out.WALHead = r.EventID, r.WALHead
+		} else {
+			h, err := s.WAL.Head()
+			if err != nil {
+				return out, err
+			}
+			out.WALHead = hashOrEmpty(h)
+		}
+		s.refreshLockCache(ctx)
+		return out, nil
+	},
+}
