@@ -617,3 +617,22 @@ func TestActorsAreNamedByLabelOrIDPrefix(t *testing.T) {
 	}
 	mustFail(t, dir, "not_found", 3, "--actor", "nobody", "issue", "list")
 }
+
+// --state all is what the help calls the default: every state.
+func TestIssueListStateAllListsEveryState(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	create(t, dir, "open one")
+	closed := create(t, dir, "closed one")
+	mustJSON(t, dir, nil, "issue", "close", closed)
+	for _, args := range [][]string{{"issue", "list"}, {"issue", "list", "--state", "all"}, {"issue", "list", "--state", "ALL"}} {
+		var out struct {
+			Total int `json:"total"`
+		}
+		mustJSON(t, dir, &out, args...)
+		if out.Total != 2 {
+			t.Fatalf("%v lists %d issues, want 2", args, out.Total)
+		}
+	}
+	mustFail(t, dir, "invalid_args", 2, "issue", "list", "--state", "some")
+}

@@ -56,7 +56,7 @@ func TestSyncRemoteErrorsHaveStableCodesAndKeepLocalWork(t *testing.T) {
 		{"unknown remote", "nosuch", "not_found", 3, []string{"nosuch"}},
 		{"not a git repository", "notrepo", "git_error", 1, []string{"notrepo", "not a git repository"}},
 		{"network unreachable", "down", "git_error", 1, []string{"down"}},
-		{"push refused by a hook", "guarded", "git_error", 1, []string{"refused", "pre-receive hook declined"}},
+		{"push refused by a hook", "guarded", "git_error", 1, []string{"refused", "pre-receive hook declined", "grite refs are read-only here"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			head, view := walHead(t, a), rawData(t, a, "issue", "list")

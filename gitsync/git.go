@@ -132,3 +132,17 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "; ")
 }
+
+// remoteSaid is what the remote side printed (git's "remote: " lines: a
+// hook's reason for refusing a push), at most n lines joined.
+func remoteSaid(stderr string, n int) string {
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "remote:"); ok {
+			if rest = strings.TrimSpace(rest); rest != "" && len(out) < n {
+				out = append(out, rest)
+			}
+		}
+	}
+	return strings.Join(out, " / ")
+}

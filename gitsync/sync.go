@@ -690,7 +690,13 @@ func (s *Syncer) push(ctx context.Context, local plumbing.Hash) (pushStatus, str
 	}
 	switch {
 	case len(refused) > 0:
-		return pushRefused, strings.Join(refused, "; ") + " " + lastLines(stderr, 2), walLine, nil
+		detail := strings.Join(refused, "; ")
+		if said := remoteSaid(stderr, 5); said != "" {
+			detail += "; the remote said: " + said
+		} else if l := lastLines(stderr, 2); l != "" {
+			detail += " " + l
+		}
+		return pushRefused, detail, walLine, nil
 	case len(rejected) > 0:
 		return pushNonFastForward, strings.Join(rejected, "; "), walLine, nil
 	case len(raced) > 0:

@@ -383,6 +383,9 @@ var IssueList = Op[IssueListInput, IssueListOutput]{
 	Name: "issue_list", Title: "List issues", ReadOnly: true, Idempotent: true,
 	Description: "List issues, oldest first, filtered by state, label, assignee or text.",
 	Run: func(ctx context.Context, s *Session, in IssueListInput) (IssueListOutput, error) {
+		if strings.EqualFold(in.State, "all") {
+			in.State = "" // what the help calls the default
+		}
 		if in.State != "" {
 			if _, err := event.ParseState(in.State); err != nil {
 				return IssueListOutput{}, newErr(CodeInvalidArgs, "%v", err)

@@ -109,7 +109,7 @@ func issueListCmd(g *globals) *cobra.Command {
 			}, quietly(g, printList, printIDs))
 		}}
 	f := c.Flags()
-	f.StringVar(&in.State, "state", "", "open or closed (default: all)")
+	f.StringVar(&in.State, "state", "", "open, closed or all (default: all)")
 	f.StringArrayVar(&in.Labels, "label", nil, "only issues with this label (repeatable: with every one)")
 	f.StringVar(&in.Assignee, "assignee", "", "only issues assigned to this name")
 	f.StringVar(&in.Query, "search", "", "only issues whose title or body contains this text")
