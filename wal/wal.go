@@ -147,16 +147,23 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 		if err := ctx.Err(); err != nil {
 			return AppendResult{}, err
 		}
-		prev, err := w.Head()
-		if err != nil {
-			return AppendResult{}, err
-		}
-		meta := MarshalMeta(Meta{SchemaVersion: 1, ActorID: actor, ChunkHash: hash, PrevWAL: prev})
-		commit, err := writeCommit(w.repo, meta, eventsTree, prev, msg, now)
-		if err != nil {
-			return AppendResult{}, err
-		}
-		err = w.repo.UpdateRef(w.ref, commit, prev)
+		var prev, commit plumbing.Hash
+		// Appenders of one repository take turns from reading the head to
+		// moving the ref: racing, a swarm of sessions wrote a commit (three
+		// objects) for a head that had moved on about once per four
+		// appends. The compare-and-swap still guards against writers that
+		// do not take the turn (sync's rebase, the original grite).
+		err := w.repo.WithFileLock("wal-append", func() error {
+			var err error
+			if prev, err = w.Head(); err != nil {
+				return err
+			}
+			meta := MarshalMeta(Meta{SchemaVersion: 1, ActorID: actor, ChunkHash: hash, PrevWAL: prev})
+			if commit, err = writeCommit(w.repo, meta, eventsTree, prev, msg, now); err != nil {
+				return err
+			}
+			return w.repo.UpdateRef(w.ref, commit, prev)
+		})
 		var changed *gitdir.ErrRefChanged
 		if errors.As(err, &changed) {
 			// Another writer appended first: back off briefly (jittered so
