@@ -302,3 +302,17 @@ func TestDepCycleFromConcurrentClonesIsKeptAndReportedByDoctor(t *testing.T) {
 	requireHealthy(t, y)
 	coordRequireReady(t, y, []string{b})
 }
+
+// issue ready takes --label more than once (an issue must have every
+// label), and -q prints the IDs alone, one a line, for scripts.
+func TestReadyTakesRepeatedLabelsAndQuietPrintsIDs(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	both := create(t, dir, "both", "--label", "a", "--label", "b")
+	create(t, dir, "only a", "--label", "a")
+	coordRequireReady(t, dir, []string{both}, "--label", "a", "--label", "b")
+	r := grite(t, dir, "issue", "ready", "-q", "--label", "b")
+	if r.code != 0 || r.stdout != both+"\n" {
+		t.Fatalf("issue ready -q: want %q\n%s", both+"\n", r)
+	}
+}

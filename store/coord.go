@@ -50,7 +50,7 @@ func (t *Tx) SetLocks(changed []CachedLock, removed []string) error {
 
 // ReadyFilter narrows the ready queue.
 type ReadyFilter struct {
-	Label    string
+	Labels   []string // an issue must have every one
 	Assignee string
 	Limit    int
 	NowMS    uint64
@@ -68,9 +68,9 @@ WHERE i.state = 'open' AND i.blocked = 0
 AND i.issue_id NOT IN (SELECT substr(l.resource, 7) FROM locks l
 	WHERE l.resource >= 'issue:' AND l.resource < 'issue;' AND l.expires > ?)`
 	args := []any{int64(f.NowMS)}
-	if f.Label != "" {
+	for _, l := range f.Labels {
 		q += ` AND EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = i.issue_id AND l.label = ?)`
-		args = append(args, f.Label)
+		args = append(args, l)
 	}
 	if f.Assignee != "" {
 		q += ` AND EXISTS (SELECT 1 FROM assignees a WHERE a.issue_id = i.issue_id AND a.user = ?)`

@@ -14,9 +14,11 @@ import (
 
 // IssueReadyInput filters the ready queue.
 type IssueReadyInput struct {
-	Label    string `json:"label,omitempty"`
-	Assignee string `json:"assignee,omitempty"`
-	Limit    int    `json:"limit,omitempty"`
+	// Label and every one of Labels: an issue must have all of them.
+	Label    string   `json:"label,omitempty"`
+	Labels   []string `json:"labels,omitempty"`
+	Assignee string   `json:"assignee,omitempty"`
+	Limit    int      `json:"limit,omitempty"`
 }
 
 // IssueReadyOutput is the ready queue, oldest first.
@@ -34,7 +36,7 @@ var IssueReady = Op[IssueReadyInput, IssueReadyOutput]{
 		if err := s.refreshLocks(ctx); err != nil {
 			return IssueReadyOutput{}, err
 		}
-		rows, err := s.Store.Ready(ctx, store.ReadyFilter{Label: in.Label, Assignee: in.Assignee, Limit: in.Limit, NowMS: s.nowMS()})
+		rows, err := s.Store.Ready(ctx, store.ReadyFilter{Labels: append(nonEmpty(in.Label), in.Labels...), Assignee: in.Assignee, Limit: in.Limit, NowMS: s.nowMS()})
 		if err != nil {
 			return IssueReadyOutput{}, err
 		}
@@ -316,4 +318,12 @@ var IssueRelease = Op[ReleaseInput, ReleaseOutput]{
 		s.refreshLockCache(ctx)
 		return out, nil
 	},
+}
+
+// nonEmpty is s alone, or nothing when s is empty.
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }

@@ -95,15 +95,17 @@ func readyCmd(g *globals) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.IssueReadyOutput, error) {
 				return tools.IssueReady.Call(ctx, s, in)
-			}, func(w io.Writer, o tools.IssueReadyOutput) {
+			}, quietly(g, func(w io.Writer, o tools.IssueReadyOutput) {
 				if len(o.Issues) == 0 {
 					fmt.Fprintln(w, "nothing ready")
 					return
 				}
 				printList(w, tools.IssueListOutput{Issues: o.Issues, Total: len(o.Issues)})
-			})
+			}, func(w io.Writer, o tools.IssueReadyOutput) {
+				printIDs(w, tools.IssueListOutput{Issues: o.Issues})
+			}))
 		}}
-	c.Flags().StringVar(&in.Label, "label", "", "only issues with this label")
+	c.Flags().StringArrayVar(&in.Labels, "label", nil, "only issues with this label (repeatable: all of them)")
 	c.Flags().StringVar(&in.Assignee, "assignee", "", "only issues assigned to this name")
 	c.Flags().IntVar(&in.Limit, "limit", 0, "at most this many")
 	return c
