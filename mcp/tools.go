@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +71,12 @@ func decodeStrict(raw json.RawMessage, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			// Not "cannot unmarshal number into Go struct field X.y": the
+			// caller knows the argument, not our types.
+			return tools.InvalidArgs("argument %s must be %s, got a %s", te.Field, jsonKind(te.Type), te.Value)
+		}
 		msg := err.Error()
 		msg = strings.TrimPrefix(msg, "json: ")
 		return tools.InvalidArgs("invalid arguments: %s", msg)
@@ -77,6 +85,26 @@ func decodeStrict(raw json.RawMessage, v any) error {
 }
 
 func same[T any](v T) (T, error) { return v, nil }
+
+// jsonKind names a Go type as the JSON a caller should send.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "an object"
+}
 
 // ttlArg accepts a duration string ("30m") or a number of seconds.
 type ttlArg string
@@ -112,14 +140,17 @@ func cursorOffset(c string) (int, error) {
 	return n, nil
 }
 
-func pageLimit(l int) (int, error) {
+// pageLimit is a page size argument: absent gives the default; present,
+// it must be within the schema's 1..MaxPageSize (0 included: the schema
+// says minimum 1).
+func pageLimit(l *int) (int, error) {
 	switch {
-	case l == 0:
+	case l == nil:
 		return DefaultPageSize, nil
-	case l < 0 || l > MaxPageSize:
-		return 0, tools.InvalidArgs("limit must be between 1 and %d", MaxPageSize)
+	case *l < 1 || *l > MaxPageSize:
+		return 0, tools.InvalidArgs("limit must be between 1 and %d, got %d", MaxPageSize, *l)
 	}
-	return l, nil
+	return *l, nil
 }
 
 func writeText(verb string) func(tools.WriteResult) (any, string) {
@@ -155,7 +186,7 @@ type pagedList struct {
 
 type showArgs struct {
 	ID             string `json:"id"`
-	CommentsLimit  int    `json:"comments_limit"`
+	CommentsLimit  *int   `json:"comments_limit"`
 	CommentsCursor string `json:"comments_cursor"`
 }
 
@@ -173,13 +204,13 @@ type listArgs struct {
 	Assignee  string `json:"assignee"`
 	Query     string `json:"query"`
 	ClaimedBy string `json:"claimed_by"`
-	Limit     int    `json:"limit"`
+	Limit     *int   `json:"limit"`
 	Cursor    string `json:"cursor"`
 }
 
 type readyArgs struct {
 	Label string `json:"label"`
-	Limit int    `json:"limit"`
+	Limit *int   `json:"limit"`
 }
 
 type claimArgs struct {
