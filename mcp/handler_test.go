@@ -172,3 +172,13 @@ func TestSyncRefusesRemotesThatNameAnotherRepository(t *testing.T) {
 		t.Errorf("unknown remote name: %v, want not_found", body)
 	}
 }
+
+// An error's text is read as text: a cycle "a -> b -> a" arrives with its
+// arrows, not as "-\u003e".
+func TestErrorTextKeepsArrows(t *testing.T) {
+	res := errorResult(&tools.Error{Code: tools.CodeConflict, Message: "dependency would create a cycle: a -> b -> a"})
+	text := res.Content[0].(mcpgo.TextContent).Text
+	if !strings.Contains(text, "a -> b -> a") || strings.Contains(text, `\u003e`) {
+		t.Fatalf("error text %q", text)
+	}
+}

@@ -319,8 +319,12 @@ func errorResult(e *tools.Error) *mcpgo.CallToolResult {
 	if len(e.Details) > 0 {
 		body["details"] = e.Details
 	}
-	b, _ := json.Marshal(body)
-	res := mcpgo.NewToolResultStructured(body, string(b))
+	// The text is read as text: "a -> b" must not arrive as "a -\u003e b".
+	var text strings.Builder
+	enc := json.NewEncoder(&text)
+	enc.SetEscapeHTML(false)
+	enc.Encode(body) // a map of strings and JSON values: cannot fail
+	res := mcpgo.NewToolResultStructured(body, strings.TrimSuffix(text.String(), "\n"))
 	res.IsError = true
 	return res
 }
