@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"grite/tools"
 )
@@ -45,5 +46,23 @@ func TestArgumentErrorsSpeakJSON(t *testing.T) {
 				t.Errorf("message %q mentions %q", te.Message, tc.notWant)
 			}
 		})
+	}
+}
+
+func TestRoughlyReadsLikeAPerson(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{45 * time.Second, "45s"},
+		{40 * time.Second, "40s"},
+		{29*time.Minute + 10*time.Second, "29m"},
+		{90 * time.Minute, "1h30m"},
+		{2 * time.Hour, "2h"},
+		{76 * time.Hour, "3d4h"},
+	} {
+		if got := roughly(tc.d); got != tc.want {
+			t.Errorf("roughly(%s) = %q, want %q", tc.d, got, tc.want)
+		}
 	}
 }

@@ -86,6 +86,38 @@ func decodeStrict(raw json.RawMessage, v any) error {
 
 func same[T any](v T) (T, error) { return v, nil }
 
+// until says when a lease ends as people read it: "until
+// 2026-12-05T15:00:00Z (in 29m)"; the structured result keeps the
+// milliseconds.
+func until(ms uint64) string {
+	at := time.UnixMilli(int64(ms))
+	left := time.Until(at)
+	if left <= 0 {
+		return "expired at " + at.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("until %s (in %s)", at.UTC().Format(time.RFC3339), roughly(left))
+}
+
+// roughly is a duration to the second below a minute, else to the minute:
+// 45s, 29m, 2h, 1h30m, 3d4h.
+func roughly(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
+	}
+	m := int(d.Round(time.Minute) / time.Minute)
+	days, hours, mins := m/(24*60), m/60%24, m%60
+	var b strings.Builder
+	for _, p := range []struct {
+		n    int
+		unit string
+	}{{days, "d"}, {hours, "h"}, {mins, "m"}} {
+		if p.n > 0 {
+			fmt.Fprintf(&b, "%d%s", p.n, p.unit)
+		}
+	}
+	return b.String()
+}
+
 // jsonKind names a Go type as the JSON a caller should send.
 func jsonKind(t reflect.Type) string {
 	switch t.Kind() {
@@ -274,7 +306,7 @@ func Definitions() []Definition {
 			if o.AlreadyHeld {
 				verb = "already held; renewed"
 			}
-			return o, fmt.Sprintf("%s %s %q until %s", verb, o.IssueID, o.Title, time.UnixMilli(int64(o.ExpiresUnixMS)).UTC().Format(time.RFC3339))
+			return o, fmt.Sprintf("%s %s %q %s", verb, o.IssueID, o.Title, until(o.ExpiresUnixMS))
 		}),
 		define(tools.IssueRelease, "Release your claim on an issue.", []mcpgo.ToolOption{idProp},
 			same[tools.ReleaseInput], func(o tools.ReleaseOutput) (any, string) {
@@ -298,7 +330,10 @@ func Definitions() []Definition {
 		}, func(a lockArgs) (tools.LockInput, error) {
 			return tools.LockInput{Action: a.Action, Resource: a.Resource, TTL: string(a.TTL)}, nil
 		}, func(o tools.LockOutput) (any, string) {
-			return o, fmt.Sprintf("%s owner=%s expires=%d", o.Lock.Resource, o.Lock.Owner, o.Lock.ExpiresUnixMS)
+			if !o.Lock.Live {
+				return o, o.Lock.Resource + " released"
+			}
+			return o, fmt.Sprintf("%s held by %s %s", o.Lock.Resource, o.Lock.Owner, until(o.Lock.ExpiresUnixMS))
 		}),
 		define(tools.LockStatus, "List live locks; with resource, also those conflicting with it.", []mcpgo.ToolOption{
 			mcpgo.WithString("resource", mcpgo.Description("Resource to check for conflicts")),
@@ -325,7 +360,7 @@ func Definitions() []Definition {
 					text += " (no remote named origin)"
 				}
 				for _, c := range o.Claims {
-					text += fmt.Sprintf("\n%s %q until %s", c.IssueID, c.Title, time.UnixMilli(int64(c.ExpiresUnixMS)).UTC().Format(time.RFC3339))
+					text += fmt.Sprintf("\n%s %q %s", c.IssueID, c.Title, until(c.ExpiresUnixMS))
 				}
 				return o, text
 			}),
