@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/spf13/cobra"
 
 	"grite/event"
@@ -118,37 +120,43 @@ func issueListCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// printList prints one aligned line per issue: short ID, state, title,
-// labels. It pads by hand rather than through text/tabwriter, which holds
-// every cell of a 10k-issue listing in memory before writing a byte.
+// printList prints a header and one aligned line per issue: short ID,
+// state, title, labels, assignees and when it last changed. Columns are
+// padded by display width (a CJK character or an emoji takes two), so
+// such titles do not shift the columns after them. It pads by hand rather
+// than through text/tabwriter, which holds every cell of a 10k-issue
+// listing in memory before writing a byte.
 func printList(w io.Writer, out tools.IssueListOutput) {
-	titles := make([]string, len(out.Issues))
-	stateW, titleW := 0, 0
-	for i, is := range out.Issues {
-		titles[i] = oneLine(is.Title, 72)
-		stateW = max(stateW, utf8.RuneCountInString(is.State))
-		titleW = max(titleW, utf8.RuneCountInString(titles[i]))
-	}
-	var line []byte
-	for i, is := range out.Issues {
-		line = append(line[:0], is.IssueID[:min(8, len(is.IssueID))]...)
-		line = append(line, "  "...)
-		line = appendPadded(line, is.State, stateW+2)
-		if len(is.Labels) == 0 {
-			line = append(line, titles[i]...)
-		} else {
-			line = appendPadded(line, titles[i], titleW+2)
-			line = append(line, '[')
-			for j, l := range is.Labels {
-				if j > 0 {
-					line = append(line, ',')
-				}
-				line = append(line, l...)
-			}
-			line = append(line, ']')
+	if len(out.Issues) > 0 {
+		now := time.Now()
+		titles := make([]string, len(out.Issues))
+		labels := make([]string, len(out.Issues))
+		assignees := make([]string, len(out.Issues))
+		stateW, titleW, labelW, assigneeW := len("STATE"), len("TITLE"), len("LABELS"), len("ASSIGNEES")
+		for i, is := range out.Issues {
+			titles[i] = runewidth.Truncate(oneLine(is.Title, 200), 60, "…")
+			labels[i] = strings.Join(is.Labels, ",")
+			assignees[i] = strings.Join(is.Assignees, ",")
+			stateW = max(stateW, runewidth.StringWidth(is.State))
+			titleW = max(titleW, runewidth.StringWidth(titles[i]))
+			labelW = max(labelW, runewidth.StringWidth(labels[i]))
+			assigneeW = max(assigneeW, runewidth.StringWidth(assignees[i]))
 		}
-		line = append(line, '\n')
-		w.Write(line)
+		var line []byte
+		row := func(id, state, title, label, assignee, updated string) {
+			line = appendPadded(line[:0], id, 10)
+			line = appendPadded(line, state, stateW+2)
+			line = appendPadded(line, title, titleW+2)
+			line = appendPadded(line, label, labelW+2)
+			line = appendPadded(line, assignee, assigneeW+2)
+			line = append(line, updated...)
+			line = append(bytes.TrimRight(line, " "), '\n')
+			w.Write(line)
+		}
+		row("ID", "STATE", "TITLE", "LABELS", "ASSIGNEES", "UPDATED")
+		for i, is := range out.Issues {
+			row(is.IssueID[:min(8, len(is.IssueID))], is.State, titles[i], labels[i], assignees[i], ago(now, is.UpdatedTS))
+		}
 	}
 	if len(out.Issues) < out.Total {
 		fmt.Fprintf(w, "(%d of %d shown)\n", len(out.Issues), out.Total)
@@ -160,6 +168,24 @@ func printList(w io.Writer, out tools.IssueListOutput) {
 	}
 }
 
+// ago says when, relative to now, as people read a listing: "just now",
+// "5m ago", "3h ago", "2d ago", then the date.
+func ago(now time.Time, ms uint64) string {
+	at := time.UnixMilli(int64(ms))
+	d := now.Sub(at)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+	case d < 30*24*time.Hour:
+		return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+	}
+	return at.Local().Format("2006-01-02")
+}
+
 // printIDs prints the full ID of each issue, one a line.
 func printIDs(w io.Writer, out tools.IssueListOutput) {
 	var b []byte
@@ -169,10 +195,10 @@ func printIDs(w io.Writer, out tools.IssueListOutput) {
 	}
 }
 
-// appendPadded appends s and spaces up to width runes.
+// appendPadded appends s and spaces up to width display columns.
 func appendPadded(b []byte, s string, width int) []byte {
 	b = append(b, s...)
-	for n := utf8.RuneCountInString(s); n < width; n++ {
+	for n := runewidth.StringWidth(s); n < width; n++ {
 		b = append(b, ' ')
 	}
 	return b

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"grite/tools"
 )
@@ -26,19 +27,25 @@ func TestOneLine(t *testing.T) {
 	}
 }
 
-// printList aligns titles on the longest one (in runes) and leaves no
-// trailing spaces on lines without labels.
+// printList puts a header over the columns, aligns each on its widest cell
+// by display width (a CJK character or an emoji takes two columns, so such
+// titles do not shift what follows), says when each issue changed
+// relative to now, and leaves no trailing spaces.
 func TestPrintListAligns(t *testing.T) {
-	out := tools.IssueListOutput{Total: 3, Issues: []tools.IssueSummary{
-		{IssueID: "aaaaaaaa11111111", State: "open", Title: "short", Labels: []string{"bug"}},
-		{IssueID: "bbbbbbbb22222222", State: "closed", Title: "a longer tïtle"},
-		{IssueID: "cccccccc33333333", State: "open", Title: "mid", Labels: []string{"p0", "ui"}},
+	now := uint64(time.Now().UnixMilli())
+	out := tools.IssueListOutput{Total: 4, Issues: []tools.IssueSummary{
+		{IssueID: "aaaaaaaa11111111", State: "open", Title: "short", Labels: []string{"bug"}, UpdatedTS: now},
+		{IssueID: "bbbbbbbb22222222", State: "closed", Title: "a longer tïtle", UpdatedTS: now - 3*3600*1000 - 5000},
+		{IssueID: "cccccccc33333333", State: "open", Title: "日本語のタイトル", Labels: []string{"p0", "ui"}, Assignees: []string{"alice"}, UpdatedTS: now - 2*86400*1000 - 5000},
+		{IssueID: "dddddddd44444444", State: "open", Title: "party 🎉", Assignees: []string{"bob", "carol"}, UpdatedTS: now - 5*60*1000 - 5000},
 	}}
 	var b bytes.Buffer
 	printList(&b, out)
-	want := "aaaaaaaa  open    short           [bug]\n" +
-		"bbbbbbbb  closed  a longer tïtle\n" +
-		"cccccccc  open    mid             [p0,ui]\n"
+	want := "ID        STATE   TITLE             LABELS  ASSIGNEES  UPDATED\n" +
+		"aaaaaaaa  open    short             bug                just now\n" +
+		"bbbbbbbb  closed  a longer tïtle                       3h ago\n" +
+		"cccccccc  open    日本語のタイトル  p0,ui   alice      2d ago\n" +
+		"dddddddd  open    party 🎉                  bob,carol  5m ago\n"
 	if b.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
 	}
