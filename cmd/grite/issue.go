@@ -134,13 +134,15 @@ func printList(w io.Writer, out tools.IssueListOutput) {
 		assignees := make([]string, len(out.Issues))
 		stateW, titleW, labelW, assigneeW := len("STATE"), len("TITLE"), len("LABELS"), len("ASSIGNEES")
 		for i, is := range out.Issues {
-			titles[i] = runewidth.Truncate(oneLine(is.Title, 200), 60, "…")
+			if titles[i] = oneLine(is.Title, 200); displayWidth(titles[i]) > 60 {
+				titles[i] = runewidth.Truncate(titles[i], 60, "…")
+			}
 			labels[i] = strings.Join(is.Labels, ",")
 			assignees[i] = strings.Join(is.Assignees, ",")
-			stateW = max(stateW, runewidth.StringWidth(is.State))
-			titleW = max(titleW, runewidth.StringWidth(titles[i]))
-			labelW = max(labelW, runewidth.StringWidth(labels[i]))
-			assigneeW = max(assigneeW, runewidth.StringWidth(assignees[i]))
+			stateW = max(stateW, displayWidth(is.State))
+			titleW = max(titleW, displayWidth(titles[i]))
+			labelW = max(labelW, displayWidth(labels[i]))
+			assigneeW = max(assigneeW, displayWidth(assignees[i]))
 		}
 		var line []byte
 		row := func(id, state, title, label, assignee, updated string) {
@@ -166,6 +168,17 @@ func printList(w io.Writer, out tools.IssueListOutput) {
 	if out.Hint != "" {
 		fmt.Fprintln(w, "hint: "+out.Hint)
 	}
+}
+
+// displayWidth is how many terminal columns s takes; printable ASCII, most
+// of any listing, is one a byte without a lookup.
+func displayWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return runewidth.StringWidth(s)
+		}
+	}
+	return len(s)
 }
 
 // ago says when, relative to now, as people read a listing: "just now",
@@ -198,7 +211,7 @@ func printIDs(w io.Writer, out tools.IssueListOutput) {
 // appendPadded appends s and spaces up to width display columns.
 func appendPadded(b []byte, s string, width int) []byte {
 	b = append(b, s...)
-	for n := runewidth.StringWidth(s); n < width; n++ {
+	for n := displayWidth(s); n < width; n++ {
 		b = append(b, ' ')
 	}
 	return b
