@@ -25,6 +25,7 @@ func TestArgumentErrorsSpeakJSON(t *testing.T) {
 		notWant    string
 	}{
 		{"issue_create", `{"title": 5}`, []string{"argument title must be a string, got a number"}, "Go struct"},
+		{"issue_create", `{"title": ["x"]}`, []string{"argument title must be a string, got an array"}, "Go struct"},
 		{"issue_claim", `{"next": "yes"}`, []string{"argument next must be true or false"}, "Go struct"},
 		{"issue_list", `{"limit": 0}`, []string{"limit must be between 1 and 500, got 0"}, ""},
 		{"issue_ready", `{"limit": 501}`, []string{"limit must be between 1 and 500"}, ""},

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -210,12 +211,19 @@ func Export(ctx context.Context, s *Session, format, since string) (ExportOutput
 	return out, nil
 }
 
+// mdTime is how the Markdown export writes a time: a reader of a document
+// wants a date, and UTC keeps an export the same wherever it was made.
+func mdTime(ms uint64) string {
+	return time.UnixMilli(int64(ms)).UTC().Format("2006-01-02 15:04 UTC")
+}
+
 func markdown(issues []IssueDetail) string {
 	var b strings.Builder
 	b.WriteString("# Issues\n")
 	for _, i := range issues {
 		fmt.Fprintf(&b, "\n## %s (%s)\n\n", i.Title, i.State)
 		fmt.Fprintf(&b, "- ID: `%s`\n", i.IssueID)
+		fmt.Fprintf(&b, "- Updated: %s\n", mdTime(i.UpdatedTS))
 		if len(i.Labels) > 0 {
 			fmt.Fprintf(&b, "- Labels: %s\n", strings.Join(i.Labels, ", "))
 		}
@@ -232,7 +240,7 @@ func markdown(issues []IssueDetail) string {
 			fmt.Fprintf(&b, "\n%s\n", i.Body)
 		}
 		for _, c := range i.Comments {
-			fmt.Fprintf(&b, "\n### Comment by %s at %d\n\n%s\n", c.Actor[:8], c.TS, c.Body)
+			fmt.Fprintf(&b, "\n### Comment by %s at %s\n\n%s\n", c.Actor[:8], mdTime(c.TS), c.Body)
 		}
 	}
 	return b.String()
@@ -282,7 +290,7 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 	var werr *wal.Error
 	switch {
 	case walkErr == nil:
-		add(Check{Name: "wal", OK: true, Message: fmt.Sprintf("%d commits, %d events, hashes verified", commits, len(events))})
+		add(Check{Name: "wal", OK: true, Message: plural(commits, "commit") + ", " + plural(len(events), "event") + ", hashes verified"})
 	case errors.As(walkErr, &werr):
 		add(Check{Name: "wal", OK: false, Message: werr.Error(), Code: CodeWAL, Commit: werr.Commit.String()})
 	default:
@@ -290,10 +298,14 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 	}
 	p := crdt.Fold(events)
 	if dups := p.DuplicateCreations(); len(dups) > 0 {
-		add(Check{Name: "duplicate_creations", OK: false, Code: CodeWAL, Message: fmt.Sprintf("%d IssueCreated events lost to an earlier creation of the same issue (ignored)", len(dups))})
+		add(Check{Name: "duplicate_creations", OK: false, Code: CodeWAL, Message: plural(len(dups), "IssueCreated event") + " lost to an earlier creation of the same issue (ignored)"})
 	}
 	if pend := p.Pending(); len(pend) > 0 {
-		add(Check{Name: "orphan_events", OK: true, Message: fmt.Sprintf("%d issues have events but no creation yet (kept until it arrives)", len(pend))})
+		have := "have"
+		if len(pend) == 1 {
+			have = "has"
+		}
+		add(Check{Name: "orphan_events", OK: true, Message: fmt.Sprintf("%s %s events but no creation yet (kept until it arrives)", plural(len(pend), "issue"), have)})
 	}
 	applied, err := s.Store.Meta(ctx, "wal_head")
 	if err != nil {
@@ -306,9 +318,9 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 	// Compared as hashes: a view that an earlier grite caught up with an
 	// empty WAL recorded the zero hash rather than nothing.
 	viewOK := walkErr != nil || (plumbing.NewHash(applied) == head && st.Issues == len(p.Issues()))
-	msg := fmt.Sprintf("view at %s, %d issues, %d events", shortHash(applied), st.Issues, st.Events)
+	msg := fmt.Sprintf("view at %s, %s, %s", shortHash(applied), plural(st.Issues, "issue"), plural(st.Events, "event"))
 	if !viewOK {
-		msg = fmt.Sprintf("view is stale: applied %s, WAL head %s; %d issues in view, %d in WAL", shortHash(applied), shortHash(hashOrEmpty(head)), st.Issues, len(p.Issues()))
+		msg = fmt.Sprintf("view is stale: applied %s, WAL head %s; %s in view, %d in WAL", shortHash(applied), shortHash(hashOrEmpty(head)), plural(st.Issues, "issue"), len(p.Issues()))
 	}
 	add(Check{Name: "view", OK: viewOK, Message: msg})
 	cycles, err := depCycles(ctx, s)
@@ -321,7 +333,7 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 		// Concurrent edges from different clones can close a cycle that
 		// each clone's own check allowed; its issues are never ready.
 		add(Check{Name: "dependency_cycles", OK: false, Code: CodeConflict,
-			Message: fmt.Sprintf("%d dependency cycles (their issues are never ready): %s; remove one edge of each with 'grite issue dep remove'", len(cycles), strings.Join(cycles, "; "))})
+			Message: fmt.Sprintf("%s (their issues are never ready): %s; remove one edge of each with 'grite issue dep remove'", plural(len(cycles), "dependency cycle"), strings.Join(cycles, "; "))})
 	}
 	if fix {
 		// A rebuild cannot get past an unreadable WAL commit (it leaves the

@@ -55,3 +55,27 @@ func TestPrintListAligns(t *testing.T) {
 		t.Fatalf("no paging note: %q", b.String())
 	}
 }
+
+// Human output counts and names things as English does: "1 event", not
+// "1 events"; "an assignee", not "a assignee".
+func TestHumanOutputGrammar(t *testing.T) {
+	show := func(events int) string {
+		var b bytes.Buffer
+		printShow(&b, tools.IssueShowOutput{
+			Issue:  tools.IssueDetail{IssueSummary: tools.IssueSummary{IssueID: "aaaaaaaa11111111", State: "open", Title: "t"}, CreatedBy: "bbbbbbbb22222222"},
+			Events: make([]tools.EventJSON, events),
+		})
+		return b.String()
+	}
+	for _, c := range []struct{ got, want string }{
+		{show(0), "\n0 events\n"},
+		{show(1), "\n1 event\n"},
+		{show(2), "\n2 events\n"},
+		{issueSetCmd(nil, "assignee", "assignee", nil, nil).Short, "Add or remove an assignee"},
+		{issueSetCmd(nil, "label", "label", nil, nil).Short, "Add or remove a label"},
+	} {
+		if !strings.HasSuffix(c.got, c.want) {
+			t.Errorf("%q does not end in %q", c.got, c.want)
+		}
+	}
+}
