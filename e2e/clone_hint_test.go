@@ -35,6 +35,10 @@ func TestEmptyListInAFreshCloneHintsAtPull(t *testing.T) {
 	if !strings.Contains(human, "no issues") || !strings.Contains(human, "origin has issues") || !strings.Contains(human, "grite sync --pull") || h == "" {
 		t.Errorf("fresh clone of a remote with issues: %q (JSON hint %q), want a hint to pull", human, h)
 	}
+	// An MCP client is told the tool and argument, not the command line.
+	if r := mustStartMCP(t, mcpOptions{dir: fresh}).ok(t, "issue_list", nil, nil); !strings.Contains(r.text, `call sync with mode: "pull"`) || strings.Contains(r.text, "grite sync") {
+		t.Errorf("MCP issue_list text in a fresh clone: %q, want the sync tool named", r.text)
+	}
 	mustSync(t, fresh, "--pull")
 	requireIDs(t, fresh, []string{x})
 	if _, h := hint(fresh); h != "" {

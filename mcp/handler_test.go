@@ -3,6 +3,9 @@ package mcp
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -180,5 +183,61 @@ func TestErrorTextKeepsArrows(t *testing.T) {
 	text := res.Content[0].(mcpgo.TextContent).Text
 	if !strings.Contains(text, "a -> b -> a") || strings.Contains(text, `\u003e`) {
 		t.Fatalf("error text %q", text)
+	}
+}
+
+// The next steps in an MCP error name the tool and argument an MCP client
+// has, not the command line's flags: an unknown remote says "Pass remote:
+// NAME", a closed issue says to reopen it with issue_update.
+func TestErrorSuggestionsNameMCPTools(t *testing.T) {
+	repo := testrepo.New(t)
+	s, err := New(Options{Repo: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := inProcess(t, s, "hints-test")
+	created := structured(t, callTool(t, c, "issue_create", map[string]any{"title": "done"}))
+	id, _ := created["issue_id"].(string)
+	callTool(t, c, "issue_update", map[string]any{"id": id, "state": "closed"})
+	for _, tc := range []struct {
+		tool    string
+		args    map[string]any
+		want    string
+		notWant string
+	}{
+		{"sync", map[string]any{"mode": "pull", "remote": "nope"}, "Pass remote: NAME", "--remote"},
+		{"issue_claim", map[string]any{"id": id}, "Reopen it first with issue_update", "grite issue reopen"},
+	} {
+		res := callTool(t, c, tc.tool, tc.args)
+		text := res.Content[0].(mcpgo.TextContent).Text
+		details, _ := structured(t, res)["details"].(map[string]any)
+		got := fmt.Sprint(details["suggestions"])
+		for _, s := range []string{text, got} {
+			if !strings.Contains(s, tc.want) || strings.Contains(s, tc.notWant) {
+				t.Errorf("%s: %q, want %q and no %q", tc.tool, s, tc.want, tc.notWant)
+			}
+		}
+	}
+}
+
+// Every CLI phrase the MCP wording replaces is still said by tools/, so a
+// reworded hint there does not silently reach MCP clients as a CLI hint.
+func TestCLIPhrasesForMCPStillExist(t *testing.T) {
+	files, err := filepath.Glob("../tools/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("tools sources: %v", err)
+	}
+	var src strings.Builder
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Write(b)
+	}
+	for i := 0; i < len(cliToMCP); i += 2 {
+		if !strings.Contains(src.String(), cliToMCP[i]) {
+			t.Errorf("tools/ no longer says %q", cliToMCP[i])
+		}
 	}
 }

@@ -317,7 +317,7 @@ func toObject(v any) (map[string]any, error) {
 func errorResult(e *tools.Error) *mcpgo.CallToolResult {
 	body := map[string]any{"code": e.Code, "message": e.Message}
 	if len(e.Details) > 0 {
-		body["details"] = e.Details
+		body["details"] = mcpDetails(e.Details)
 	}
 	// The text is read as text: "a -> b" must not arrive as "a -\u003e b".
 	var text strings.Builder

@@ -469,7 +469,7 @@ func listDefinition() Definition {
 		}
 		text += ")"
 		if out.Hint != "" {
-			text += "\nhint: " + out.Hint
+			text += "\nhint: " + forMCP.Replace(out.Hint)
 		}
 		return p, text, nil
 	})
