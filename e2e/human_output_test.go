@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"grite/internal/testrepo"
 )
 
 // The Markdown export is read by people: times are dates, not the
@@ -46,6 +48,24 @@ func TestHumanOutputCountsOneAsOne(t *testing.T) {
 		r := grite(t, dir, c.args...)
 		if r.code != 0 || !strings.Contains(r.stdout, c.want) {
 			t.Errorf("want %q\n%s", c.want, r)
+		}
+	}
+}
+
+// Colour is for a person at a terminal: piped output, as here, and output
+// under NO_COLOR carry no escape codes, while the listing still has its
+// header.
+func TestListingsInAPipeHaveNoEscapeCodes(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	id := create(t, dir, "open one")
+	mustJSON(t, dir, nil, "issue", "close", create(t, dir, "closed one"))
+	for _, env := range [][]string{nil, {"NO_COLOR=1"}, {"TERM=xterm-256color"}} {
+		for _, args := range [][]string{{"issue", "list"}, {"issue", "ready"}, {"issue", "dep", "topo"}, {"issue", "list", "-q"}} {
+			out, errOut, code := testrepo.RunGriteEnv(t, dir, env, args...)
+			if code != 0 || strings.Contains(out, "\x1b") || !strings.Contains(out, id[:8]) {
+				t.Errorf("%v %v: exit %d, stdout %q, stderr %q", env, args, code, out, errOut)
+			}
 		}
 	}
 }

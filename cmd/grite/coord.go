@@ -69,7 +69,7 @@ func depCmd(g *globals) *cobra.Command {
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.DepTopoOutput, error) {
 				return tools.DepTopo.Call(ctx, s, topoIn)
 			}, func(w io.Writer, o tools.DepTopoOutput) {
-				printList(w, tools.IssueListOutput{Issues: o.Issues, Total: len(o.Issues)})
+				printList(w, tools.IssueListOutput{Issues: o.Issues, Total: len(o.Issues)}, g.colour)
 				for _, cyc := range o.Cycles {
 					fmt.Fprintf(w, "cycle: %s\n", strings.Join(cyc, " "))
 				}
@@ -100,7 +100,7 @@ func readyCmd(g *globals) *cobra.Command {
 					fmt.Fprintln(w, "nothing ready")
 					return
 				}
-				printList(w, tools.IssueListOutput{Issues: o.Issues, Total: len(o.Issues)})
+				printList(w, tools.IssueListOutput{Issues: o.Issues, Total: len(o.Issues)}, g.colour)
 			}, func(w io.Writer, o tools.IssueReadyOutput) {
 				printIDs(w, tools.IssueListOutput{Issues: o.Issues})
 			}))

@@ -108,7 +108,7 @@ func issueListCmd(g *globals) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.IssueListOutput, error) {
 				return tools.IssueList.Call(ctx, s, in)
-			}, quietly(g, printList, printIDs))
+			}, quietly(g, func(w io.Writer, o tools.IssueListOutput) { printList(w, o, g.colour) }, printIDs))
 		}}
 	f := c.Flags()
 	f.StringVar(&in.State, "state", "", "open, closed or all (default: all)")
@@ -125,8 +125,9 @@ func issueListCmd(g *globals) *cobra.Command {
 // padded by display width (a CJK character or an emoji takes two), so
 // such titles do not shift the columns after them. It pads by hand rather
 // than through text/tabwriter, which holds every cell of a 10k-issue
-// listing in memory before writing a byte.
-func printList(w io.Writer, out tools.IssueListOutput) {
+// listing in memory before writing a byte. With colour, the state alone is
+// marked (open green, closed dim), outside the padding so columns stay put.
+func printList(w io.Writer, out tools.IssueListOutput, colour bool) {
 	if len(out.Issues) > 0 {
 		now := time.Now()
 		titles := make([]string, len(out.Issues))
@@ -147,7 +148,12 @@ func printList(w io.Writer, out tools.IssueListOutput) {
 		var line []byte
 		row := func(id, state, title, label, assignee, updated string) {
 			line = appendPadded(line[:0], id, 10)
-			line = appendPadded(line, state, stateW+2)
+			if sgr := stateColour(state); colour && sgr != "" {
+				line = append(append(append(line, sgr...), state...), "\x1b[0m"...)
+				line = appendPadded(line, "", stateW+2-displayWidth(state))
+			} else {
+				line = appendPadded(line, state, stateW+2)
+			}
 			line = appendPadded(line, title, titleW+2)
 			line = appendPadded(line, label, labelW+2)
 			line = appendPadded(line, assignee, assigneeW+2)
@@ -168,6 +174,17 @@ func printList(w io.Writer, out tools.IssueListOutput) {
 	if out.Hint != "" {
 		fmt.Fprintln(w, "hint: "+out.Hint)
 	}
+}
+
+// stateColour is the SGR sequence that marks a state in a listing.
+func stateColour(state string) string {
+	switch state {
+	case "open":
+		return "\x1b[32m"
+	case "closed":
+		return "\x1b[2m"
+	}
+	return ""
 }
 
 // displayWidth is how many terminal columns s takes; printable ASCII, most

@@ -33,6 +33,23 @@ type globals struct {
 	quietPrints bool
 	stdout      io.Writer
 	stderr      io.Writer
+	// colour: human output may mark the state of an issue in colour.
+	colour bool
+}
+
+// wantColour says whether human output may use colour: only for a person at
+// a terminal, never when NO_COLOR is set to anything (https://no-color.org)
+// nor on a terminal that declares it has none. --json never reaches the
+// human printers, so it needs no check here.
+func wantColour(terminal bool, getenv func(string) string) bool {
+	return terminal && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
+}
+
+// stdoutIsTerminal: a pipe or a file is not a person reading. (A character
+// device such as /dev/null counts as a terminal; nobody reads that either.)
+func stdoutIsTerminal() bool {
+	fi, err := os.Stdout.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func main() {
@@ -50,15 +67,15 @@ func main() {
 	}
 	// Buffered: a 10k-issue listing is otherwise one write(2) per cell.
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
-	code := run(os.Args[1:], out, os.Stderr)
+	code := run(os.Args[1:], out, os.Stderr, wantColour(stdoutIsTerminal(), os.Getenv))
 	if err := out.Flush(); err != nil && code == 0 {
 		code = 1
 	}
 	os.Exit(code)
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	g := &globals{stdout: stdout, stderr: stderr}
+func run(args []string, stdout, stderr io.Writer, colour bool) int {
+	g := &globals{stdout: stdout, stderr: stderr, colour: colour}
 	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetOut(stdout)
