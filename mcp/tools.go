@@ -75,7 +75,7 @@ func decodeStrict(raw json.RawMessage, v any) error {
 		if errors.As(err, &te) && te.Field != "" {
 			// Not "cannot unmarshal number into Go struct field X.y": the
 			// caller knows the argument, not our types.
-			return tools.InvalidArgs("argument %s must be %s, got %s", te.Field, jsonKind(te.Type), article(te.Value))
+			return tools.InvalidArgs("argument %s must be %s, got %s", te.Field, jsonKind(te.Type), tools.Article(te.Value))
 		}
 		msg := err.Error()
 		msg = strings.TrimPrefix(msg, "json: ")
@@ -85,23 +85,6 @@ func decodeStrict(raw json.RawMessage, v any) error {
 }
 
 func same[T any](v T) (T, error) { return v, nil }
-
-// plural counts a noun as English does: "1 live claim", "2 live claims".
-func plural(n int, noun string) string {
-	if n != 1 {
-		noun += "s"
-	}
-	return strconv.Itoa(n) + " " + noun
-}
-
-// article puts "a" or "an" before a JSON kind or a noun: "an array", "a
-// number".
-func article(noun string) string {
-	if noun != "" && strings.ContainsRune("aeiou", rune(noun[0])) {
-		return "an " + noun
-	}
-	return "a " + noun
-}
 
 // until says when a lease ends as people read it: "until
 // 2026-12-05T15:00:00Z (in 29m)"; the structured result keeps the
@@ -355,7 +338,7 @@ func Definitions() []Definition {
 		define(tools.LockStatus, "List live locks; with resource, also those conflicting with it.", []mcpgo.ToolOption{
 			mcpgo.WithString("resource", mcpgo.Description("Resource to check for conflicts")),
 		}, same[tools.LockStatusInput], func(o tools.LockStatusOutput) (any, string) {
-			return o, fmt.Sprintf("%s, %d conflicting", plural(len(o.Locks), "live lock"), len(o.Conflicts))
+			return o, fmt.Sprintf("%s, %d conflicting", tools.Plural(len(o.Locks), "live lock"), len(o.Conflicts))
 		}),
 		define(tools.Sync, "Pull and/or push issues through a git remote (default origin).", []mcpgo.ToolOption{
 			mcpgo.WithString("mode", mcpgo.Required(), mcpgo.Enum("full", "pull", "push"), mcpgo.Description("full = pull then push")),
@@ -372,7 +355,7 @@ func Definitions() []Definition {
 		}, func(o tools.SyncOutput) (any, string) { return o, o.Message }),
 		define(tools.WhoAmI, "Repository, your actor, your live claims, WAL head and events not yet pushed to origin; remote is empty when there is no origin.", nil,
 			same[struct{}], func(o tools.WhoAmIOutput) (any, string) {
-				text := fmt.Sprintf("repo %s, actor %s (%s), %s, %s", o.Repo, o.ActorID, o.Label, plural(o.UnpushedEvents, "unpushed event"), plural(len(o.Claims), "live claim"))
+				text := fmt.Sprintf("repo %s, actor %s (%s), %s, %s", o.Repo, o.ActorID, o.Label, tools.Plural(o.UnpushedEvents, "unpushed event"), tools.Plural(len(o.Claims), "live claim"))
 				if o.Remote == "" {
 					text += " (no remote named origin)"
 				}

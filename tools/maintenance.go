@@ -290,7 +290,7 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 	var werr *wal.Error
 	switch {
 	case walkErr == nil:
-		add(Check{Name: "wal", OK: true, Message: plural(commits, "commit") + ", " + plural(len(events), "event") + ", hashes verified"})
+		add(Check{Name: "wal", OK: true, Message: Plural(commits, "commit") + ", " + Plural(len(events), "event") + ", hashes verified"})
 	case errors.As(walkErr, &werr):
 		add(Check{Name: "wal", OK: false, Message: werr.Error(), Code: CodeWAL, Commit: werr.Commit.String()})
 	default:
@@ -298,14 +298,14 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 	}
 	p := crdt.Fold(events)
 	if dups := p.DuplicateCreations(); len(dups) > 0 {
-		add(Check{Name: "duplicate_creations", OK: false, Code: CodeWAL, Message: plural(len(dups), "IssueCreated event") + " lost to an earlier creation of the same issue (ignored)"})
+		add(Check{Name: "duplicate_creations", OK: false, Code: CodeWAL, Message: Plural(len(dups), "IssueCreated event") + " lost to an earlier creation of the same issue (ignored)"})
 	}
 	if pend := p.Pending(); len(pend) > 0 {
 		have := "have"
 		if len(pend) == 1 {
 			have = "has"
 		}
-		add(Check{Name: "orphan_events", OK: true, Message: fmt.Sprintf("%s %s events but no creation yet (kept until it arrives)", plural(len(pend), "issue"), have)})
+		add(Check{Name: "orphan_events", OK: true, Message: fmt.Sprintf("%s %s events but no creation yet (kept until it arrives)", Plural(len(pend), "issue"), have)})
 	}
 	applied, err := s.Store.Meta(ctx, "wal_head")
 	if err != nil {
@@ -318,9 +318,9 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 	// Compared as hashes: a view that an earlier grite caught up with an
 	// empty WAL recorded the zero hash rather than nothing.
 	viewOK := walkErr != nil || (plumbing.NewHash(applied) == head && st.Issues == len(p.Issues()))
-	msg := fmt.Sprintf("view at %s, %s, %s", shortHash(applied), plural(st.Issues, "issue"), plural(st.Events, "event"))
+	msg := fmt.Sprintf("view at %s, %s, %s", shortHash(applied), Plural(st.Issues, "issue"), Plural(st.Events, "event"))
 	if !viewOK {
-		msg = fmt.Sprintf("view is stale: applied %s, WAL head %s; %s in view, %d in WAL", shortHash(applied), shortHash(hashOrEmpty(head)), plural(st.Issues, "issue"), len(p.Issues()))
+		msg = fmt.Sprintf("view is stale: applied %s, WAL head %s; %s in view, %d in WAL", shortHash(applied), shortHash(hashOrEmpty(head)), Plural(st.Issues, "issue"), len(p.Issues()))
 	}
 	add(Check{Name: "view", OK: viewOK, Message: msg})
 	cycles, err := depCycles(ctx, s)
@@ -333,7 +333,7 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 		// Concurrent edges from different clones can close a cycle that
 		// each clone's own check allowed; its issues are never ready.
 		add(Check{Name: "dependency_cycles", OK: false, Code: CodeConflict,
-			Message: fmt.Sprintf("%s (their issues are never ready): %s; remove one edge of each with 'grite issue dep remove'", plural(len(cycles), "dependency cycle"), strings.Join(cycles, "; "))})
+			Message: fmt.Sprintf("%s (their issues are never ready): %s; remove one edge of each with 'grite issue dep remove'", Plural(len(cycles), "dependency cycle"), strings.Join(cycles, "; "))})
 	}
 	if fix {
 		// A rebuild cannot get past an unreadable WAL commit (it leaves the

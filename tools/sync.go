@@ -274,22 +274,22 @@ func syncMessage(mode string, o SyncOutput, nothing bool) string {
 	pushed := push && !nothing && o.EventsPushed > 0
 	switch {
 	case o.RemoteEmpty && pushed:
-		parts = append(parts, o.Remote+" was empty: pushed "+plural(o.EventsPushed, "event"))
+		parts = append(parts, o.Remote+" was empty: pushed "+Plural(o.EventsPushed, "event"))
 	case o.RemoteEmpty && push:
 		parts = append(parts, o.Remote+" is empty and there is nothing to push")
 	case o.RemoteEmpty:
 		parts = append(parts, o.Remote+" has no events to pull")
 	case pull && o.EventsPulled > 0:
-		parts = append(parts, "pulled "+plural(o.EventsPulled, "event")+" from "+o.Remote)
+		parts = append(parts, "pulled "+Plural(o.EventsPulled, "event")+" from "+o.Remote)
 		if pushed {
-			parts = append(parts, "pushed "+plural(o.EventsPushed, "event"))
+			parts = append(parts, "pushed "+Plural(o.EventsPushed, "event"))
 		} else if push {
 			parts = append(parts, "nothing to push")
 		}
 	case pushed && pull:
-		parts = append(parts, "nothing to pull; pushed "+plural(o.EventsPushed, "event")+" to "+o.Remote)
+		parts = append(parts, "nothing to pull; pushed "+Plural(o.EventsPushed, "event")+" to "+o.Remote)
 	case pushed:
-		parts = append(parts, "pushed "+plural(o.EventsPushed, "event")+" to "+o.Remote)
+		parts = append(parts, "pushed "+Plural(o.EventsPushed, "event")+" to "+o.Remote)
 	case pull && push:
 		parts = append(parts, "nothing to pull or push")
 	case pull:
@@ -298,42 +298,12 @@ func syncMessage(mode string, o SyncOutput, nothing bool) string {
 		parts = append(parts, "nothing to push: "+o.Remote+" has every event")
 	}
 	if o.Rebased {
-		parts = append(parts, "re-appended "+plural(o.EventsRebased, "local event")+" on top of "+o.Remote+"'s WAL")
+		parts = append(parts, "re-appended "+Plural(o.EventsRebased, "local event")+" on top of "+o.Remote+"'s WAL")
 	}
 	if o.Retries > 0 {
-		parts = append(parts, plural(o.Retries, "retry"))
+		parts = append(parts, Plural(o.Retries, "retry"))
 	}
 	return strings.Join(parts, "; ")
-}
-
-func plural(n int, noun string) string {
-	s := ""
-	if n != 1 {
-		s = "s"
-		if noun[len(noun)-1] == 'y' {
-			noun, s = noun[:len(noun)-1], "ies"
-		}
-	}
-	return itoa(n) + " " + noun + s
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b []byte
-	for n > 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	if neg {
-		b = append([]byte{'-'}, b...)
-	}
-	return string(b)
 }
 
 func syncError(err error, remote string) error {

@@ -221,7 +221,7 @@ func lockCmd(g *globals) *cobra.Command {
 	gc := &cobra.Command{Use: "gc", Short: "Delete local refs of expired locks", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSession(g, tools.LockGC, func(w io.Writer, o tools.LockGCOutput) {
-				fmt.Fprintf(w, "pruned %s\n", plural(o.ExpiredPruned, "expired lock"))
+				fmt.Fprintf(w, "pruned %s\n", tools.Plural(o.ExpiredPruned, "expired lock"))
 			})
 		}}
 	c.AddCommand(status, gc)

@@ -306,7 +306,7 @@ func printShow(w io.Writer, out tools.IssueShowOutput) {
 	for _, c := range i.Comments {
 		fmt.Fprintf(w, "\n--- %s, %s\n%s\n", c.Actor[:8], fmtTS(c.TS), c.Body)
 	}
-	fmt.Fprintf(w, "\n%s\n", plural(len(out.Events), "event"))
+	fmt.Fprintf(w, "\n%s\n", tools.Plural(len(out.Events), "event"))
 }
 
 func issueCommentCmd(g *globals) *cobra.Command {
@@ -351,7 +351,7 @@ func issueStateCmd(g *globals, name string, st event.State) *cobra.Command {
 // issueSetCmd builds "<noun> add|remove ID --<flag> V...". Every value of a
 // repeated flag counts, written as one WAL commit.
 func issueSetCmd(g *globals, noun, flag string, add, remove func(*tools.IssueUpdateInput, []string)) *cobra.Command {
-	parent := &cobra.Command{Use: noun, Short: "Add or remove " + article(noun), Args: noArgs,
+	parent := &cobra.Command{Use: noun, Short: "Add or remove " + tools.Article(noun), Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() }}
 	for _, v := range []struct {
 		name string

@@ -18,9 +18,9 @@ func addMaintenance(root *cobra.Command, g *globals) {
 				return tools.Rebuild(ctx, s, fromSnapshot)
 			}, func(w io.Writer, o tools.RebuildOutput) {
 				if o.FromSnapshot {
-					fmt.Fprintf(w, "rebuilt from %s: %s + %d newer\n", o.SnapshotRef, plural(o.SnapshotEvents, "snapshot event"), o.EventCount-o.SnapshotEvents)
+					fmt.Fprintf(w, "rebuilt from %s: %s + %d newer\n", o.SnapshotRef, tools.Plural(o.SnapshotEvents, "snapshot event"), o.EventCount-o.SnapshotEvents)
 				} else {
-					fmt.Fprintf(w, "rebuilt view: %s\n", plural(o.EventCount, "event"))
+					fmt.Fprintf(w, "rebuilt view: %s\n", tools.Plural(o.EventCount, "event"))
 				}
 			})
 		}}
@@ -28,7 +28,7 @@ func addMaintenance(root *cobra.Command, g *globals) {
 
 	snapshotCreate := func(c *cobra.Command, args []string) error {
 		return withSession(g, tools.SnapshotCreate, func(w io.Writer, o tools.SnapshotCreateOutput) {
-			fmt.Fprintf(w, "created %s (%s)\n", o.SnapshotRef, plural(o.EventCount, "event"))
+			fmt.Fprintf(w, "created %s (%s)\n", o.SnapshotRef, tools.Plural(o.EventCount, "event"))
 		})
 	}
 	snapshot := &cobra.Command{Use: "snapshot [create|list|gc]", Short: "Create, list or prune snapshots", Args: noArgs, RunE: snapshotCreate}
@@ -38,7 +38,7 @@ func addMaintenance(root *cobra.Command, g *globals) {
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.SnapshotGCOutput, error) {
 				return tools.SnapshotGC(ctx, s, keep)
 			}, func(w io.Writer, o tools.SnapshotGCOutput) {
-				fmt.Fprintf(w, "deleted %s, kept %d\n", plural(len(o.Deleted), "snapshot"), o.Kept)
+				fmt.Fprintf(w, "deleted %s, kept %d\n", tools.Plural(len(o.Deleted), "snapshot"), o.Kept)
 			})
 		}}
 	gc.Flags().IntVar(&keep, "keep", 5, "snapshots to keep")
