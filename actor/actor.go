@@ -238,6 +238,26 @@ func (d Dir) Load(id string) (*Actor, error) {
 	return LoadDataDir(d.ActorDir(strings.ToLower(id)))
 }
 
+// DataDirs lists the data directories under the repo's actors directory
+// by name alone (no config is read): cheap enough to run when a new actor
+// looks for a view to start from, with hundreds of actors.
+func (d Dir) DataDirs() ([]string, error) {
+	entries, err := os.ReadDir(d.actorsDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if _, err := event.ParseActorID(e.Name()); err == nil && e.IsDir() {
+			out = append(out, d.ActorDir(e.Name()))
+		}
+	}
+	return out, nil
+}
+
 // List returns every actor of the repo, oldest first (then by ID).
 func (d Dir) List() ([]*Actor, error) {
 	entries, err := os.ReadDir(d.actorsDir())
