@@ -258,6 +258,31 @@ func (d Dir) DataDirs() ([]string, error) {
 	return out, nil
 }
 
+// inUseName is the file in an actor's data directory that its sessions
+// hold a shared lock on while they run, so that Remove never deletes the
+// data of an actor in use.
+const inUseName = "in-use.lock"
+
+// Hold marks a's data as in use until release is called (or the process
+// ends): Remove leaves it alone meanwhile.
+func (a *Actor) Hold() (release func(), err error) {
+	return filelock.Shared(filepath.Join(a.DataDir, inUseName))
+}
+
+// InUse reports whether a session holds a's data (see Hold).
+func (d Dir) InUse(a *Actor) (bool, error) {
+	free, err := filelock.TryWith(filepath.Join(a.DataDir, inUseName), func() error { return nil })
+	return !free, err
+}
+
+// Remove deletes a's data directory (its config, key and view; its events
+// stay in the WAL) unless a session holds it; removed is false then.
+func (d Dir) Remove(a *Actor) (removed bool, err error) {
+	return filelock.TryWith(filepath.Join(a.DataDir, inUseName), func() error {
+		return os.RemoveAll(a.DataDir)
+	})
+}
+
 // List returns every actor of the repo, oldest first (then by ID).
 func (d Dir) List() ([]*Actor, error) {
 	entries, err := os.ReadDir(d.actorsDir())

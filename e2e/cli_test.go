@@ -80,6 +80,7 @@ func TestHumanJSONAndQuietOutputs(t *testing.T) {
 		{"issue", "close", id},
 		{"issue", "reopen", id},
 		{"actor", "list"},
+		{"actor", "gc", "--dry-run"},
 		{"actor", "current"},
 		{"actor", "show", actorID},
 		{"snapshot"},

@@ -85,6 +85,8 @@ func TestBadInputFailsWithStableCodesAndLosesNothing(t *testing.T) {
 		{name: "not a repo, read", dir: notRepo, args: []string{"issue", "list"}, code: "not_a_repo", exit: 5},
 		{name: "not a repo, write", dir: notRepo, args: []string{"issue", "create", "--title", "x"}, code: "not_a_repo", exit: 5},
 		{name: "empty title", args: []string{"issue", "create", "--title", ""}, code: "invalid_args", exit: 2},
+		{name: "actor gc age not a duration", args: []string{"actor", "gc", "--older-than", "soon"}, code: "invalid_args", exit: 2},
+		{name: "actor gc age of zero", args: []string{"actor", "gc", "--older-than", "0d"}, code: "invalid_args", exit: 2},
 		{name: "missing title", args: []string{"issue", "create"}, code: "invalid_args", exit: 2},
 		{name: "blank title", args: []string{"issue", "create", "--title", " \t  "}, code: "invalid_args", exit: 2},
 		{name: "title of 1025 bytes", args: []string{"issue", "create", "--title", strings.Repeat("t", 1025)}, code: "invalid_args", exit: 2},

@@ -15,6 +15,18 @@ import (
 // repository holding n issues written in process through tools/.
 func benchMCPServer(b *testing.B, n int) (*mcpServer, []string) {
 	b.Helper()
+	dir, ids := benchRepo(b, n)
+	s := mustStartMCP(b, mcpOptions{dir: dir, client: "bench"})
+	for range 3 {
+		s.ok(b, "whoami", nil, nil)
+	}
+	return s, ids
+}
+
+// benchRepo is a repository holding n issues written in process through
+// tools/, by its default actor, whose view is then current.
+func benchRepo(b *testing.B, n int) (string, []string) {
+	b.Helper()
 	dir := testrepo.NewForBench(b)
 	ctx := context.Background()
 	sess, err := tools.Open(ctx, tools.OpenOptions{Dir: dir})
@@ -30,11 +42,7 @@ func benchMCPServer(b *testing.B, n int) (*mcpServer, []string) {
 		ids = append(ids, w.IssueID)
 	}
 	sess.Close()
-	s := mustStartMCP(b, mcpOptions{dir: dir, client: "bench"})
-	for range 3 {
-		s.ok(b, "whoami", nil, nil)
-	}
-	return s, ids
+	return dir, ids
 }
 
 // measureCalls runs call once per b.Loop iteration and reports the median
@@ -102,4 +110,35 @@ func BenchmarkMCPToolCallCreatePaced(b *testing.B) {
 		_, err := s.tryOK("issue_create", map[string]any{"title": fmt.Sprintf("created %d", i)}, nil)
 		return err
 	})
+}
+
+// BenchmarkMCPNewSessionFirstCall is what an orchestrator pays per agent
+// it starts on a repository of 10,000 issues: a new grite-mcp session is a
+// new actor, whose view starts as a copy of the clone's freshest view
+// (tools.openView). Reported: the first tool call (issue_list) after
+// initialize, and the whole start (spawn, initialize, first call).
+func BenchmarkMCPNewSessionFirstCall(b *testing.B) {
+	dir, _ := benchRepo(b, 10000)
+	var first, whole []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		n := mustStartMCP(b, mcpOptions{dir: dir, client: "bench"})
+		called := time.Now()
+		var out mcpList
+		if _, err := n.tryOK("issue_list", map[string]any{"limit": 1}, &out); err != nil {
+			b.Fatal(err)
+		}
+		first, whole = append(first, time.Since(called)), append(whole, time.Since(start))
+		if out.Total != 10000 {
+			b.Fatalf("new session lists %d issues, want 10000", out.Total)
+		}
+		n.close(b)
+	}
+	b.ReportMetric(msMedian(first), "first-call-p50-ms")
+	b.ReportMetric(msMedian(whole), "start-p50-ms")
+}
+
+func msMedian(d []time.Duration) float64 {
+	slices.Sort(d)
+	return float64(d[len(d)/2]) / float64(time.Millisecond)
 }

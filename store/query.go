@@ -325,3 +325,23 @@ func (s *Store) MaxIssueTS(ctx context.Context, id string) (uint64, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT max(ts) FROM events WHERE issue_id=?`, id).Scan(&ts)
 	return uint64(ts.Int64), mapErr(err)
 }
+
+// LastEventByActor maps each actor (hex ID) to the largest ts of the
+// events it wrote.
+func (s *Store) LastEventByActor(ctx context.Context) (map[string]uint64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT actor, max(ts) FROM events GROUP BY actor`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := map[string]uint64{}
+	for rows.Next() {
+		var a string
+		var ts int64
+		if err := rows.Scan(&a, &ts); err != nil {
+			return nil, mapErr(err)
+		}
+		out[a] = uint64(ts)
+	}
+	return out, mapErr(rows.Err())
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,11 @@ type ActorInfo struct {
 	CreatedTS uint64 `json:"created_ts,omitempty"`
 	Source    string `json:"source,omitempty"`
 	Default   bool   `json:"default,omitempty"`
+	// LastEventTS is when the actor last wrote an event this clone has
+	// (0: none); LastActiveTS is the latest of that, its last use of its
+	// view and its creation (listings only).
+	LastEventTS  uint64 `json:"last_event_ts,omitempty"`
+	LastActiveTS uint64 `json:"last_active_ts,omitempty"`
 }
 
 func actorInfo(a *actor.Actor) ActorInfo {
@@ -197,7 +203,8 @@ type ActorListOutput struct {
 	Actors []ActorInfo `json:"actors"`
 }
 
-// ActorList lists the repository's actors, oldest first.
+// ActorList lists the repository's actors, oldest first, with their last
+// activity.
 func ActorList(ctx context.Context, s *Session) (ActorListOutput, error) {
 	all, err := s.Grite.List()
 	if err != nil {
@@ -207,11 +214,137 @@ func ActorList(ctx context.Context, s *Session) (ActorListOutput, error) {
 	if err != nil {
 		return ActorListOutput{}, err
 	}
+	last, err := s.Store.LastEventByActor(ctx)
+	if err != nil {
+		return ActorListOutput{}, err
+	}
 	out := ActorListOutput{Actors: []ActorInfo{}}
 	for _, a := range all {
-		info := actorInfo(a)
+		info := activeInfo(a, last)
 		info.Default = info.ActorID == c.DefaultActor
 		out.Actors = append(out.Actors, info)
+	}
+	return out, nil
+}
+
+// activeInfo is a's info with its last activity: its last event, the
+// last write to its view (a session catching up or writing) or its
+// creation, whichever is latest.
+func activeInfo(a *actor.Actor, lastEvent map[string]uint64) ActorInfo {
+	info := actorInfo(a)
+	info.LastEventTS = lastEvent[info.ActorID]
+	info.LastActiveTS = max(info.CreatedTS, info.LastEventTS)
+	if t, ok := lastWrite(viewFile(a.DataDir)); ok {
+		info.LastActiveTS = max(info.LastActiveTS, uint64(t.UnixMilli()))
+	}
+	return info
+}
+
+// ActorGCInput is `grite actor gc`.
+type ActorGCInput struct {
+	OlderThan time.Duration
+	DryRun    bool
+}
+
+// DefaultActorGCAge is how long an actor must have been idle for
+// `actor gc` to remove it when not told otherwise.
+const DefaultActorGCAge = 30 * 24 * time.Hour
+
+// ParseAge reads an age such as "30d", "12h" or "90m" (Go durations, plus
+// days).
+func ParseAge(text string) (time.Duration, error) {
+	t := strings.TrimSpace(text)
+	if days, ok := strings.CutSuffix(t, "d"); ok {
+		if n, err := strconv.ParseFloat(days, 64); err == nil && n > 0 {
+			return time.Duration(n * float64(24*time.Hour)), nil
+		}
+	} else if d, err := time.ParseDuration(t); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, newErr(CodeInvalidArgs, "age %q is not a positive duration such as 30d, 12h or 90m", text)
+}
+
+// ActorGCOutput says what gc removed and what it kept, and why.
+type ActorGCOutput struct {
+	Removed []ActorInfo `json:"removed"`
+	Kept    []KeptActor `json:"kept"`
+	DryRun  bool        `json:"dry_run"`
+	Cutoff  uint64      `json:"cutoff_ts"`
+}
+
+// KeptActor is an actor gc left in place, with the reason.
+type KeptActor struct {
+	ActorInfo
+	Reason string `json:"reason"`
+}
+
+// ActorGC removes the local data (config, view) of actors idle since
+// before now - OlderThan: every unlabelled MCP session is an actor, and an
+// orchestrator starting hundreds of them would otherwise fill the actors
+// directory for ever. Their events stay in the WAL. It keeps the default
+// actor, actors holding a live lock or claim, actors with a signing key
+// (their public key is what verifies their events here) and actors a
+// running session uses (actor.Actor.Hold).
+func ActorGC(ctx context.Context, s *Session, in ActorGCInput) (ActorGCOutput, error) {
+	if in.OlderThan <= 0 {
+		in.OlderThan = DefaultActorGCAge
+	}
+	out := ActorGCOutput{Removed: []ActorInfo{}, Kept: []KeptActor{}, DryRun: in.DryRun,
+		Cutoff: uint64(s.Now().Add(-in.OlderThan).UnixMilli())}
+	all, err := s.Grite.List()
+	if err != nil {
+		return out, err
+	}
+	c, err := s.Grite.LoadRepoConfig()
+	if err != nil {
+		return out, err
+	}
+	last, err := s.Store.LastEventByActor(ctx)
+	if err != nil {
+		return out, err
+	}
+	locks, err := s.Locks.List()
+	if err != nil {
+		return out, err
+	}
+	holding := map[string]bool{}
+	for _, e := range locks {
+		if e.Lock.Live(s.nowMS()) {
+			holding[e.Lock.Owner] = true
+		}
+	}
+	for _, a := range all {
+		info := activeInfo(a, last)
+		reason := ""
+		switch {
+		case info.ActorID == c.DefaultActor:
+			reason = "the repository default"
+		case info.ActorID == s.Actor.ID.String():
+			reason = "this session's actor"
+		case info.LastActiveTS >= out.Cutoff:
+			reason = "active since the cutoff"
+		case holding[info.ActorID]:
+			reason = "holds a live lock or claim"
+		case a.Config.PublicKey != "":
+			reason = "has a signing key (its public key verifies its events)"
+		}
+		if reason == "" {
+			gone := false
+			if in.DryRun {
+				busy, err := s.Grite.InUse(a)
+				gone = !busy && err == nil
+			} else if gone, err = s.Grite.Remove(a); err != nil {
+				return out, err
+			}
+			if !gone {
+				reason = "in use by a running session"
+			}
+		}
+		if reason != "" {
+			out.Kept = append(out.Kept, KeptActor{info, reason})
+			continue
+		}
+		out.Removed = append(out.Removed, info)
 	}
 	return out, nil
 }

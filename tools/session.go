@@ -44,6 +44,9 @@ type Session struct {
 	// OpenOptions.WriteFirst) has set Store or viewErr; nil otherwise.
 	viewOpening chan struct{}
 	viewErr     error
+	// letGoActor ends the session's hold on its actor's data (see
+	// actor.Actor.Hold); nil for a session without an actor.
+	letGoActor func()
 }
 
 // pendingWrite is an append whose events the view has yet to get.
@@ -111,7 +114,7 @@ func Open(ctx context.Context, opts OpenOptions) (*Session, error) {
 		return nil, err
 	}
 	if opts.WriteFirst {
-		return openWriteFirst(ctx, repo, a, src, now, opts.Warn), nil
+		return openWriteFirst(ctx, repo, a, src, now, opts.Warn)
 	}
 	return OpenAs(ctx, repo, a, src, now, opts.Warn)
 }
@@ -119,11 +122,15 @@ func Open(ctx context.Context, opts OpenOptions) (*Session, error) {
 // openWriteFirst is OpenAs with the view opened on another goroutine and
 // no catch-up: the operation's append waits for the view once the ref has
 // moved (awaitView), then applies its events or catches up.
-func openWriteFirst(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.Source, now func() time.Time, warn func(string)) *Session {
+func openWriteFirst(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.Source, now func() time.Time, warn func(string)) (*Session, error) {
+	release, err := a.Hold()
+	if err != nil {
+		return nil, err
+	}
 	s := &Session{
 		Repo: repo, Grite: actor.Dir(repo.GriteDir()), Actor: a, ActorSource: src,
 		WAL: wal.Open(repo), Locks: lock.New(repo), Now: now, Warn: warn,
-		viewOpening: make(chan struct{}),
+		viewOpening: make(chan struct{}), letGoActor: release,
 	}
 	go func() {
 		defer close(s.viewOpening)
@@ -134,7 +141,7 @@ func openWriteFirst(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src 
 		}
 		s.Store = st
 	}()
-	return s
+	return s, nil
 }
 
 // awaitView waits for a view opening in the background, if any.
@@ -148,16 +155,23 @@ func (s *Session) awaitView() error {
 
 // OpenAs opens a session for a known actor.
 func OpenAs(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.Source, now func() time.Time, warn func(string)) (*Session, error) {
+	release, err := a.Hold()
+	if err != nil {
+		return nil, err
+	}
 	st, err := openView(ctx, actor.Dir(repo.GriteDir()), a)
 	if err != nil {
+		release()
 		return nil, err
 	}
 	s := &Session{
 		Repo: repo, Grite: actor.Dir(repo.GriteDir()), Actor: a, ActorSource: src,
 		WAL: wal.Open(repo), Locks: lock.New(repo), Store: st, Now: now, Warn: warn,
+		letGoActor: release,
 	}
 	if err := s.CatchUp(ctx); err != nil {
 		st.Close()
+		release()
 		return nil, err
 	}
 	return s, nil
@@ -174,6 +188,10 @@ func (s *Session) Release() error { return s.letGo((*store.Store).Release) }
 // letGo gives the view the deferred appends, if any, and ends its use
 // with end; a view still opening is waited for first.
 func (s *Session) letGo(end func(*store.Store) error) error {
+	if release := s.letGoActor; release != nil {
+		s.letGoActor = nil
+		defer release()
+	}
 	if s.awaitView() != nil {
 		return nil // no view was opened
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -56,20 +57,49 @@ func actorCmd(g *globals) *cobra.Command {
 	initC.Flags().StringVar(&in.Label, "label", "", "a name for the actor (labels need not be unique)")
 	initC.Flags().BoolVar(&in.GenerateKey, "generate-key", false, "give the actor an Ed25519 signing key")
 	initC.Flags().BoolVar(&in.MakeDefault, "default", false, "make it the repository default")
-	list := &cobra.Command{Use: "list", Short: "List actors", Args: noArgs,
+	list := &cobra.Command{Use: "list", Short: "List actors with their last activity", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withBare(g, tools.ActorList, func(w io.Writer, o tools.ActorListOutput) {
+			return withSession(g, tools.ActorList, func(w io.Writer, o tools.ActorListOutput) {
+				now := time.Now()
 				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "ACTOR\tLABEL\tLAST ACTIVE\tLAST EVENT\t")
 				for _, a := range o.Actors {
 					def := ""
 					if a.Default {
 						def = "(default)"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", a.ActorID, a.Label, def)
+					lastEvent := "none"
+					if a.LastEventTS != 0 {
+						lastEvent = ago(now, a.LastEventTS)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.ActorID, a.Label, ago(now, a.LastActiveTS), lastEvent, def)
 				}
 				tw.Flush()
 			})
 		}}
+	var gcIn tools.ActorGCInput
+	var olderThan string
+	gc := &cobra.Command{Use: "gc [--older-than 30d] [--dry-run]", Short: "Remove the local data of idle actors (their events stay)", Args: noArgs,
+		Long: `Remove the local data (config and view) of actors idle for longer than
+--older-than: no event written, no use of their view, not created since.
+Every unlabelled grite-mcp session is an actor of its own, so an
+orchestrator leaves many behind. Their events stay in the WAL.
+
+Kept whatever their age: the repository default, the actor running gc,
+actors holding a live lock or claim, actors with a signing key, and actors
+a running session uses.`,
+		RunE: func(c *cobra.Command, args []string) error {
+			d, err := tools.ParseAge(olderThan)
+			if err != nil {
+				return g.reportErr(err)
+			}
+			gcIn.OlderThan = d
+			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.ActorGCOutput, error) {
+				return tools.ActorGC(ctx, s, gcIn)
+			}, printActorGC)
+		}}
+	gc.Flags().StringVar(&olderThan, "older-than", "30d", "remove actors idle for longer than this (30d, 12h, 90m)")
+	gc.Flags().BoolVar(&gcIn.DryRun, "dry-run", false, "say what would be removed, remove nothing")
 	show := &cobra.Command{Use: "show [ID]", Short: "Show an actor", Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -91,6 +121,25 @@ func actorCmd(g *globals) *cobra.Command {
 				return tools.ActorUse(ctx, s, args[0])
 			}, printActor)
 		}}
-	c.AddCommand(initC, list, show, current, use)
+	c.AddCommand(initC, list, show, current, use, gc)
 	return c
+}
+
+func printActorGC(w io.Writer, o tools.ActorGCOutput) {
+	verb := "removed"
+	if o.DryRun {
+		verb = "would remove"
+	}
+	for _, a := range o.Removed {
+		fmt.Fprintf(w, "%s %s %s (last active %s)\n", verb, a.ActorID, a.Label, ago(time.Now(), a.LastActiveTS))
+	}
+	old := 0
+	for _, k := range o.Kept {
+		if k.LastActiveTS < o.Cutoff {
+			fmt.Fprintf(w, "kept %s %s: %s\n", k.ActorID, k.Label, k.Reason)
+			old++
+		}
+	}
+	fmt.Fprintf(w, "%s %s; kept %d (%d idle but kept as above); their events stay in the WAL\n",
+		verb, tools.Plural(len(o.Removed), "actor"), len(o.Kept), old)
 }

@@ -57,3 +57,38 @@ func TestHoldersTakeTurns(t *testing.T) {
 		}
 	}
 }
+
+// TryWith fails at once while a shared holder has the lock (flock locks
+// of separate opens conflict even within one process, as between
+// processes), and succeeds once every holder has let go.
+func TestTryWithWaitsForNoSharedHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in-use.lock")
+	release1, err := filelock.Shared(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release2, err := filelock.Shared(path) // shared holders coexist
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	try := func() bool {
+		t.Helper()
+		ok, err := filelock.TryWith(path, func() error { ran = true; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if try() || ran {
+		t.Fatal("TryWith ran while two shared holders held the lock")
+	}
+	release1()
+	if try() || ran {
+		t.Fatal("TryWith ran while a shared holder held the lock")
+	}
+	release2()
+	if !try() || !ran {
+		t.Fatal("TryWith did not run with no holder left")
+	}
+}
