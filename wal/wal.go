@@ -385,6 +385,23 @@ func (w *WAL) ReadAll(ctx context.Context) ([]event.Event, plumbing.Hash, error)
 	return Events(commits), head, err
 }
 
+// Reader reads WAL commits one at a time through one object reader (its
+// packs mapped once), for walks that are not one line back from a head:
+// the change feed walks two histories in step to find where they meet.
+type Reader struct {
+	w *WAL
+	r *objectReader
+}
+
+// NewReader returns a Reader; Close it when done.
+func (w *WAL) NewReader() *Reader { return &Reader{w: w, r: newObjectReader(w.repo)} }
+
+// Commit loads and decodes one WAL commit.
+func (r *Reader) Commit(h plumbing.Hash) (Commit, error) { return r.w.readCommit(r.r, h, ReadOptions{}) }
+
+// Close unmaps what the reader mapped.
+func (r *Reader) Close() { r.r.close() }
+
 // ReadCommit loads and decodes one WAL commit.
 func (w *WAL) ReadCommit(h plumbing.Hash, opts ReadOptions) (Commit, error) {
 	r := newObjectReader(w.repo)

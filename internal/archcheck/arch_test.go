@@ -36,7 +36,7 @@ func TestEdgesReachStorageOnlyThroughTools(t *testing.T) {
 		}
 		for _, imp := range strings.Fields(string(out)) {
 			switch imp {
-			case "grite/store", "grite/wal", "grite/gitdir", "grite/gitsync", "grite/lock":
+			case "grite/store", "grite/wal", "grite/gitdir", "grite/gitsync", "grite/lock", "grite/feed":
 				t.Errorf("%s imports %s directly; go through tools/", pkg, imp)
 			}
 		}
