@@ -999,6 +999,44 @@ func TestMCPClaimNextTwiceAndFindYourClaims(t *testing.T) {
 	}
 }
 
+// TestMCPIssueReadyFiltersByAssigneeLikeTheCLI: issue_ready's assignee is
+// the CLI's issue ready --assignee, alone and with a label.
+func TestMCPIssueReadyFiltersByAssigneeLikeTheCLI(t *testing.T) {
+	t.Parallel()
+	dir := testrepo.New(t)
+	carol := create(t, dir, "carol's", "--assignee", "carol", "--label", "api")
+	carolDocs := create(t, dir, "carol's docs", "--assignee", "carol", "--assignee", "dave", "--label", "docs")
+	create(t, dir, "dave's", "--assignee", "dave", "--label", "api")
+	create(t, dir, "nobody's", "--label", "api")
+	s := mustStartMCP(t, mcpOptions{dir: dir, client: "agent"})
+	for _, tc := range []struct {
+		args map[string]any
+		cli  []string
+		want []string
+	}{
+		{map[string]any{"assignee": "carol"}, []string{"--assignee", "carol"}, []string{carol, carolDocs}},
+		{map[string]any{"assignee": "carol", "label": "api"}, []string{"--assignee", "carol", "--label", "api"}, []string{carol}},
+		{map[string]any{"assignee": "erin"}, []string{"--assignee", "erin"}, nil},
+	} {
+		var fromMCP mcpList
+		s.ok(t, "issue_ready", tc.args, &fromMCP)
+		var fromCLI listOutput
+		mustJSON(t, dir, &fromCLI, append([]string{"issue", "ready"}, tc.cli...)...)
+		for _, got := range []struct {
+			who    string
+			issues []summary
+		}{{"MCP", fromMCP.Issues}, {"CLI", fromCLI.Issues}} {
+			var ids []string
+			for _, i := range got.issues {
+				ids = append(ids, i.IssueID)
+			}
+			if !slices.Equal(ids, tc.want) {
+				t.Errorf("%s ready %v: %v, want %v", got.who, tc.args, ids, tc.want)
+			}
+		}
+	}
+}
+
 // toolsListSize bounds a tools/list response: what a model reads of it
 // (all but the output schemas, which are for the client) within 16 KB, the
 // whole within 32 KB.

@@ -202,7 +202,7 @@ func TestEveryResultMatchesItsOutputSchema(t *testing.T) {
 	run(me, "issue_list", map[string]any{"query": "no such text"}, "")
 	run(me, "issue_list", map[string]any{"cursor": "x"}, tools.CodeInvalidArgs)
 	run(me, "issue_list", map[string]any{"claimed_by": "nobody-of-this-clone"}, tools.CodeNotFound)
-	run(me, "issue_ready", map[string]any{"label": "bug", "limit": 5}, "")
+	run(me, "issue_ready", map[string]any{"label": "bug", "assignee": "ann", "limit": 5}, "")
 	run(me, "issue_ready", map[string]any{"limit": 0}, tools.CodeInvalidArgs)
 
 	// Claims and locks, some held by another actor of the same clone.

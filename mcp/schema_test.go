@@ -201,7 +201,7 @@ func TestInputSchemasCompileAndAcceptExamples(t *testing.T) {
 		"issue_comment": `{"id":"0123","body":"hi"}`,
 		"issue_show":    `{"id":"0123","comments_limit":10,"comments_cursor":"50"}`,
 		"issue_list":    `{"state":"open","limit":2,"cursor":"2","query":"x"}`,
-		"issue_ready":   `{"label":"bug","limit":5}`,
+		"issue_ready":   `{"label":"bug","assignee":"me","limit":5}`,
 		"issue_claim":   `{"next":true,"ttl":"30m"}`,
 		"issue_release": `{"id":"0123"}`,
 		"issue_dep":     `{"id":"0123","target":"4567","type":"blocks","action":"add"}`,

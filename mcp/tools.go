@@ -246,8 +246,9 @@ type listArgs struct {
 }
 
 type readyArgs struct {
-	Label string `json:"label"`
-	Limit *int   `json:"limit"`
+	Label    string `json:"label"`
+	Assignee string `json:"assignee"`
+	Limit    *int   `json:"limit"`
 }
 
 type claimArgs struct {
@@ -290,10 +291,11 @@ func Definitions() []Definition {
 		listDefinition(),
 		define(tools.IssueReady, "List ready issues: open, no open blocker, no live claim (yours included: see whoami for your claims); oldest first.", []mcpgo.ToolOption{
 			mcpgo.WithString("label", mcpgo.Description("Only issues with this label")),
+			mcpgo.WithString("assignee", mcpgo.Description("Only issues assigned to this name")),
 			mcpgo.WithInteger("limit", mcpgo.Description("At most this many (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
 		}, func(a readyArgs) (tools.IssueReadyInput, error) {
 			l, err := pageLimit(a.Limit)
-			return tools.IssueReadyInput{Label: a.Label, Limit: l}, err
+			return tools.IssueReadyInput{Label: a.Label, Assignee: a.Assignee, Limit: l}, err
 		}, func(o tools.IssueReadyOutput) (tools.IssueReadyOutput, string) {
 			if len(o.Issues) == 0 {
 				return o, "nothing ready"
