@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -364,4 +365,101 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// TestInputSchemasMatchTheArgumentStructs: every tool's inputSchema
+// declares exactly the json fields of the struct its arguments decode into
+// (Definition.Args), each with the JSON type that struct accepts, so the
+// schema a model reads and the decoding cannot drift apart: an argument
+// the schema offers is never refused as unknown, and one it does not
+// offer is never quietly accepted.
+func TestInputSchemasMatchTheArgumentStructs(t *testing.T) {
+	for _, d := range Definitions() {
+		name := d.Tool.Name
+		if d.Args == nil || d.Args.Kind() != reflect.Struct {
+			t.Errorf("%s: arguments decode into %v, not a struct", name, d.Args)
+			continue
+		}
+		fields := map[string]string{}
+		for _, f := range reflect.VisibleFields(d.Args) {
+			if f.Anonymous || !f.IsExported() {
+				continue
+			}
+			key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if key == "-" {
+				continue
+			}
+			if key == "" {
+				key = f.Name
+			}
+			fields[key] = argType(t, f.Type)
+		}
+		props := map[string]string{}
+		for prop, v := range d.Tool.InputSchema.Properties {
+			props[prop] = schemaType(v)
+		}
+		for prop, typ := range props {
+			want, ok := fields[prop]
+			switch {
+			case !ok:
+				t.Errorf("%s: the schema offers %q, which %s has no field for: a call with it is refused", name, prop, d.Args)
+			case want != typ:
+				t.Errorf("%s.%s: schema type %s, %s decodes %s", name, prop, typ, d.Args, want)
+			}
+		}
+		for field := range fields {
+			if _, ok := props[field]; !ok {
+				t.Errorf("%s: %s decodes %q, which the schema does not offer", name, d.Args, field)
+			}
+		}
+	}
+}
+
+// argType is the JSON a field of type rt decodes, as a schema type: an
+// array's item type follows it ("array of string").
+func argType(t *testing.T, rt reflect.Type) string {
+	if rt == reflect.TypeFor[ttlArg]() {
+		return "string|number" // ttlArg.UnmarshalJSON
+	}
+	if rt.Implements(reflect.TypeFor[json.Unmarshaler]()) || reflect.PointerTo(rt).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		t.Errorf("argument type %v decodes its own JSON: say here which types it accepts", rt)
+	}
+	switch rt.Kind() {
+	case reflect.Pointer:
+		return argType(t, rt.Elem())
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array of " + argType(t, rt.Elem())
+	}
+	return "object"
+}
+
+// schemaType is a property's type as argType words it.
+func schemaType(v any) string {
+	p, _ := v.(map[string]any)
+	var typ string
+	switch x := p["type"].(type) {
+	case string:
+		typ = x
+	case []string:
+		typ = strings.Join(x, "|")
+	case []any:
+		var parts []string
+		for _, s := range x {
+			parts = append(parts, fmt.Sprint(s))
+		}
+		typ = strings.Join(parts, "|")
+	}
+	if typ == "array" {
+		typ += " of " + schemaType(p["items"])
+	}
+	return typ
 }
