@@ -722,8 +722,8 @@ func TestMCPStdoutCarriesOnlyJSONRPC(t *testing.T) {
 		if step.rpcErr {
 			continue
 		}
-		if step.id == "2" && len(all[len(all)-1]) > 16*1024 {
-			t.Fatalf("tools/list response is %d bytes, limit 16384", len(all[len(all)-1]))
+		if step.id == "2" {
+			toolsListSize(t, []byte(all[len(all)-1]))
 		}
 		var res struct {
 			IsError           bool            `json:"isError"`
@@ -996,5 +996,70 @@ func TestMCPClaimNextTwiceAndFindYourClaims(t *testing.T) {
 	r := s.ok(t, "issue_claim", map[string]any{"id": first}, &again)
 	if !again.AlreadyHeld || again.ExpiresUnixMS < c1.ExpiresUnixMS || !strings.Contains(r.text, "already held") {
 		t.Fatalf("claim of a held issue: %+v (text %q), want already_held and the lease renewed", again, r.text)
+	}
+}
+
+// TestMCPIssueReadyFiltersByAssigneeLikeTheCLI: issue_ready's assignee is
+// the CLI's issue ready --assignee, alone and with a label.
+func TestMCPIssueReadyFiltersByAssigneeLikeTheCLI(t *testing.T) {
+	t.Parallel()
+	dir := testrepo.New(t)
+	carol := create(t, dir, "carol's", "--assignee", "carol", "--label", "api")
+	carolDocs := create(t, dir, "carol's docs", "--assignee", "carol", "--assignee", "dave", "--label", "docs")
+	create(t, dir, "dave's", "--assignee", "dave", "--label", "api")
+	create(t, dir, "nobody's", "--label", "api")
+	s := mustStartMCP(t, mcpOptions{dir: dir, client: "agent"})
+	for _, tc := range []struct {
+		args map[string]any
+		cli  []string
+		want []string
+	}{
+		{map[string]any{"assignee": "carol"}, []string{"--assignee", "carol"}, []string{carol, carolDocs}},
+		{map[string]any{"assignee": "carol", "label": "api"}, []string{"--assignee", "carol", "--label", "api"}, []string{carol}},
+		{map[string]any{"assignee": "erin"}, []string{"--assignee", "erin"}, nil},
+	} {
+		var fromMCP mcpList
+		s.ok(t, "issue_ready", tc.args, &fromMCP)
+		var fromCLI listOutput
+		mustJSON(t, dir, &fromCLI, append([]string{"issue", "ready"}, tc.cli...)...)
+		for _, got := range []struct {
+			who    string
+			issues []summary
+		}{{"MCP", fromMCP.Issues}, {"CLI", fromCLI.Issues}} {
+			var ids []string
+			for _, i := range got.issues {
+				ids = append(ids, i.IssueID)
+			}
+			if !slices.Equal(ids, tc.want) {
+				t.Errorf("%s ready %v: %v, want %v", got.who, tc.args, ids, tc.want)
+			}
+		}
+	}
+}
+
+// toolsListSize bounds a tools/list response: what a model reads of it
+// (all but the output schemas, which are for the client) within 16 KB, the
+// whole within 32 KB.
+func toolsListSize(t *testing.T, resp []byte) {
+	t.Helper()
+	var m struct {
+		JSONRPC string `json:"jsonrpc"`
+		ID      any    `json:"id"`
+		Result  struct {
+			Tools []map[string]json.RawMessage `json:"tools"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(resp, &m); err != nil {
+		t.Fatalf("tools/list: %v", err)
+	}
+	for _, tool := range m.Result.Tools {
+		delete(tool, "outputSchema")
+	}
+	forModel, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(forModel) > 16*1024 || len(resp) > 32*1024 {
+		t.Fatalf("tools/list response is %d bytes (limit 32768), %d without output schemas (limit 16384)", len(resp), len(forModel))
 	}
 }

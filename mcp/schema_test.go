@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -201,7 +202,7 @@ func TestInputSchemasCompileAndAcceptExamples(t *testing.T) {
 		"issue_comment": `{"id":"0123","body":"hi"}`,
 		"issue_show":    `{"id":"0123","comments_limit":10,"comments_cursor":"50"}`,
 		"issue_list":    `{"state":"open","limit":2,"cursor":"2","query":"x"}`,
-		"issue_ready":   `{"label":"bug","limit":5}`,
+		"issue_ready":   `{"label":"bug","assignee":"me","limit":5}`,
 		"issue_claim":   `{"next":true,"ttl":"30m"}`,
 		"issue_release": `{"id":"0123"}`,
 		"issue_dep":     `{"id":"0123","target":"4567","type":"blocks","action":"add"}`,
@@ -249,8 +250,12 @@ func TestInputSchemasCompileAndAcceptExamples(t *testing.T) {
 	}
 }
 
-// TestToolsListFitsIn16KB measures the whole tools/list response as it goes
-// over the wire: it is loaded into every conversation.
+// TestToolsListFitsIn16KB measures the tools/list response as it goes over
+// the wire. What a model reads of it (names, descriptions, input schemas,
+// annotations) is loaded into every conversation and stays within 16 KB.
+// The output schemas are for the client, which validates or types results
+// with them (hosts do not hand them to the model); with them the whole
+// response stays within 32 KB.
 func TestToolsListFitsIn16KB(t *testing.T) {
 	s, err := New(Options{Repo: testrepo.New(t)})
 	if err != nil {
@@ -262,18 +267,31 @@ func TestToolsListFitsIn16KB(t *testing.T) {
 		t.Fatal(err)
 	}
 	var parsed struct {
-		Result struct {
-			Tools []struct {
-				Name string `json:"name"`
-			} `json:"tools"`
+		JSONRPC string `json:"jsonrpc"`
+		ID      any    `json:"id"`
+		Result  struct {
+			Tools []map[string]json.RawMessage `json:"tools"`
 		} `json:"result"`
 	}
 	if err := json.Unmarshal(b, &parsed); err != nil || len(parsed.Result.Tools) != len(toolNames) {
 		t.Fatalf("tools/list: %v\n%s", err, b)
 	}
-	t.Logf("tools/list response: %d bytes", len(b))
-	if len(b) > 16*1024 {
-		t.Fatalf("tools/list response is %d bytes, limit 16384", len(b))
+	for _, tool := range parsed.Result.Tools {
+		if len(tool["outputSchema"]) == 0 {
+			t.Errorf("tool %s: no outputSchema in tools/list", tool["name"])
+		}
+		delete(tool, "outputSchema")
+	}
+	forModel, err := json.Marshal(parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tools/list response: %d bytes, %d without output schemas", len(b), len(forModel))
+	if len(forModel) > 16*1024 {
+		t.Errorf("tools/list response without output schemas is %d bytes, limit 16384", len(forModel))
+	}
+	if len(b) > 32*1024 {
+		t.Errorf("tools/list response is %d bytes, limit 32768", len(b))
 	}
 }
 
@@ -299,7 +317,7 @@ func TestPromptsNameOnlyExistingTools(t *testing.T) {
 			other[f] = true
 		}
 	}
-	for _, c := range []tools.Code{tools.CodeInvalidArgs, tools.CodeNotFound, tools.CodeConflict, tools.CodeNotARepo, tools.CodeDBBusy, tools.CodeIO, tools.CodeGit, tools.CodeWAL, tools.CodeInternal} {
+	for _, c := range tools.Codes {
 		other[string(c)] = true
 	}
 	snake := regexp.MustCompile(`\b[a-z]+_[a-z_]+\b`)
@@ -347,4 +365,101 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// TestInputSchemasMatchTheArgumentStructs: every tool's inputSchema
+// declares exactly the json fields of the struct its arguments decode into
+// (Definition.Args), each with the JSON type that struct accepts, so the
+// schema a model reads and the decoding cannot drift apart: an argument
+// the schema offers is never refused as unknown, and one it does not
+// offer is never quietly accepted.
+func TestInputSchemasMatchTheArgumentStructs(t *testing.T) {
+	for _, d := range Definitions() {
+		name := d.Tool.Name
+		if d.Args == nil || d.Args.Kind() != reflect.Struct {
+			t.Errorf("%s: arguments decode into %v, not a struct", name, d.Args)
+			continue
+		}
+		fields := map[string]string{}
+		for _, f := range reflect.VisibleFields(d.Args) {
+			if f.Anonymous || !f.IsExported() {
+				continue
+			}
+			key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if key == "-" {
+				continue
+			}
+			if key == "" {
+				key = f.Name
+			}
+			fields[key] = argType(t, f.Type)
+		}
+		props := map[string]string{}
+		for prop, v := range d.Tool.InputSchema.Properties {
+			props[prop] = schemaType(v)
+		}
+		for prop, typ := range props {
+			want, ok := fields[prop]
+			switch {
+			case !ok:
+				t.Errorf("%s: the schema offers %q, which %s has no field for: a call with it is refused", name, prop, d.Args)
+			case want != typ:
+				t.Errorf("%s.%s: schema type %s, %s decodes %s", name, prop, typ, d.Args, want)
+			}
+		}
+		for field := range fields {
+			if _, ok := props[field]; !ok {
+				t.Errorf("%s: %s decodes %q, which the schema does not offer", name, d.Args, field)
+			}
+		}
+	}
+}
+
+// argType is the JSON a field of type rt decodes, as a schema type: an
+// array's item type follows it ("array of string").
+func argType(t *testing.T, rt reflect.Type) string {
+	if rt == reflect.TypeFor[ttlArg]() {
+		return "string|number" // ttlArg.UnmarshalJSON
+	}
+	if rt.Implements(reflect.TypeFor[json.Unmarshaler]()) || reflect.PointerTo(rt).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		t.Errorf("argument type %v decodes its own JSON: say here which types it accepts", rt)
+	}
+	switch rt.Kind() {
+	case reflect.Pointer:
+		return argType(t, rt.Elem())
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array of " + argType(t, rt.Elem())
+	}
+	return "object"
+}
+
+// schemaType is a property's type as argType words it.
+func schemaType(v any) string {
+	p, _ := v.(map[string]any)
+	var typ string
+	switch x := p["type"].(type) {
+	case string:
+		typ = x
+	case []string:
+		typ = strings.Join(x, "|")
+	case []any:
+		var parts []string
+		for _, s := range x {
+			parts = append(parts, fmt.Sprint(s))
+		}
+		typ = strings.Join(parts, "|")
+	}
+	if typ == "array" {
+		typ += " of " + schemaType(p["items"])
+	}
+	return typ
 }

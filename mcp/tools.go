@@ -16,7 +16,7 @@ import (
 	"grite/tools"
 )
 
-// Definition is one MCP tool: its schema and annotations, whether it only
+// Definition is one MCP tool: its schemas and annotations, whether it only
 // reads, and the call that decodes arguments and runs the tools/ operation.
 type Definition struct {
 	Tool     mcpgo.Tool
@@ -24,7 +24,10 @@ type Definition struct {
 	// WriteLast: the operation's view update may follow the answer
 	// (tools.Op.WriteLast).
 	WriteLast bool
-	Call      func(ctx context.Context, s *tools.Session, args json.RawMessage) (data any, text string, err error)
+	// Args is the struct the arguments decode into; Result is the type of
+	// a successful call's data, which the outputSchema is generated from.
+	Args, Result reflect.Type
+	Call         func(ctx context.Context, s *tools.Session, args json.RawMessage) (data any, text string, err error)
 }
 
 // DefaultPageSize is the default limit of paged listings.
@@ -48,16 +51,18 @@ func annotate[I, O any](op tools.Op[I, O]) []mcpgo.ToolOption {
 }
 
 // define builds a Definition: args decode strictly into A (unknown fields
-// are invalid_args), convert to the operation's input, run it, and render.
-func define[A, I, O any](op tools.Op[I, O], desc string, props []mcpgo.ToolOption, conv func(A) (I, error), render func(O) (any, string)) Definition {
-	return defineRaw(op, desc, props, func(ctx context.Context, s *tools.Session, a A) (any, string, error) {
+// are invalid_args), convert to the operation's input, run it, and render
+// the result as data D (the structured content) and text.
+func define[A, I, O, D any](op tools.Op[I, O], desc string, props []mcpgo.ToolOption, conv func(A) (I, error), render func(O) (D, string)) Definition {
+	return defineRaw(op, desc, props, func(ctx context.Context, s *tools.Session, a A) (D, string, error) {
+		var zero D
 		in, err := conv(a)
 		if err != nil {
-			return nil, "", err
+			return zero, "", err
 		}
 		out, err := op.Call(ctx, s, in)
 		if err != nil {
-			return nil, "", err
+			return zero, "", err
 		}
 		data, text := render(out)
 		return data, text, nil
@@ -185,8 +190,8 @@ func pageLimit(l *int) (int, error) {
 	return *l, nil
 }
 
-func writeText(verb string) func(tools.WriteResult) (any, string) {
-	return func(r tools.WriteResult) (any, string) {
+func writeText(verb string) func(tools.WriteResult) (tools.WriteResult, string) {
+	return func(r tools.WriteResult) (tools.WriteResult, string) {
 		if !r.Changed {
 			return r, fmt.Sprintf("issue %s unchanged: %s", r.IssueID, r.Message)
 		}
@@ -241,8 +246,9 @@ type listArgs struct {
 }
 
 type readyArgs struct {
-	Label string `json:"label"`
-	Limit *int   `json:"limit"`
+	Label    string `json:"label"`
+	Assignee string `json:"assignee"`
+	Limit    *int   `json:"limit"`
 }
 
 type claimArgs struct {
@@ -285,11 +291,12 @@ func Definitions() []Definition {
 		listDefinition(),
 		define(tools.IssueReady, "List ready issues: open, no open blocker, no live claim (yours included: see whoami for your claims); oldest first.", []mcpgo.ToolOption{
 			mcpgo.WithString("label", mcpgo.Description("Only issues with this label")),
+			mcpgo.WithString("assignee", mcpgo.Description("Only issues assigned to this name")),
 			mcpgo.WithInteger("limit", mcpgo.Description("At most this many (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
 		}, func(a readyArgs) (tools.IssueReadyInput, error) {
 			l, err := pageLimit(a.Limit)
-			return tools.IssueReadyInput{Label: a.Label, Limit: l}, err
-		}, func(o tools.IssueReadyOutput) (any, string) {
+			return tools.IssueReadyInput{Label: a.Label, Assignee: a.Assignee, Limit: l}, err
+		}, func(o tools.IssueReadyOutput) (tools.IssueReadyOutput, string) {
 			if len(o.Issues) == 0 {
 				return o, "nothing ready"
 			}
@@ -301,7 +308,7 @@ func Definitions() []Definition {
 			withTTL("Lease: duration (\"30m\") or seconds; default 30m"),
 		}, func(a claimArgs) (tools.ClaimInput, error) {
 			return tools.ClaimInput{ID: a.ID, Next: a.Next, TTL: string(a.TTL)}, nil
-		}, func(o tools.ClaimOutput) (any, string) {
+		}, func(o tools.ClaimOutput) (tools.ClaimOutput, string) {
 			verb := "claimed"
 			if o.AlreadyHeld {
 				verb = "already held; renewed"
@@ -309,7 +316,7 @@ func Definitions() []Definition {
 			return o, fmt.Sprintf("%s %s %q %s", verb, o.IssueID, o.Title, until(o.ExpiresUnixMS))
 		}),
 		define(tools.IssueRelease, "Release your claim on an issue.", []mcpgo.ToolOption{idProp},
-			same[tools.ReleaseInput], func(o tools.ReleaseOutput) (any, string) {
+			same[tools.ReleaseInput], func(o tools.ReleaseOutput) (tools.ReleaseOutput, string) {
 				return o, "released " + o.IssueID
 			}),
 		define(tools.IssueDep, "Add or remove a dependency. 'A blocks B': B waits for A; 'A depends_on B': A waits for B.", []mcpgo.ToolOption{
@@ -317,7 +324,7 @@ func Definitions() []Definition {
 			mcpgo.WithString("target", mcpgo.Required(), mcpgo.Description("The other issue")),
 			mcpgo.WithString("type", mcpgo.Required(), mcpgo.Enum("blocks", "depends_on", "related_to"), mcpgo.Description("Edge from id to target")),
 			mcpgo.WithString("action", mcpgo.Required(), mcpgo.Enum("add", "remove"), mcpgo.Description("Add or remove the edge")),
-		}, same[tools.DepInput], func(o tools.DepOutput) (any, string) {
+		}, same[tools.DepInput], func(o tools.DepOutput) (tools.DepOutput, string) {
 			if !o.Changed {
 				return o, "unchanged: " + o.Message
 			}
@@ -329,7 +336,7 @@ func Definitions() []Definition {
 			withTTL("Lease: duration (\"15m\") or seconds; default 5m"),
 		}, func(a lockArgs) (tools.LockInput, error) {
 			return tools.LockInput{Action: a.Action, Resource: a.Resource, TTL: string(a.TTL)}, nil
-		}, func(o tools.LockOutput) (any, string) {
+		}, func(o tools.LockOutput) (tools.LockOutput, string) {
 			if !o.Lock.Live {
 				return o, o.Lock.Resource + " released"
 			}
@@ -337,7 +344,7 @@ func Definitions() []Definition {
 		}),
 		define(tools.LockStatus, "List live locks; with resource, also those conflicting with it.", []mcpgo.ToolOption{
 			mcpgo.WithString("resource", mcpgo.Description("Resource to check for conflicts")),
-		}, same[tools.LockStatusInput], func(o tools.LockStatusOutput) (any, string) {
+		}, same[tools.LockStatusInput], func(o tools.LockStatusOutput) (tools.LockStatusOutput, string) {
 			return o, fmt.Sprintf("%s, %d conflicting", tools.Plural(len(o.Locks), "live lock"), len(o.Conflicts))
 		}),
 		define(tools.Sync, "Pull and/or push issues through a git remote (default origin).", []mcpgo.ToolOption{
@@ -352,9 +359,9 @@ func Definitions() []Definition {
 				return in, tools.InvalidArgs("remote must be the name of a configured git remote (e.g. origin), not a path or URL")
 			}
 			return in, nil
-		}, func(o tools.SyncOutput) (any, string) { return o, o.Message }),
+		}, func(o tools.SyncOutput) (tools.SyncOutput, string) { return o, o.Message }),
 		define(tools.WhoAmI, "Repository, your actor, your live claims, WAL head and events not yet pushed to origin; remote is empty when there is no origin.", nil,
-			same[struct{}], func(o tools.WhoAmIOutput) (any, string) {
+			same[struct{}], func(o tools.WhoAmIOutput) (tools.WhoAmIOutput, string) {
 				text := fmt.Sprintf("repo %s, actor %s (%s), %s, %s", o.Repo, o.ActorID, o.Label, tools.Plural(o.UnpushedEvents, "unpushed event"), tools.Plural(len(o.Claims), "live claim"))
 				if o.Remote == "" {
 					text += " (no remote named origin)"
@@ -368,20 +375,28 @@ func Definitions() []Definition {
 }
 
 // defineRaw is define for tools that page: the call sees the decoded
-// arguments and returns the structured data and text itself.
-func defineRaw[A, I, O any](op tools.Op[I, O], desc string, props []mcpgo.ToolOption, call func(ctx context.Context, s *tools.Session, a A) (any, string, error)) Definition {
+// arguments and returns the structured data D and text itself.
+func defineRaw[A, I, O, D any](op tools.Op[I, O], desc string, props []mcpgo.ToolOption, call func(ctx context.Context, s *tools.Session, a A) (D, string, error)) Definition {
 	opts := append([]mcpgo.ToolOption{mcpgo.WithDescription(desc)}, annotate(op)...)
 	opts = append(opts, props...)
+	opts = append(opts, mcpgo.WithRawOutputSchema(outputSchema[D](!op.ReadOnly)))
 	return Definition{
 		Tool:      mcpgo.NewTool(op.Name, opts...),
 		ReadOnly:  op.ReadOnly,
 		WriteLast: op.WriteLast,
+		Args:      reflect.TypeFor[A](),
+		Result:    reflect.TypeFor[D](),
 		Call: func(ctx context.Context, s *tools.Session, raw json.RawMessage) (any, string, error) {
 			var a A
 			if err := decodeStrict(raw, &a); err != nil {
 				return nil, "", err
 			}
-			return call(ctx, s, a)
+			data, text, err := call(ctx, s, a)
+			if err != nil {
+				return nil, "", err
+			}
+			nonNil(reflect.ValueOf(&data).Elem())
+			return data, text, nil
 		},
 	}
 }
@@ -391,18 +406,18 @@ func showDefinition(idProp mcpgo.ToolOption) Definition {
 		idProp,
 		mcpgo.WithInteger("comments_limit", mcpgo.Description("Comments per page (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
 		mcpgo.WithString("comments_cursor", mcpgo.Description("comments_next_cursor of the previous page")),
-	}, func(ctx context.Context, s *tools.Session, a showArgs) (any, string, error) {
+	}, func(ctx context.Context, s *tools.Session, a showArgs) (pagedShow, string, error) {
 		limit, err := pageLimit(a.CommentsLimit)
 		if err != nil {
-			return nil, "", err
+			return pagedShow{}, "", err
 		}
 		off, err := cursorOffset(a.CommentsCursor)
 		if err != nil {
-			return nil, "", err
+			return pagedShow{}, "", err
 		}
 		out, err := tools.IssueShow.Call(ctx, s, tools.IssueShowInput{ID: a.ID})
 		if err != nil {
-			return nil, "", err
+			return pagedShow{}, "", err
 		}
 		all := out.Issue.Comments
 		p := pagedShow{Issue: out.Issue, CommentsTotal: len(all), EventsTotal: len(out.Events)}
@@ -429,18 +444,18 @@ func listDefinition() Definition {
 		mcpgo.WithString("claimed_by", mcpgo.Description("Only issues with a live claim of this actor: \"me\", a label or an actor ID")),
 		mcpgo.WithInteger("limit", mcpgo.Description("Page size (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
 		mcpgo.WithString("cursor", mcpgo.Description("next_cursor of the previous page")),
-	}, func(ctx context.Context, s *tools.Session, a listArgs) (any, string, error) {
+	}, func(ctx context.Context, s *tools.Session, a listArgs) (pagedList, string, error) {
 		limit, err := pageLimit(a.Limit)
 		if err != nil {
-			return nil, "", err
+			return pagedList{}, "", err
 		}
 		off, err := cursorOffset(a.Cursor)
 		if err != nil {
-			return nil, "", err
+			return pagedList{}, "", err
 		}
 		out, err := tools.IssueList.Call(ctx, s, tools.IssueListInput{State: a.State, Label: a.Label, Assignee: a.Assignee, Query: a.Query, ClaimedBy: a.ClaimedBy, Limit: limit, Offset: off})
 		if err != nil {
-			return nil, "", err
+			return pagedList{}, "", err
 		}
 		p := pagedList{IssueListOutput: out}
 		if end := off + len(out.Issues); end < out.Total {

@@ -28,6 +28,10 @@ const (
 	CodeInternal    Code = "internal_error"
 )
 
+// Codes are all the codes, in the order above: the closed set a client
+// may switch on (MCP tools declare it in their output schemas).
+var Codes = []Code{CodeInvalidArgs, CodeNotFound, CodeConflict, CodeNotARepo, CodeDBBusy, CodeIO, CodeGit, CodeWAL, CodeInternal}
+
 // ExitCode is the process exit status for a code (CLI.md decision 3).
 func (c Code) ExitCode() int {
 	switch c {

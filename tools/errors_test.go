@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"slices"
+	"strconv"
 	"testing"
 
 	"grite/store"
@@ -35,5 +40,38 @@ func TestOpCallMapsErrorsOnceAndKeepsNilNil(t *testing.T) {
 		if !errors.As(err, &te) || te.Code != tc.code {
 			t.Errorf("Call returning %v gave %#v, want code %s", tc.err, err, tc.code)
 		}
+	}
+}
+
+// Codes lists every Code constant declared in errors.go, so a new code
+// reaches the MCP output schemas' enum.
+func TestCodesListsEveryCode(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "errors.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var declared []Code
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			v := spec.(*ast.ValueSpec)
+			if id, ok := v.Type.(*ast.Ident); !ok || id.Name != "Code" {
+				continue
+			}
+			for _, val := range v.Values {
+				lit := val.(*ast.BasicLit)
+				s, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				declared = append(declared, Code(s))
+			}
+		}
+	}
+	if len(declared) == 0 || !slices.Equal(declared, Codes) {
+		t.Fatalf("Codes %v, want the declared codes %v", Codes, declared)
 	}
 }
