@@ -397,7 +397,9 @@ type Reader struct {
 func (w *WAL) NewReader() *Reader { return &Reader{w: w, r: newObjectReader(w.repo)} }
 
 // Commit loads and decodes one WAL commit.
-func (r *Reader) Commit(h plumbing.Hash) (Commit, error) { return r.w.readCommit(r.r, h, ReadOptions{}) }
+func (r *Reader) Commit(h plumbing.Hash) (Commit, error) {
+	return r.w.readCommit(r.r, h, ReadOptions{})
+}
 
 // Close unmaps what the reader mapped.
 func (r *Reader) Close() { r.r.close() }
