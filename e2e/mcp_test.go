@@ -20,10 +20,10 @@ import (
 
 var (
 	mcpAllTools = []string{
-		"issue_claim", "issue_comment", "issue_create", "issue_dep", "issue_list", "issue_ready",
+		"changes", "issue_claim", "issue_comment", "issue_create", "issue_dep", "issue_list", "issue_ready",
 		"issue_release", "issue_show", "issue_update", "lock", "lock_status", "sync", "whoami",
 	}
-	mcpReadTools = []string{"issue_list", "issue_ready", "issue_show", "lock_status", "whoami"}
+	mcpReadTools = []string{"changes", "issue_list", "issue_ready", "issue_show", "lock_status", "whoami"}
 )
 
 // TestMCPWorkflowOverStdio drives one agent session through the whole loop

@@ -77,6 +77,8 @@ var cannotFail = map[string]map[tools.Code]string{
 	"sync": {tools.CodeConflict: "only when concurrent pushers outlast the retry budget, which is timing: " +
 		"e2e's sync convergence tests meet it; its error object has the shape every error has"},
 	"whoami": {tools.CodeNotFound: "takes no arguments", tools.CodeConflict: "only reads"},
+	"changes": {tools.CodeConflict: "only past MaxWaits waiting calls at once, which needs calls in flight: " +
+		"e2e's TestMCPChangesWaits meets it, and checks that error against this schema"},
 }
 
 // TestEveryResultMatchesItsOutputSchema runs every tool through the real
@@ -249,6 +251,14 @@ func TestEveryResultMatchesItsOutputSchema(t *testing.T) {
 	if err := os.Remove(config); err != nil {
 		t.Fatal(err)
 	}
+
+	// The change feed.
+	feed := run(me, "changes", map[string]any{"limit": 2}, "")
+	run(me, "changes", map[string]any{"since": feed["next_cursor"], "kinds": []string{"CommentAdded"}}, "")
+	run(me, "changes", map[string]any{"since": "now", "wait_seconds": 0.01}, "")
+	run(me, "changes", map[string]any{"since": "c1.nope"}, tools.CodeInvalidArgs)
+	run(me, "changes", map[string]any{"wait_seconds": 61}, tools.CodeInvalidArgs)
+	run(me, "changes", map[string]any{"issue": unknown}, tools.CodeNotFound)
 
 	// Sync with a bare remote.
 	run(me, "sync", map[string]any{"mode": "push"}, "")

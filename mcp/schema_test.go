@@ -27,11 +27,11 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 var toolNames = []string{
 	"issue_create", "issue_update", "issue_comment", "issue_show", "issue_list",
 	"issue_ready", "issue_claim", "issue_release", "issue_dep", "lock",
-	"lock_status", "sync", "whoami",
+	"lock_status", "sync", "whoami", "changes",
 }
 
 // readOnlyTools are the tools that may be offered under --read-only.
-var readOnlyTools = []string{"issue_show", "issue_list", "issue_ready", "lock_status", "whoami"}
+var readOnlyTools = []string{"issue_show", "issue_list", "issue_ready", "lock_status", "whoami", "changes"}
 
 func definitionsByName(t *testing.T) map[string]Definition {
 	t.Helper()
@@ -112,6 +112,7 @@ func TestEveryToolSetsEveryHintExplicitly(t *testing.T) {
 	idempotent := map[string]bool{
 		"issue_update": true, "issue_release": true, "issue_dep": true,
 		"issue_show": true, "issue_list": true, "issue_ready": true, "lock_status": true, "whoami": true,
+		"changes": true,
 	}
 	for _, d := range Definitions() {
 		name, a := d.Tool.Name, d.Tool.Annotations
@@ -210,6 +211,7 @@ func TestInputSchemasCompileAndAcceptExamples(t *testing.T) {
 		"lock_status":   `{"resource":"path:src/"}`,
 		"sync":          `{"mode":"full","remote":"origin"}`,
 		"whoami":        `{}`,
+		"changes":       `{"since":"now","issue":"0123","kinds":["CommentAdded"],"limit":10,"wait_seconds":30}`,
 	}
 	for _, d := range Definitions() {
 		name := d.Tool.Name

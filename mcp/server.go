@@ -48,7 +48,8 @@ type Server struct {
 	mcp  *server.MCPServer
 	log  *slog.Logger
 
-	mu      sync.Mutex // tool calls run one at a time: a Session is single-writer
+	mu      sync.Mutex    // tool calls run one at a time: a Session is single-writer
+	waits   chan struct{} // one token per waiting call (MaxWaits)
 	session *tools.Session
 	actor   *actor.Actor // chosen at the first tool call, kept if opening the view fails
 	source  actor.Source
@@ -84,7 +85,7 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("--actor %s: %w (run 'grite actor list' to see the actors of %s)", opts.ActorID, err, bare.RepoPath())
 		}
 	}
-	s := &Server{opts: opts, repo: bare.RepoPath(), log: opts.Logger}
+	s := &Server{opts: opts, repo: bare.RepoPath(), log: opts.Logger, waits: make(chan struct{}, MaxWaits)}
 	defs := Definitions()
 	allowed, err := selectTools(defs, opts)
 	if err != nil {
@@ -172,7 +173,9 @@ func (s *Server) Repo() string { return s.repo }
 // JSON-RPC goes to out; logs go to the configured logger (stderr). Tool
 // calls read before in closed are answered before Serve returns.
 func (s *Server) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
+	// Workers for the waits and as many again for the calls meanwhile.
 	std := server.NewStdioServer(s.mcp)
+	server.WithWorkerPoolSize(2 * MaxWaits)(std)
 	std.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
 	guard := newAnswerBeforeEOF(out)
 	pr, pw := io.Pipe()
@@ -252,22 +255,7 @@ func (s *Server) handler(d Definition) server.ToolHandlerFunc {
 		if err != nil {
 			return errorResult(tools.InvalidArgs("arguments: %v", err)), nil
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		sess, err := s.sessionLocked(ctx, clientName(ctx))
-		if err != nil {
-			return errorResult(tools.AsError(err)), nil
-		}
-		// A write's view update follows its answer: the events are in the
-		// WAL (git) when it is sent, and every call catches the view up
-		// under s.mu before it runs, so none ever reads a view without
-		// them. The agent gets its answer ~0.5 ms sooner.
-		sess.DeferViewUpdates(d.WriteLast)
-		data, text, err := d.Call(ctx, sess, raw)
-		sess.DeferViewUpdates(false)
-		if sess.ViewBehind() {
-			go s.flushView(sess)
-		}
+		data, text, warnings, err := s.call(ctx, d, raw, s.progress(ctx, req))
 		s.log.Debug("tool call", "tool", d.Tool.Name, "ms", s.opts.Now().Sub(start).Milliseconds(), "error", err)
 		if err != nil {
 			return errorResult(tools.AsError(err)), nil
@@ -279,10 +267,83 @@ func (s *Server) handler(d Definition) server.ToolHandlerFunc {
 		if !d.ReadOnly {
 			obj["repo"] = s.repo
 		}
-		if w := sess.TakeWarnings(); len(w) > 0 {
-			obj["warnings"] = w
+		if len(warnings) > 0 {
+			obj["warnings"] = warnings
 		}
 		return mcpgo.NewToolResultStructured(obj, text), nil
+	}
+}
+
+// MaxWaits is how many waiting calls (changes with wait_seconds) one
+// session runs at once: each holds a worker of the server until it
+// returns, and the other calls must still find one.
+const MaxWaits = 4
+
+// call runs d with the session under s.mu. A definition with Prepare has
+// only its preparation run there, and its run after letting go, so a
+// long wait never holds up the session's other calls.
+func (s *Server) call(ctx context.Context, d Definition, raw json.RawMessage, progress func(done, total time.Duration)) (data any, text string, warnings []string, err error) {
+	s.mu.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			s.mu.Unlock()
+		}
+	}()
+	sess, err := s.sessionLocked(ctx, clientName(ctx))
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if d.Prepare != nil {
+		run, err := d.Prepare(ctx, sess, raw)
+		warnings = sess.TakeWarnings()
+		s.mu.Unlock()
+		locked = false
+		if err != nil {
+			return nil, "", warnings, err
+		}
+		select {
+		case s.waits <- struct{}{}:
+			defer func() { <-s.waits }()
+			s.log.Debug("running without the session", "tool", d.Tool.Name)
+		default:
+			return nil, "", warnings, &tools.Error{Code: tools.CodeConflict,
+				Message: fmt.Sprintf("%d waiting calls are already running in this session, the most it runs at once", MaxWaits),
+				Details: map[string]any{"suggestions": []string{"Wait for one of them to return, or call changes without wait_seconds"}}}
+		}
+		data, text, err = run(ctx, progress)
+		return data, text, warnings, err
+	}
+	// A write's view update follows its answer: the events are in the
+	// WAL (git) when it is sent, and every call catches the view up
+	// under s.mu before it runs, so none ever reads a view without
+	// them. The agent gets its answer ~0.5 ms sooner.
+	sess.DeferViewUpdates(d.WriteLast)
+	data, text, err = d.Call(ctx, sess, raw)
+	sess.DeferViewUpdates(false)
+	if sess.ViewBehind() {
+		go s.flushView(sess)
+	}
+	return data, text, sess.TakeWarnings(), err
+}
+
+// progress returns what reports a wait's progress to the client, if the
+// request carries a progress token (nil otherwise).
+func (s *Server) progress(ctx context.Context, req mcpgo.CallToolRequest) func(done, total time.Duration) {
+	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+		return nil
+	}
+	token := req.Params.Meta.ProgressToken
+	return func(done, total time.Duration) {
+		err := s.mcp.SendNotificationToClient(ctx, string(mcpgo.MethodNotificationProgress), map[string]any{
+			"progressToken": token,
+			"progress":      done.Seconds(),
+			"total":         total.Seconds(),
+			"message":       fmt.Sprintf("waiting for events: %ds of %ds", int(done.Seconds()), int(total.Seconds())),
+		})
+		if err != nil {
+			s.log.Debug("progress notification", "error", err)
+		}
 	}
 }
 

@@ -28,6 +28,11 @@ type Definition struct {
 	// a successful call's data, which the outputSchema is generated from.
 	Args, Result reflect.Type
 	Call         func(ctx context.Context, s *tools.Session, args json.RawMessage) (data any, text string, err error)
+	// Prepare, when set, is used instead of Call by the server: it checks
+	// the arguments with the session and returns the run, which may wait
+	// for a long time and so runs without the session (other calls of the
+	// session go on meanwhile). progress, if not nil, reports the wait.
+	Prepare func(ctx context.Context, s *tools.Session, args json.RawMessage) (run func(ctx context.Context, progress func(done, total time.Duration)) (data any, text string, err error), err error)
 }
 
 // DefaultPageSize is the default limit of paged listings.
@@ -289,6 +294,7 @@ func Definitions() []Definition {
 		}, same[tools.IssueCommentInput], writeText("commented on")),
 		showDefinition(idProp),
 		listDefinition(),
+		changesDefinition(),
 		define(tools.IssueReady, "List ready issues: open, no open blocker, no live claim (yours included: see whoami for your claims); oldest first.", []mcpgo.ToolOption{
 			mcpgo.WithString("label", mcpgo.Description("Only issues with this label")),
 			mcpgo.WithString("assignee", mcpgo.Description("Only issues assigned to this name")),
@@ -399,6 +405,88 @@ func defineRaw[A, I, O, D any](op tools.Op[I, O], desc string, props []mcpgo.Too
 			return data, text, nil
 		},
 	}
+}
+
+type changesArgs struct {
+	Since       string   `json:"since"`
+	Issue       string   `json:"issue"`
+	Kinds       []string `json:"kinds"`
+	Limit       *int     `json:"limit"`
+	WaitSeconds float64  `json:"wait_seconds"`
+}
+
+// MaxChangesWait bounds wait_seconds: a client that wants to wait longer
+// calls again with the cursor it got.
+const MaxChangesWait = 60 * time.Second
+
+func changesDefinition() Definition {
+	prepare := func(ctx context.Context, s *tools.Session, a changesArgs) (*tools.ChangesQuery, error) {
+		limit, err := pageLimit(a.Limit)
+		if err != nil {
+			return nil, err
+		}
+		wait := time.Duration(a.WaitSeconds * float64(time.Second))
+		if a.WaitSeconds < 0 || wait > MaxChangesWait {
+			return nil, tools.InvalidArgs("wait_seconds must be between 0 and %d, got %v", int(MaxChangesWait/time.Second), a.WaitSeconds)
+		}
+		return s.PrepareChanges(ctx, tools.ChangesInput{Since: a.Since, Issue: a.Issue, Kinds: a.Kinds, Limit: limit, Wait: wait})
+	}
+	d := defineRaw(tools.Changes, "List events after a cursor, oldest first: issue, actor, kind and a one-line summary each, "+
+		"and next_cursor to pass back as since. Without since: from the beginning; since \"now\": only what comes next. "+
+		"With wait_seconds, waits until a matching event is written (by any agent of this repository, or brought by a sync) "+
+		"and returns it, or returns no events when the time is up: how to learn when other agents finish without polling.", []mcpgo.ToolOption{
+		mcpgo.WithString("since", mcpgo.Description("next_cursor of an earlier call, or \"now\"; omit for the whole history")),
+		mcpgo.WithString("issue", mcpgo.Description("Only this issue's events (ID or unique prefix)")),
+		stringArray("kinds", "Only events of these kinds, e.g. IssueCreated, CommentAdded, StateChanged, AssigneeAdded"),
+		mcpgo.WithInteger("limit", mcpgo.Description("At most this many events (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
+		mcpgo.WithNumber("wait_seconds", mcpgo.Description("Wait up to this long for a matching event (0-60; default 0: answer at once)"), mcpgo.Min(0), mcpgo.Max(MaxChangesWait.Seconds())),
+	}, func(ctx context.Context, s *tools.Session, a changesArgs) (tools.ChangesOutput, string, error) {
+		q, err := prepare(ctx, s, a)
+		if err != nil {
+			return tools.ChangesOutput{}, "", err
+		}
+		out, err := q.Run(ctx)
+		return out, changesText(out), err
+	})
+	d.Prepare = func(ctx context.Context, s *tools.Session, raw json.RawMessage) (func(context.Context, func(done, total time.Duration)) (any, string, error), error) {
+		var a changesArgs
+		if err := decodeStrict(raw, &a); err != nil {
+			return nil, err
+		}
+		q, err := prepare(ctx, s, a)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, progress func(done, total time.Duration)) (any, string, error) {
+			q.OnProgress(progress)
+			out, err := q.Run(ctx)
+			if err != nil {
+				return nil, "", err
+			}
+			nonNil(reflect.ValueOf(&out).Elem())
+			return out, changesText(out), nil
+		}, nil
+	}
+	return d
+}
+
+func changesText(o tools.ChangesOutput) string {
+	var b strings.Builder
+	if len(o.Events) == 0 {
+		b.WriteString("no events\n")
+	}
+	for _, e := range o.Events {
+		who := e.ActorLabel
+		if who == "" {
+			who = e.Actor[:8]
+		}
+		fmt.Fprintf(&b, "%s %s %s: %s\n", e.IssueID[:8], e.Kind, who, e.Summary)
+	}
+	fmt.Fprintf(&b, "next_cursor: %s", o.NextCursor)
+	if o.HasMore {
+		b.WriteString(" (more follow)")
+	}
+	return b.String()
 }
 
 func showDefinition(idProp mcpgo.ToolOption) Definition {

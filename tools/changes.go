@@ -34,7 +34,7 @@ type ChangesInput struct {
 const (
 	DefaultChangesLimit = 50
 	MaxChangesLimit     = 500
-	ProgressEvery       = 5 * time.Second
+	ProgressEvery       = 2 * time.Second
 	summaryMax          = 120
 )
 
@@ -87,6 +87,10 @@ type ChangesQuery struct {
 	issue *event.IssueID
 	kinds map[uint64]bool
 }
+
+// OnProgress sets the function a wait reports to (see
+// ChangesInput.Progress).
+func (q *ChangesQuery) OnProgress(fn func(waited, total time.Duration)) { q.in.Progress = fn }
 
 // PrepareChanges checks the input and resolves the issue, using the view.
 func (s *Session) PrepareChanges(ctx context.Context, in ChangesInput) (*ChangesQuery, error) {
