@@ -186,6 +186,9 @@ func TestEveryResultMatchesItsOutputSchema(t *testing.T) {
 	run(me, "issue_comment", map[string]any{"id": a, "body": "two"}, "")
 	run(me, "issue_comment", map[string]any{"id": a, "body": ""}, tools.CodeInvalidArgs)
 	run(me, "issue_comment", map[string]any{"id": unknown, "body": "x"}, tools.CodeNotFound)
+	run(me, "issue_comment", map[string]any{"id": a, "kind": "handoff", "done": "the parser", "next": "its tests", "blocker": "none"}, "")
+	run(me, "issue_comment", map[string]any{"id": a, "kind": "handoff", "done": "no next"}, tools.CodeInvalidArgs)
+	run(me, "issue_comment", map[string]any{"id": a, "body": "x", "done": "a comment with handoff fields"}, tools.CodeInvalidArgs)
 
 	// Dependencies.
 	run(me, "issue_dep", map[string]any{"id": a, "target": b, "type": "blocks", "action": "add"}, "")

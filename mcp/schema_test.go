@@ -158,9 +158,10 @@ func TestEveryInputPropertyIsDescribed(t *testing.T) {
 		"issue_dep.action":   {"add", "remove"},
 		"lock.action":        {"acquire", "renew", "release"},
 		"sync.mode":          {"full", "pull", "push"},
+		"issue_comment.kind": {"comment", "handoff"},
 	}
 	required := map[string][]string{
-		"issue_create": {"title"}, "issue_update": {"id"}, "issue_comment": {"id", "body"},
+		"issue_create": {"title"}, "issue_update": {"id"}, "issue_comment": {"id"}, // body, or a handoff's done and next
 		"issue_show": {"id"}, "issue_release": {"id"}, "issue_dep": {"id", "target", "type", "action"},
 		"lock": {"action", "resource"}, "sync": {"mode"},
 	}

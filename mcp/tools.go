@@ -288,9 +288,17 @@ func Definitions() []Definition {
 			stringArray("add_assignees", "Assignees to add"),
 			stringArray("remove_assignees", "Assignees to remove"),
 		}, same[tools.IssueUpdateInput], writeText("updated")),
-		define(tools.IssueComment, "Add a comment to an issue.", []mcpgo.ToolOption{
+		define(tools.IssueComment, "Add a comment to an issue; or, with kind \"handoff\", a handoff for whoever continues "+
+			"(you after a restart or a compaction, or another agent): done, next, blocker, evidence, recorded with the "+
+			"repository's HEAD and whether the working tree is clean. issue_show shows the latest handoff apart; "+
+			"leave one before you stop or release.", []mcpgo.ToolOption{
 			idProp,
-			mcpgo.WithString("body", mcpgo.Required(), mcpgo.Description("Comment text")),
+			mcpgo.WithString("body", mcpgo.Description("Comment text (required for a comment; a handoff has none)")),
+			mcpgo.WithString("kind", mcpgo.Enum("comment", "handoff"), mcpgo.Description("comment (the default) or handoff")),
+			mcpgo.WithString("done", mcpgo.Description("Handoff: what is done (required)")),
+			mcpgo.WithString("next", mcpgo.Description("Handoff: what comes next (required)")),
+			mcpgo.WithString("blocker", mcpgo.Description("Handoff: what blocks the work, if anything")),
+			mcpgo.WithString("evidence", mcpgo.Description("Handoff: evidence (tests run, commits, links)")),
 		}, same[tools.IssueCommentInput], writeText("commented on")),
 		showDefinition(idProp),
 		listDefinition(),

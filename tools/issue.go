@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"grite/crdt"
 	"grite/event"
 	"grite/gitdir"
+	"grite/handoff"
 	"grite/store"
 )
 
@@ -259,25 +261,69 @@ var IssueUpdate = Op[IssueUpdateInput, WriteResult]{
 // IssueCommentInput adds a comment.
 type IssueCommentInput struct {
 	ID   string `json:"id"`
-	Body string `json:"body"`
+	Body string `json:"body,omitempty"`
+	// Kind "handoff" writes a handoff (see package handoff) from Done,
+	// Next, Blocker and Evidence instead of Body; "" or "comment" is an
+	// ordinary comment.
+	Kind     string `json:"kind,omitempty"`
+	Done     string `json:"done,omitempty"`
+	Next     string `json:"next,omitempty"`
+	Blocker  string `json:"blocker,omitempty"`
+	Evidence string `json:"evidence,omitempty"`
 }
 
 var IssueComment = Op[IssueCommentInput, WriteResult]{
 	Name: "issue_comment", Title: "Comment on issue", WriteLast: true,
-	Description: "Add a comment to an issue.",
+	Description: "Add a comment, or a handoff (done, next, blocker, evidence), to an issue.",
 	Run: func(ctx context.Context, s *Session, in IssueCommentInput) (WriteResult, error) {
 		id, err := s.ResolveIssue(ctx, in.ID)
 		if err != nil {
 			return WriteResult{}, err
 		}
-		if err := checkText("comment", in.Body, MaxBodyBytes); err != nil {
+		body, err := s.commentBody(ctx, in)
+		if err != nil {
 			return WriteResult{}, err
 		}
-		if strings.TrimSpace(in.Body) == "" {
-			return WriteResult{}, newErr(CodeInvalidArgs, "comment must not be empty")
+		if err := checkText("comment", body, MaxBodyBytes); err != nil {
+			return WriteResult{}, err
 		}
-		return s.writeEvents(ctx, id, event.CommentAdded{Body: in.Body})
+		return s.writeEvents(ctx, id, event.CommentAdded{Body: body})
 	},
+}
+
+// commentBody is the body of the comment in asks for: its text, or a
+// handoff formatted with where the work tree stands.
+func (s *Session) commentBody(ctx context.Context, in IssueCommentInput) (string, error) {
+	fields := map[string]string{"done": in.Done, "next": in.Next, "blocker": in.Blocker, "evidence": in.Evidence}
+	switch in.Kind {
+	case "", "comment":
+		for name, v := range fields {
+			if v != "" {
+				return "", newErr(CodeInvalidArgs, "%s belongs to a handoff: pass kind \"handoff\" with done and next", name)
+			}
+		}
+		if strings.TrimSpace(in.Body) == "" {
+			return "", newErr(CodeInvalidArgs, "comment must not be empty")
+		}
+		return in.Body, nil
+	case "handoff":
+	default:
+		return "", newErr(CodeInvalidArgs, "unknown comment kind %q (want comment or handoff)", in.Kind)
+	}
+	if in.Body != "" {
+		return "", newErr(CodeInvalidArgs, "a handoff has no body: put the text in done, next, blocker or evidence")
+	}
+	for _, name := range []string{"done", "next"} {
+		if strings.TrimSpace(fields[name]) == "" {
+			return "", newErr(CodeInvalidArgs, "a handoff needs %s: say what is done and what comes next", name)
+		}
+	}
+	h := handoff.Handoff{Done: in.Done, Next: in.Next, Blocker: in.Blocker, Evidence: in.Evidence, Actor: s.Actor.ID.String()}
+	var err error
+	if h.Head, h.Branch, h.Dirty, err = s.Repo.WorkState(ctx); err != nil {
+		s.warn(fmt.Sprintf("the handoff does not say whether the working tree is clean: %v", err))
+	}
+	return handoff.Format(h), nil
 }
 
 // IssueKindInput is one single-event change on an issue (CLI subcommands).
@@ -474,6 +520,27 @@ type IssueDetail struct {
 	// Relations are the edges in both directions (issue show only).
 	Relations  []DepRelation `json:"relations,omitempty"`
 	EventCount int           `json:"event_count"`
+	// Handoff is the latest handoff comment, if any (issue show only).
+	Handoff *HandoffJSON `json:"handoff,omitempty"`
+}
+
+// HandoffJSON is a handoff comment: who left it, when, and its fields.
+type HandoffJSON struct {
+	EventID string `json:"event_id"`
+	TS      uint64 `json:"ts_unix_ms"`
+	handoff.Handoff
+}
+
+// latestHandoff is the newest comment of d that is a handoff.
+func latestHandoff(d IssueDetail) *HandoffJSON {
+	for i := len(d.Comments) - 1; i >= 0; i-- {
+		c := d.Comments[i]
+		if h, ok := handoff.Parse(c.Body); ok {
+			h.Actor = c.Actor // who wrote the comment, whatever its text says
+			return &HandoffJSON{EventID: c.EventID, TS: c.TS, Handoff: h}
+		}
+	}
+	return nil
 }
 
 type CommentJSON struct {
@@ -555,6 +622,7 @@ var IssueShow = Op[IssueShowInput, IssueShowOutput]{
 		}
 		SortByVersion(events)
 		out := IssueShowOutput{Issue: detailOf(iss), Events: make([]EventJSON, len(events))}
+		out.Issue.Handoff = latestHandoff(out.Issue)
 		if out.Issue.Relations, err = s.relations(ctx, id.String()); err != nil {
 			return IssueShowOutput{}, err
 		}

@@ -23,7 +23,7 @@ func issueCmd(g *globals) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() }}
 	c.AddCommand(
 		issueCreateCmd(g), issueUpdateCmd(g), issueListCmd(g), issueShowCmd(g),
-		issueCommentCmd(g),
+		issueCommentCmd(g), issueHandoffCmd(g),
 		issueStateCmd(g, "close", event.StateClosed), issueStateCmd(g, "reopen", event.StateOpen),
 		issueSetCmd(g, "label", "label",
 			func(in *tools.IssueUpdateInput, vs []string) { in.AddLabels = vs },
@@ -303,10 +303,55 @@ func printShow(w io.Writer, out tools.IssueShowOutput) {
 	if i.Body != "" {
 		fmt.Fprintf(w, "\n%s\n", i.Body)
 	}
+	if h := i.Handoff; h != nil {
+		fmt.Fprintf(w, "\n=== latest handoff, %s, %s\n", h.Actor[:8], fmtTS(h.TS))
+		tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+		for _, f := range [][2]string{{"done", h.Done}, {"next", h.Next}, {"blocker", h.Blocker}, {"evidence", h.Evidence}} {
+			if f[1] != "" {
+				fmt.Fprintf(tw, "%s:\t%s\n", f[0], strings.ReplaceAll(strings.TrimSpace(f[1]), "\n", "\n\t"))
+			}
+		}
+		if h.Head != "" {
+			state := "clean"
+			if h.Dirty {
+				state = "uncommitted changes"
+			}
+			fmt.Fprintf(tw, "at:\t%s %s (%s)\n", h.Branch, h.Head[:min(12, len(h.Head))], state)
+		}
+		tw.Flush()
+	}
 	for _, c := range i.Comments {
-		fmt.Fprintf(w, "\n--- %s, %s\n%s\n", c.Actor[:8], fmtTS(c.TS), c.Body)
+		body := c.Body
+		if i.Handoff != nil && c.EventID == i.Handoff.EventID {
+			body = "(the latest handoff, above)"
+		}
+		fmt.Fprintf(w, "\n--- %s, %s\n%s\n", c.Actor[:8], fmtTS(c.TS), body)
 	}
 	fmt.Fprintf(w, "\n%s\n", tools.Plural(len(out.Events), "event"))
+}
+
+func issueHandoffCmd(g *globals) *cobra.Command {
+	var in tools.IssueCommentInput
+	c := &cobra.Command{Use: "handoff ID --done TEXT --next TEXT [--blocker TEXT] [--evidence TEXT]",
+		Short: "Leave a handoff on an issue: what is done, what comes next",
+		Long: `Leave a handoff for whoever continues the issue (another agent, or you after a
+restart or a compaction): what is done, what comes next, what blocks, and the
+evidence. It records your actor, the repository's HEAD commit and branch and
+whether the working tree has uncommitted changes. It is stored as an ordinary
+comment, readable anywhere; 'grite issue show' shows the latest one apart, and a
+claim of the issue by someone else carries it in 'previous'.`,
+		Args: exactArgs(1, "an issue ID"),
+		RunE: func(c *cobra.Command, args []string) error {
+			in.ID, in.Kind = args[0], "handoff"
+			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
+				return tools.IssueComment.Call(ctx, s, in)
+			}, printWrite("left a handoff on"))
+		}}
+	c.Flags().StringVar(&in.Done, "done", "", "what is done (required)")
+	c.Flags().StringVar(&in.Next, "next", "", "what comes next (required)")
+	c.Flags().StringVar(&in.Blocker, "blocker", "", "what blocks the work, if anything")
+	c.Flags().StringVar(&in.Evidence, "evidence", "", "evidence: tests run, commits, links")
+	return c
 }
 
 func issueCommentCmd(g *globals) *cobra.Command {

@@ -1,0 +1,62 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"grite/internal/testrepo"
+)
+
+// A handoff travels with sync like any comment, and the other clone reads
+// every field back: the text, the author and where its work tree stood.
+func TestHandoffRoundTripThroughSync(t *testing.T) {
+	t.Parallel()
+	_, clones := syncRemoteAndClones(t, 2)
+	a, b := clones[0], clones[1]
+	file := filepath.Join(a, "work.txt")
+	if err := os.WriteFile(file, []byte("v1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testrepo.Git(t, a, "add", "work.txt")
+	testrepo.Git(t, a, "commit", "-q", "-m", "work")
+	if err := os.WriteFile(file, []byte("v2, not committed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	head := testrepo.Git(t, a, "rev-parse", "HEAD")
+	id := create(t, a, "handed over")
+	mustJSON(t, a, nil, "issue", "handoff", id, "--done", "wrote v1", "--next", "commit v2 --> then test",
+		"--blocker", "needs a <review>", "--evidence", "go test passes")
+	mustFail(t, a, "invalid_args", 2, "issue", "handoff", id, "--done", "no next")
+	var me struct {
+		ActorID string `json:"actor_id"`
+	}
+	mustJSON(t, a, &me, "actor", "current")
+	mustSync(t, a)
+	mustSync(t, b)
+
+	var show struct {
+		Issue struct {
+			Handoff *struct {
+				Done, Next, Blocker, Evidence, Actor, Head, Branch string
+				Dirty                                              bool
+			} `json:"handoff"`
+			Comments []struct {
+				Body string `json:"body"`
+			} `json:"comments"`
+		} `json:"issue"`
+	}
+	mustJSON(t, b, &show, "issue", "show", id)
+	h := show.Issue.Handoff
+	if h == nil {
+		t.Fatalf("no handoff in the other clone: %+v", show.Issue)
+	}
+	if h.Done != "wrote v1" || h.Next != "commit v2 --> then test" || h.Blocker != "needs a <review>" || h.Evidence != "go test passes" ||
+		h.Actor != me.ActorID || h.Head != head || !h.Dirty {
+		t.Fatalf("handoff read back as %+v (actor %s, head %s, dirty)", h, me.ActorID, head)
+	}
+	if len(show.Issue.Comments) != 1 {
+		t.Fatalf("the handoff is not one ordinary comment: %+v", show.Issue.Comments)
+	}
+	mustJSON(t, b, nil, "doctor")
+}
