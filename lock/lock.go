@@ -330,7 +330,10 @@ func (m *Manager) change(resource string, now time.Time, decide func(cur Entry, 
 type Acquired struct {
 	Entry    Entry
 	Previous *Lock // the expired or released lock taken over, if any
-	Existing bool  // the owner already held it: returned unchanged
+	// PreviousWritten is when Previous was written: for a released lock,
+	// when it was released.
+	PreviousWritten time.Time
+	Existing        bool // the owner already held it: returned unchanged
 }
 
 // Acquire takes resource for owner until now+ttl. A live lock of another
@@ -361,7 +364,7 @@ func (m *Manager) Acquire(resource string, owner event.ActorID, ttl time.Duratio
 		}
 		if exists {
 			p := cur.Lock
-			a.Previous = &p
+			a.Previous, a.PreviousWritten = &p, cur.Written
 		}
 		return &Lock{Owner: owner.String(), Nonce: uuid.NewString(), ExpiresUnixMS: nowMS + uint64(ttl.Milliseconds()), Resource: resource}, nil
 	})

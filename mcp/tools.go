@@ -327,7 +327,11 @@ func Definitions() []Definition {
 			if o.AlreadyHeld {
 				verb = "already held; renewed"
 			}
-			return o, fmt.Sprintf("%s %s %q %s", verb, o.IssueID, o.Title, until(o.ExpiresUnixMS))
+			text := fmt.Sprintf("%s %s %q %s", verb, o.IssueID, o.Title, until(o.ExpiresUnixMS))
+			if o.Previous != nil {
+				text += "\n" + o.Previous.Describe()
+			}
+			return o, text
 		}),
 		define(tools.IssueRelease, "Release your claim on an issue.", []mcpgo.ToolOption{idProp},
 			same[tools.ReleaseInput], func(o tools.ReleaseOutput) (tools.ReleaseOutput, string) {

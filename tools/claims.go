@@ -3,11 +3,13 @@ package tools
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"time"
 
 	"grite/event"
+	"grite/handoff"
 	"grite/lock"
 	"grite/store"
 )
@@ -66,6 +68,22 @@ type ClaimOutput struct {
 	TookOverFrom  string   `json:"took_over_from,omitempty"`
 	EventIDs      []string `json:"event_ids"`
 	WALHead       string   `json:"wal_head"`
+	// Previous is the actor that held the issue before the caller, if
+	// another did: so the new owner continues where it stopped.
+	Previous *PreviousClaim `json:"previous,omitempty"`
+}
+
+// PreviousClaim is the claim an issue had before the caller's: who held
+// it, when and how it ended, and what the holder left on the issue.
+type PreviousClaim struct {
+	Actor   string `json:"actor"`
+	Label   string `json:"label,omitempty"`
+	EndedTS uint64 `json:"ended_ts"`
+	How     string `json:"how"` // released | expired
+	// The holder's latest handoff on the issue, and its latest other
+	// comment, if any.
+	Handoff     *HandoffJSON `json:"handoff,omitempty"`
+	LastComment *CommentJSON `json:"last_comment,omitempty"`
 }
 
 var IssueClaim = Op[ClaimInput, ClaimOutput]{
@@ -194,6 +212,11 @@ func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration
 	me := s.Actor.DisplayName()
 	out := ClaimOutput{IssueID: id.String(), Title: sum.Title, Resource: resource, Owner: s.Actor.ID.String(),
 		Assignee: me, ExpiresUnixMS: acq.Entry.Lock.ExpiresUnixMS, AlreadyHeld: acq.Existing, EventIDs: []string{}}
+	if acq.Previous != nil && acq.Previous.Owner != s.Actor.ID.String() {
+		if out.Previous, err = s.previousClaim(ctx, id, *acq.Previous, acq.PreviousWritten); err != nil {
+			return out, err
+		}
+	}
 	var kinds []event.Kind
 	if acq.Previous != nil && acq.Previous.Owner != s.Actor.ID.String() && acq.Previous.ExpiresUnixMS != 0 {
 		// Taking over an expired claim: drop the stale claimant's assignment.
@@ -231,6 +254,88 @@ func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration
 	out.EventIDs = dedupe(out.EventIDs)
 	s.refreshLockCache(ctx)
 	return out, nil
+}
+
+// previousClaim describes the claim prev that the caller's took over.
+func (s *Session) previousClaim(ctx context.Context, id event.IssueID, prev lock.Lock, written time.Time) (*PreviousClaim, error) {
+	p := &PreviousClaim{Actor: prev.Owner, How: "expired", EndedTS: prev.ExpiresUnixMS}
+	if prev.ExpiresUnixMS == 0 {
+		p.How, p.EndedTS = "released", uint64(written.UnixMilli())
+	}
+	if a, err := s.Grite.Load(prev.Owner); err == nil {
+		p.Label = a.Config.Label
+	}
+	events, err := s.Store.IssueEvents(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	SortByVersion(events)
+	for i := len(events) - 1; i >= 0 && (p.Handoff == nil || p.LastComment == nil); i-- {
+		e := events[i]
+		c, ok := e.Kind.(event.CommentAdded)
+		if !ok || e.Actor.String() != prev.Owner {
+			continue
+		}
+		if h, ok := handoff.Parse(c.Body); ok {
+			if p.Handoff == nil {
+				h.Actor = prev.Owner
+				p.Handoff = &HandoffJSON{EventID: e.ID.String(), TS: e.TS, Handoff: h}
+			}
+		} else if p.LastComment == nil {
+			p.LastComment = &CommentJSON{e.ID.String(), prev.Owner, e.TS, oneLine(c.Body, MaxCommentExcerpt)}
+		}
+	}
+	return p, nil
+}
+
+// Describe says in a few lines who held the issue before and what they
+// left, for the CLI's and MCP's text.
+func (p *PreviousClaim) Describe() string {
+	var b strings.Builder
+	who := p.Actor
+	if len(who) > 8 {
+		who = who[:8]
+	}
+	if p.Label != "" {
+		who += " (" + p.Label + ")"
+	}
+	fmt.Fprintf(&b, "previously held by %s: %s at %s", who, p.How, time.UnixMilli(int64(p.EndedTS)).UTC().Format(time.RFC3339))
+	if h := p.Handoff; h != nil {
+		fmt.Fprintf(&b, "\ntheir handoff: done: %s; next: %s", oneLine(h.Done, 200), oneLine(h.Next, 200))
+		if h.Blocker != "" {
+			fmt.Fprintf(&b, "; blocker: %s", oneLine(h.Blocker, 200))
+		}
+	}
+	if c := p.LastComment; c != nil {
+		fmt.Fprintf(&b, "\ntheir last comment: %s", oneLine(c.Body, 200))
+	}
+	return b.String()
+}
+
+// MaxCommentExcerpt bounds the comment a claim result quotes.
+const MaxCommentExcerpt = 2000
+
+// heartbeat renews the caller's live claim on issue after it wrote to the
+// issue: an agent that keeps reporting keeps its claim, one that goes
+// silent loses it when the lease runs out. The lease gets its own length
+// again; a claim renewed within the last tenth of its length (at most a
+// minute) is left as it is, so a burst of writes renews once. Best effort:
+// the write is done, so a failure only warns.
+func (s *Session) heartbeat(issue event.IssueID) {
+	resource := "issue:" + issue.String()
+	e, ok, err := s.Locks.Read(lock.RefName(resource))
+	now := s.Now()
+	if err != nil || !ok || !e.Lock.Live(uint64(now.UnixMilli())) || e.Lock.Owner != s.Actor.ID.String() {
+		return
+	}
+	lease := e.Lease()
+	if lease <= 0 || now.Sub(e.Written) < min(lease/10, time.Minute) {
+		return
+	}
+	if _, err := s.Locks.Renew(resource, s.Actor.ID, lease, now); err != nil {
+		s.warn(fmt.Sprintf("your claim on %s was not renewed (%v); it expires at %s unless renewed", issue, err,
+			time.UnixMilli(int64(e.Lock.ExpiresUnixMS)).UTC().Format(time.RFC3339)))
+	}
 }
 
 // claimValue finds the assignee value an actor's claim wrote on an issue:

@@ -107,7 +107,7 @@ func (s *Session) writeChanges(ctx context.Context, id event.IssueID, kinds []ev
 // writeEvents appends kinds on one issue as one WAL commit.
 func (s *Session) writeEvents(ctx context.Context, issue event.IssueID, kinds ...event.Kind) (WriteResult, error) {
 	if _, isCreate := kinds[0].(event.IssueCreated); !isCreate {
-		if err := s.checkLockPolicy(issue); err != nil {
+		if err := s.checkLockPolicy(ctx, issue); err != nil {
 			return WriteResult{}, err
 		}
 	}
@@ -131,6 +131,9 @@ func (s *Session) writeEventsNoPolicy(ctx context.Context, issue event.IssueID, 
 	head, err := s.append(ctx, events, isCreate)
 	if err != nil {
 		return WriteResult{}, err
+	}
+	if !isCreate {
+		s.heartbeat(issue)
 	}
 	r := WriteResult{IssueID: issue.String(), EventID: events[0].ID.String(), WALHead: head.String(), Changed: true}
 	if len(events) > 1 {

@@ -99,33 +99,85 @@ func (s *Session) refreshLockCache(ctx context.Context) {
 }
 
 // checkLockPolicy applies lock_policy to a write on issue: warn about or
-// refuse a live issue lock held by another actor.
-func (s *Session) checkLockPolicy(issue event.IssueID) error {
-	return s.applyLockPolicy("issue:" + issue.String())
+// refuse a live issue lock held by another actor. A writer whose own claim
+// on the issue was lost (it expired and was taken over, or lost at sync)
+// is told so whatever the policy, with a warning that starts with
+// "claim_lost:" (or, under require, the conflict's details.claim_lost):
+// its event is kept, and it learns to stop.
+func (s *Session) checkLockPolicy(ctx context.Context, issue event.IssueID) error {
+	policy, ce, err := s.lockedByOther("issue:" + issue.String())
+	if err != nil || ce == nil {
+		return err
+	}
+	lost, err := s.hadClaim(ctx, issue)
+	if err != nil {
+		return err
+	}
+	if !lost {
+		return s.applyPolicy(policy, ce)
+	}
+	holder := ce.Holder
+	if a, err := s.Grite.Load(holder); err == nil && a.Config.Label != "" {
+		holder += " (" + a.Config.Label + ")"
+	}
+	msg := fmt.Sprintf("claim_lost: your claim on issue %s is gone: %s holds it until %s; your event is kept, but stop working on the issue or ask its holder",
+		issue, holder, time.UnixMilli(int64(ce.ExpiresUnixMS)).UTC().Format(time.RFC3339))
+	if policy == actor.PolicyRequire {
+		return lockConflict(ce).(*Error).with("claim_lost", true)
+	}
+	s.warn(msg)
+	return nil
+}
+
+// hadClaim reports whether the caller ever claimed issue: a claim assigns
+// the claimer, so the caller wrote an AssigneeAdded on it.
+func (s *Session) hadClaim(ctx context.Context, issue event.IssueID) (bool, error) {
+	events, err := s.Store.IssueEvents(ctx, issue)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range events {
+		if _, ok := e.Kind.(event.AssigneeAdded); ok && e.Actor == s.Actor.ID {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // applyLockPolicy warns about (warn) or refuses (require) a write while
 // another actor holds a live lock on resource; writes check issue:<id>,
 // sync's push checks repo:global (FORMAT.md §8).
 func (s *Session) applyLockPolicy(resource string) error {
-	cfg, err := s.Grite.LoadRepoConfig()
-	if err != nil {
+	policy, ce, err := s.lockedByOther(resource)
+	if err != nil || ce == nil {
 		return err
 	}
-	policy := cfg.LockPolicyValue()
-	if policy == actor.PolicyOff {
-		return nil
+	return s.applyPolicy(policy, ce)
+}
+
+// lockedByOther reads lock_policy and, unless it is off, the live lock
+// another actor holds on resource (ce nil: none).
+func (s *Session) lockedByOther(resource string) (actor.Policy, *lock.ConflictError, error) {
+	cfg, err := s.Grite.LoadRepoConfig()
+	if err != nil {
+		return "", nil, err
 	}
 	e, ok, err := s.Locks.Read(lock.RefName(resource))
 	if err != nil || !ok {
-		return err
+		return cfg.LockPolicyValue(), nil, err
 	}
 	now := s.nowMS()
 	if !e.Lock.Live(now) || e.Lock.Owner == s.Actor.ID.String() {
-		return nil
+		return cfg.LockPolicyValue(), nil, nil
 	}
-	ce := &lock.ConflictError{Resource: e.Lock.Resource, Holder: e.Lock.Owner, ExpiresUnixMS: e.Lock.ExpiresUnixMS, NowMS: now}
-	if policy == actor.PolicyRequire {
+	return cfg.LockPolicyValue(), &lock.ConflictError{Resource: e.Lock.Resource, Holder: e.Lock.Owner, ExpiresUnixMS: e.Lock.ExpiresUnixMS, NowMS: now}, nil
+}
+
+func (s *Session) applyPolicy(policy actor.Policy, ce *lock.ConflictError) error {
+	switch policy {
+	case actor.PolicyOff:
+		return nil
+	case actor.PolicyRequire:
 		return lockConflict(ce)
 	}
 	s.warn(ce.Error())

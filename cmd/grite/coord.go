@@ -139,6 +139,9 @@ func claimCmd(g *globals) *cobra.Command {
 				if o.TookOverFrom != "" {
 					fmt.Fprintf(w, "took over the expired claim of %s\n", o.TookOverFrom)
 				}
+				if o.Previous != nil {
+					fmt.Fprintln(w, o.Previous.Describe())
+				}
 			})
 		}}
 	c.Flags().BoolVar(&next, "next", false, "claim the first ready issue")
