@@ -76,7 +76,7 @@ var cannotFail = map[string]map[tools.Code]string{
 	"lock_status":  {tools.CodeConflict: "only reads: conflicting locks are its answer, not an error"},
 	"sync": {tools.CodeConflict: "only when concurrent pushers outlast the retry budget, which is timing: " +
 		"e2e's sync convergence tests meet it; its error object has the shape every error has"},
-	"whoami": {tools.CodeNotFound: "takes no arguments", tools.CodeConflict: "only reads"},
+	"whoami": {tools.CodeNotFound: "its one argument, max_chars, names nothing that must exist", tools.CodeConflict: "only reads"},
 	"changes": {tools.CodeConflict: "only past MaxWaits waiting calls at once, which needs calls in flight: " +
 		"e2e's TestMCPChangesWaits meets it, and checks that error against this schema"},
 }
@@ -222,6 +222,8 @@ func TestEveryResultMatchesItsOutputSchema(t *testing.T) {
 	run(me, "issue_claim", map[string]any{"id": closed}, tools.CodeConflict)
 	run(me, "issue_list", map[string]any{"claimed_by": "me"}, "")
 	run(me, "whoami", nil, "")
+	run(me, "whoami", map[string]any{"max_chars": 600}, "")
+	run(me, "whoami", map[string]any{"max_chars": 10}, tools.CodeInvalidArgs)
 	run(me, "issue_release", map[string]any{"id": a}, "")
 	run(me, "issue_release", map[string]any{"id": a}, "") // not held: still released
 	run(me, "issue_release", map[string]any{"id": ""}, tools.CodeInvalidArgs)

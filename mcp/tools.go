@@ -378,17 +378,13 @@ func Definitions() []Definition {
 			}
 			return in, nil
 		}, func(o tools.SyncOutput) (tools.SyncOutput, string) { return o, o.Message }),
-		define(tools.WhoAmI, "Repository, your actor, your live claims, WAL head and events not yet pushed to origin; remote is empty when there is no origin.", nil,
-			same[struct{}], func(o tools.WhoAmIOutput) (tools.WhoAmIOutput, string) {
-				text := fmt.Sprintf("repo %s, actor %s (%s), %s, %s", o.Repo, o.ActorID, o.Label, tools.Plural(o.UnpushedEvents, "unpushed event"), tools.Plural(len(o.Claims), "live claim"))
-				if o.Remote == "" {
-					text += " (no remote named origin)"
-				}
-				for _, c := range o.Claims {
-					text += fmt.Sprintf("\n%s %q %s", c.IssueID, c.Title, until(c.ExpiresUnixMS))
-				}
-				return o, text
-			}),
+		define(tools.WhoAmI, "Your session primer: call it first in a session and again after a compaction. "+
+			"Repository and your actor; your live claims with expiry and their latest handoffs (how a restarted agent finds its work); "+
+			"the top of the ready queue; counts (open, ready, blocked, claimed); project context; events not yet pushed "+
+			"(remote is empty when there is no origin); and the change cursor to pass to changes.", []mcpgo.ToolOption{
+			mcpgo.WithInteger("max_chars", mcpgo.Description("Fit the primer (text and structured) within this many characters by trimming lists (default 4000)"),
+				mcpgo.Min(tools.MinPrimerChars), mcpgo.Max(tools.MaxPrimerChars)),
+		}, same[tools.WhoAmIInput], func(o tools.WhoAmIOutput) (tools.WhoAmIOutput, string) { return o, o.Text() }),
 	}
 }
 

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"strings"
+
+	"grite/event"
 )
 
 // CachedLock is a lock ref as last seen (derived from refs/grite/locks/*).
@@ -198,4 +200,42 @@ func (s *Store) Summaries(ctx context.Context, ids []string) ([]Summary, error) 
 	}
 	ph := strings.Repeat("?,", len(ids))
 	return s.summaries(ctx, len(ids), `FROM issues i WHERE i.issue_id IN (`+ph[:len(ph)-1]+`) ORDER BY i.created_ts, i.issue_id`, args...)
+}
+
+// Counts sizes the backlog as an agent starting a session needs it.
+type Counts struct {
+	Open            int `json:"open"`
+	Ready           int `json:"ready"`
+	Blocked         int `json:"blocked"`
+	ClaimedByMe     int `json:"claimed_by_me"`
+	ClaimedByOthers int `json:"claimed_by_others"`
+}
+
+// Counts counts open issues, those ready (as Ready), blocked, and the open
+// ones with a live claim of me or of others, at nowMS.
+func (s *Store) Counts(ctx context.Context, me string, nowMS uint64) (Counts, error) {
+	var c Counts
+	err := s.db.QueryRowContext(ctx, `WITH claims AS (
+	SELECT substr(resource, 7) AS issue_id, owner FROM locks
+	WHERE resource >= 'issue:' AND resource < 'issue;' AND expires > ?)
+SELECT
+	count(*),
+	coalesce(sum(i.blocked = 0 AND c.issue_id IS NULL), 0),
+	coalesce(sum(i.blocked), 0),
+	coalesce(sum(c.owner = ?), 0),
+	coalesce(sum(c.owner <> ?), 0)
+FROM issues i LEFT JOIN claims c ON c.issue_id = i.issue_id
+WHERE i.state = 'open'`, int64(nowMS), me, me).Scan(&c.Open, &c.Ready, &c.Blocked, &c.ClaimedByMe, &c.ClaimedByOthers)
+	return c, mapErr(err)
+}
+
+// EventsOfKind returns every stored event with kind tag (for the kinds the
+// projection does not keep, such as project context).
+func (s *Store) EventsOfKind(ctx context.Context, tag uint64) ([]event.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT record FROM events WHERE kind_tag = ?`, int64(tag))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	return decodeRows(rows)
 }

@@ -345,3 +345,10 @@ func (s *Store) LastEventByActor(ctx context.Context) (map[string]uint64, error)
 	}
 	return out, mapErr(rows.Err())
 }
+
+// EventCount is the number of events in the view.
+func (s *Store) EventCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n)
+	return n, mapErr(err)
+}

@@ -152,7 +152,7 @@ func TestClaimExpiryHandsTheIssueToAnotherActorWithoutWaiting(t *testing.T) {
 		t.Fatalf("the holder's own claim must hide the issue from it too: %v", got)
 	}
 	// The holder finds its claim in whoami and with --claimed-by me.
-	who := coordMust(a, tools.WhoAmI, struct{}{})
+	who := coordMust(a, tools.WhoAmI, tools.WhoAmIInput{})
 	if len(who.Claims) != 1 || who.Claims[0].IssueID != id || who.Claims[0].Title != "expiring" || who.Claims[0].ExpiresUnixMS != expires {
 		t.Fatalf("whoami claims %+v, want %s until %d", who.Claims, id, expires)
 	}

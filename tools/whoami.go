@@ -2,16 +2,45 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"grite/actor"
+	"grite/event"
+	"grite/feed"
 	"grite/gitdir"
+	"grite/handoff"
+	"grite/store"
 	"grite/wal"
 )
 
-// WhoAmIOutput orients an agent: where it writes and as whom.
+// WhoAmIInput sizes the primer.
+type WhoAmIInput struct {
+	// MaxChars bounds the primer, as text and as JSON (default
+	// DefaultPrimerChars): lists are trimmed to fit, never cut mid-item.
+	MaxChars int `json:"max_chars,omitempty"`
+}
+
+// Primer sizes.
+const (
+	DefaultPrimerChars = 4000
+	MinPrimerChars     = 500
+	MaxPrimerChars     = 100000
+	primerReady        = 10 // ready issues listed at most
+	primerContext      = 20 // project context entries listed at most
+)
+
+// WhoAmIOutput is the session primer: what an agent needs at the start of
+// a session or after a compaction. Where it writes and as whom, its live
+// claims with their latest handoffs, the head of the ready queue, the
+// backlog's counts, the project context, what is not pushed, and the
+// change feed's cursor to wait on.
 type WhoAmIOutput struct {
 	Repo           string `json:"repo"`
 	ActorID        string `json:"actor_id"`
@@ -24,7 +53,24 @@ type WhoAmIOutput struct {
 	Remote string `json:"remote"`
 	// Claims are the actor's live claims, soonest expiry first: how an
 	// agent restarted with the same actor finds its work again.
-	Claims []ClaimJSON `json:"claims"`
+	Claims  []ClaimJSON    `json:"claims"`
+	Ready   []IssueSummary `json:"ready"`
+	Counts  Counts         `json:"counts"`
+	Context []ContextEntry `json:"context"`
+	// Cursor is the change feed's position now (changes, grite events).
+	Cursor string `json:"cursor"`
+	// Omitted counts what was left out to stay within max_chars, by list.
+	Omitted map[string]int `json:"omitted,omitempty"`
+}
+
+// Counts sizes the backlog.
+type Counts = store.Counts
+
+// ContextEntry is one project context value (the original grite's
+// ProjectContextUpdated), the latest written for its key.
+type ContextEntry struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // ClaimJSON is a live claim of the caller.
@@ -32,6 +78,8 @@ type ClaimJSON struct {
 	IssueID       string `json:"issue_id"`
 	Title         string `json:"title"`
 	ExpiresUnixMS uint64 `json:"expires_unix_ms"`
+	// Handoff is the latest handoff on the issue, by anyone.
+	Handoff *HandoffJSON `json:"handoff,omitempty"`
 }
 
 // ownClaims lists the caller's live claims.
@@ -50,10 +98,16 @@ func (s *Session) ownClaims(ctx context.Context) ([]ClaimJSON, error) {
 	return out, nil
 }
 
-var WhoAmI = Op[struct{}, WhoAmIOutput]{
+var WhoAmI = Op[WhoAmIInput, WhoAmIOutput]{
 	Name: "whoami", Title: "Who am I", ReadOnly: true, Idempotent: true,
-	Description: "Repository, actor, your live claims, WAL head and number of events not yet pushed to origin (remote is empty when there is no origin).",
-	Run: func(ctx context.Context, s *Session, _ struct{}) (WhoAmIOutput, error) {
+	Description: "The session primer: your actor, your live claims with their latest handoffs, the top of the ready queue, counts, project context, events not yet pushed and the change cursor.",
+	Run: func(ctx context.Context, s *Session, in WhoAmIInput) (WhoAmIOutput, error) {
+		if in.MaxChars == 0 {
+			in.MaxChars = DefaultPrimerChars
+		}
+		if in.MaxChars < MinPrimerChars || in.MaxChars > MaxPrimerChars {
+			return WhoAmIOutput{}, InvalidArgs("max_chars must be between %d and %d, got %d", MinPrimerChars, MaxPrimerChars, in.MaxChars)
+		}
 		head, err := s.WAL.Head()
 		if err != nil {
 			return WhoAmIOutput{}, err
@@ -70,14 +124,193 @@ var WhoAmI = Op[struct{}, WhoAmIOutput]{
 		if err != nil {
 			return out, err
 		}
-		err = s.WAL.Walk(ctx, head, wal.ReadOptions{Stop: func(h plumbing.Hash) bool { return h == pushed }},
-			func(c wal.Commit) error { out.UnpushedEvents += len(c.Events); return nil })
+		if pushed.IsZero() {
+			// Never pushed: every event is unpushed, and the view (caught
+			// up as the session opened) counts them without a walk of the
+			// whole history.
+			out.UnpushedEvents, err = s.Store.EventCount(ctx)
+		} else {
+			err = s.WAL.Walk(ctx, head, wal.ReadOptions{Stop: func(h plumbing.Hash) bool { return h == pushed }},
+				func(c wal.Commit) error { out.UnpushedEvents += len(c.Events); return nil })
+		}
 		if err != nil {
 			return out, err
 		}
-		out.Claims, err = s.ownClaims(ctx)
-		return out, err
+		if out.Claims, err = s.ownClaims(ctx); err != nil {
+			return out, err
+		}
+		for i := range out.Claims {
+			if out.Claims[i].Handoff, err = s.issueHandoff(ctx, out.Claims[i].IssueID); err != nil {
+				return out, err
+			}
+		}
+		if out.Ready, err = s.Store.Ready(ctx, store.ReadyFilter{Limit: primerReady, NowMS: s.nowMS()}); err != nil {
+			return out, err
+		}
+		if out.Counts, err = s.Store.Counts(ctx, s.Actor.ID.String(), s.nowMS()); err != nil {
+			return out, err
+		}
+		if out.Context, err = s.projectContext(ctx); err != nil {
+			return out, err
+		}
+		r := s.WAL.NewReader()
+		defer r.Close()
+		cur, err := feed.Head(r, head)
+		if err != nil {
+			return out, err
+		}
+		out.Cursor = cur.String()
+		out.fit(in.MaxChars)
+		return out, nil
 	},
+}
+
+// issueHandoff is the latest handoff comment on the issue, if any.
+func (s *Session) issueHandoff(ctx context.Context, issue string) (*HandoffJSON, error) {
+	id, err := event.ParseIssueID(issue)
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.Store.IssueEvents(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	SortByVersion(events)
+	for i := len(events) - 1; i >= 0; i-- {
+		if c, ok := events[i].Kind.(event.CommentAdded); ok {
+			if h, ok := handoff.Parse(c.Body); ok {
+				h.Actor = events[i].Actor.String()
+				return &HandoffJSON{EventID: events[i].ID.String(), TS: events[i].TS, Handoff: h}, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// projectContext is the latest value of each project context key (last
+// writer wins, in the fold's order), by key, at most primerContext.
+func (s *Session) projectContext(ctx context.Context) ([]ContextEntry, error) {
+	events, err := s.Store.EventsOfKind(ctx, event.ProjectContextUpdated{}.Tag())
+	if err != nil {
+		return nil, err
+	}
+	SortByVersion(events)
+	latest := map[string]string{}
+	for _, e := range events {
+		if k, ok := e.Kind.(event.ProjectContextUpdated); ok {
+			latest[k.Key] = k.Value
+		}
+	}
+	out := make([]ContextEntry, 0, len(latest))
+	for _, k := range slices.Sorted(maps.Keys(latest)) {
+		out = append(out, ContextEntry{k, oneLine(latest[k], 300)})
+	}
+	return out, nil
+}
+
+// fit trims the primer's lists until its text and its JSON are within
+// max characters: the ready queue first, then the project context, then
+// the claims' handoffs, then the claims; what is left out is counted in
+// Omitted.
+func (o *WhoAmIOutput) fit(max int) {
+	for {
+		b, _ := json.Marshal(o)
+		if len(b) <= max && len(o.Text()) <= max {
+			return
+		}
+		switch {
+		case len(o.Ready) > 0:
+			o.Ready = o.Ready[:len(o.Ready)-1]
+			o.omit("ready")
+		case len(o.Context) > 0:
+			o.Context = o.Context[:len(o.Context)-1]
+			o.omit("context")
+		case o.dropHandoff():
+			o.omit("handoffs")
+		case len(o.Claims) > 0:
+			o.Claims = o.Claims[:len(o.Claims)-1]
+			o.omit("claims")
+		default:
+			return // the rest is the least an agent needs
+		}
+	}
+}
+
+func (o *WhoAmIOutput) omit(list string) {
+	if o.Omitted == nil {
+		o.Omitted = map[string]int{}
+	}
+	o.Omitted[list]++
+}
+
+func (o *WhoAmIOutput) dropHandoff() bool {
+	for i := len(o.Claims) - 1; i >= 0; i-- {
+		if o.Claims[i].Handoff != nil {
+			o.Claims[i].Handoff = nil
+			return true
+		}
+	}
+	return false
+}
+
+// Text renders the primer for people and for a model's context.
+func (o WhoAmIOutput) Text() string {
+	var b strings.Builder
+	who := o.ActorID
+	if o.Label != "" {
+		who = o.Label + " (" + o.ActorID + ")"
+	}
+	fmt.Fprintf(&b, "You are %s in %s.\n", who, o.Repo)
+	c := o.Counts
+	fmt.Fprintf(&b, "Backlog: %d open: %d ready, %d blocked, %d claimed by you, %d by others.", c.Open, c.Ready, c.Blocked, c.ClaimedByMe, c.ClaimedByOthers)
+	switch {
+	case o.Remote == "":
+		b.WriteString(" No origin remote.\n")
+	case o.UnpushedEvents > 0:
+		fmt.Fprintf(&b, " %s not pushed to origin: sync.\n", Plural(o.UnpushedEvents, "event"))
+	default:
+		b.WriteString(" Everything is pushed to origin.\n")
+	}
+	if o.Cursor != "" {
+		fmt.Fprintf(&b, "Change cursor (changes since / grite events --since): %s\n", o.Cursor)
+	}
+	if len(o.Claims) > 0 {
+		b.WriteString("\nYour claims:\n")
+		for _, cl := range o.Claims {
+			fmt.Fprintf(&b, "- %s %q until %s\n", cl.IssueID[:8], cl.Title, time.UnixMilli(int64(cl.ExpiresUnixMS)).UTC().Format(time.RFC3339))
+			if h := cl.Handoff; h != nil {
+				fmt.Fprintf(&b, "  handoff: done: %s; next: %s", oneLine(h.Done, 200), oneLine(h.Next, 200))
+				if h.Blocker != "" {
+					fmt.Fprintf(&b, "; blocker: %s", oneLine(h.Blocker, 200))
+				}
+				b.WriteByte('\n')
+			}
+		}
+	}
+	if len(o.Ready) > 0 {
+		b.WriteString("\nReady, oldest first:\n")
+		for _, r := range o.Ready {
+			fmt.Fprintf(&b, "- %s %s", r.IssueID[:8], oneLine(r.Title, 100))
+			if len(r.Labels) > 0 {
+				fmt.Fprintf(&b, " [%s]", strings.Join(r.Labels, ","))
+			}
+			b.WriteByte('\n')
+		}
+	}
+	if len(o.Context) > 0 {
+		b.WriteString("\nProject context:\n")
+		for _, e := range o.Context {
+			fmt.Fprintf(&b, "- %s: %s\n", e.Key, e.Value)
+		}
+	}
+	if len(o.Omitted) > 0 {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(o.Omitted)) {
+			parts = append(parts, fmt.Sprintf("%d %s", o.Omitted[k], k))
+		}
+		fmt.Fprintf(&b, "\n(Left out to fit: %s.)\n", strings.Join(parts, ", "))
+	}
+	return b.String()
 }
 
 // RepoPath is the repository as users know it: the working tree, or the

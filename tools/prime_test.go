@@ -1,0 +1,71 @@
+package tools_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"grite/event"
+	"grite/tools"
+)
+
+// The primer carries what an agent needs, and fits in max_chars (text and
+// JSON) by leaving list items out, ready issues first, saying how many.
+func TestPrimerFitsItsBudget(t *testing.T) {
+	ctx := context.Background()
+	r := newCoordRepo(t)
+	a, b := r.agent("worker"), r.agent("other")
+	long := strings.Repeat("a long title ", 8)
+	for i := range 30 {
+		a.create(fmt.Sprintf("%s%d", long, i))
+	}
+	mine := a.create("mine")
+	coordMust(a, tools.IssueClaim, tools.ClaimInput{ID: mine})
+	coordMust(a, tools.IssueComment, tools.IssueCommentInput{ID: mine, Kind: "handoff", Done: "step one", Next: "step two"})
+	coordMust(b, tools.IssueClaim, tools.ClaimInput{Next: true})
+	blocked := a.create("blocked")
+	coordMust(a, tools.IssueDep, tools.DepInput{ID: mine, Target: blocked, Type: "blocks", Action: "add"})
+	// Project context, as the original grite writes it.
+	pc := event.Event{IssueID: event.IssueID{0xcc}, Actor: event.ActorID{9}, TS: uint64(r.clock.now.UnixMilli()),
+		Kind: event.ProjectContextUpdated{Key: "build", Value: "go test ./..."}}
+	if err := pc.Seal(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.s.WAL.Append(ctx, pc.Actor, []event.Event{pc}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	full := coordMust(a, tools.WhoAmI, tools.WhoAmIInput{MaxChars: tools.MaxPrimerChars})
+	want := tools.Counts{Open: 32, Ready: 29, Blocked: 1, ClaimedByMe: 1, ClaimedByOthers: 1}
+	if full.Counts != want {
+		t.Fatalf("counts %+v, want %+v", full.Counts, want)
+	}
+	if len(full.Claims) != 1 || full.Claims[0].IssueID != mine || full.Claims[0].Handoff == nil || full.Claims[0].Handoff.Next != "step two" {
+		t.Fatalf("claims %+v", full.Claims)
+	}
+	if len(full.Ready) != 10 || len(full.Context) != 1 || full.Context[0] != (tools.ContextEntry{Key: "build", Value: "go test ./..."}) || full.Cursor == "" || len(full.Omitted) != 0 {
+		t.Fatalf("ready %d, context %+v, cursor %q, omitted %v", len(full.Ready), full.Context, full.Cursor, full.Omitted)
+	}
+	for _, max := range []int{500, 800, 1500, 4000} {
+		out := coordMust(a, tools.WhoAmI, tools.WhoAmIInput{MaxChars: max})
+		b, _ := json.Marshal(out)
+		if len(b) > max || len(out.Text()) > max {
+			t.Errorf("max %d: JSON %d, text %d characters", max, len(b), len(out.Text()))
+		}
+		if len(out.Ready)+out.Omitted["ready"] != 10 {
+			t.Errorf("max %d: %d ready + %d omitted, want 10", max, len(out.Ready), out.Omitted["ready"])
+		}
+		if out.Omitted["claims"] > 0 && len(out.Ready) > 0 {
+			t.Errorf("max %d: a claim left out before the ready issues", max)
+		}
+		if out.Counts != want || out.Cursor != full.Cursor {
+			t.Errorf("max %d: counts or cursor trimmed", max)
+		}
+	}
+	if _, err := tools.WhoAmI.Call(ctx, a.s, tools.WhoAmIInput{MaxChars: 10}); err == nil {
+		t.Fatal("max_chars 10 accepted")
+	}
+}
