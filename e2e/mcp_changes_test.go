@@ -178,3 +178,59 @@ func validateAgainstOutputSchema(t *testing.T, s *mcpServer, tool string, body t
 	}
 	t.Fatalf("no tool %s", tool)
 }
+
+// Idle agents wait for work with issue_claim {next, wait_seconds}: each
+// issue created later (here by the CLI, another process) goes to exactly
+// one of them, and a waiting CLI claim is woken by a session's create.
+func TestMCPClaimNextWaitsForWork(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	const n = 3
+	var sessions []*mcpServer
+	for range n {
+		sessions = append(sessions, mustStartMCP(t, mcpOptions{dir: dir, args: []string{"--log-level", "debug"}}))
+	}
+	got := make(chan string, n)
+	for _, s := range sessions {
+		go func() {
+			var out struct {
+				IssueID string `json:"issue_id"`
+			}
+			if _, err := s.tryOK("issue_claim", map[string]any{"next": true, "wait_seconds": 120}, &out); err != nil {
+				t.Error(err)
+			}
+			got <- out.IssueID
+		}()
+	}
+	for _, s := range sessions {
+		untilWaits(t, s, 1)
+	}
+	made := map[string]bool{}
+	for i := range n {
+		made[create(t, dir, "work "+string(rune('a'+i)))] = true
+	}
+	claimed := map[string]bool{}
+	for range n {
+		id := <-got
+		if !made[id] || claimed[id] {
+			t.Fatalf("a waiter claimed %q: not new work, or claimed twice (%v)", id, claimed)
+		}
+		claimed[id] = true
+	}
+	sessions[0].fail(t, "issue_claim", map[string]any{"id": "0123", "wait_seconds": 5}, "invalid_args")
+	sessions[0].fail(t, "issue_claim", map[string]any{"next": true, "wait_seconds": 0.05}, "not_found")
+
+	cli := make(chan result, 1)
+	go func() { cli <- grite(t, dir, "issue", "claim", "--next", "--wait", "60s", "--json") }()
+	// The CLI's wait has begun once it holds its session; a create before
+	// that is claimed at its first look, after it by its wake-up: either
+	// way the CLI must end with this issue.
+	id, err := sessions[1].createIssue("for the CLI")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-cli
+	if r.code != 0 || !strings.Contains(r.stdout, id) {
+		t.Fatalf("waiting CLI claim: %s", r)
+	}
+}

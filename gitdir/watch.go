@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -28,20 +29,28 @@ type RefWatch struct {
 	done chan struct{}
 }
 
-// WatchRef starts watching ref name (under refs/grite/). Close it when
-// done.
-func (r *Repo) WatchRef(name string) (*RefWatch, error) {
+// WatchRef starts watching ref name (under refs/grite/), and any ref in
+// the directories dirs (such as refs/grite/locks). Close it when done.
+func (r *Repo) WatchRef(name string, dirs ...string) (*RefWatch, error) {
 	loose := filepath.Join(r.CommonDir, filepath.FromSlash(name))
-	// The ref's directory exists before its first write, so that the
-	// watch is in place for it (git ignores empty directories under refs).
-	if err := os.MkdirAll(filepath.Dir(loose), 0o755); err != nil {
-		return nil, err
+	watched := []string{filepath.Dir(loose), r.CommonDir}
+	anyIn := map[string]bool{}
+	for _, d := range dirs {
+		d = filepath.Join(r.CommonDir, filepath.FromSlash(d))
+		watched, anyIn[d] = append(watched, d), true
 	}
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, err
 	}
-	for _, dir := range []string{filepath.Dir(loose), r.CommonDir} {
+	for _, dir := range watched {
+		// The directories exist before their first ref, so that the
+		// watch is in place for it (git ignores empty directories
+		// under refs).
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			fw.Close()
+			return nil, err
+		}
 		if err := fw.Add(dir); err != nil {
 			fw.Close()
 			return nil, err
@@ -50,11 +59,11 @@ func (r *Repo) WatchRef(name string) (*RefWatch, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rw := &RefWatch{C: make(chan struct{}, 1), w: fw, stop: cancel, done: make(chan struct{})}
 	last, _ := r.ReadRef(name)
-	go rw.run(ctx, r, name, loose, last)
+	go rw.run(ctx, r, name, loose, anyIn, last)
 	return rw, nil
 }
 
-func (rw *RefWatch) run(ctx context.Context, r *Repo, name, loose string, last plumbing.Hash) {
+func (rw *RefWatch) run(ctx context.Context, r *Repo, name, loose string, anyIn map[string]bool, last plumbing.Hash) {
 	defer close(rw.done)
 	packed := filepath.Join(r.CommonDir, "packed-refs")
 	tick := time.NewTicker(watchPoll)
@@ -67,7 +76,7 @@ func (rw *RefWatch) run(ctx context.Context, r *Repo, name, loose string, last p
 			if !ok {
 				return
 			}
-			if ev.Name == loose || ev.Name == packed {
+			if ev.Name == loose || ev.Name == packed || (anyIn[filepath.Dir(ev.Name)] && !strings.HasSuffix(ev.Name, ".lock")) {
 				rw.wake()
 			}
 		case _, ok := <-rw.w.Errors:

@@ -296,23 +296,39 @@ func (s *Server) call(ctx context.Context, d Definition, raw json.RawMessage, pr
 	}
 	if d.Prepare != nil {
 		run, err := d.Prepare(ctx, sess, raw)
-		warnings = sess.TakeWarnings()
-		s.mu.Unlock()
-		locked = false
 		if err != nil {
-			return nil, "", warnings, err
+			return nil, "", sess.TakeWarnings(), err
 		}
-		select {
-		case s.waits <- struct{}{}:
-			defer func() { <-s.waits }()
-			s.log.Debug("running without the session", "tool", d.Tool.Name)
-		default:
-			return nil, "", warnings, &tools.Error{Code: tools.CodeConflict,
-				Message: fmt.Sprintf("%d waiting calls are already running in this session, the most it runs at once", MaxWaits),
-				Details: map[string]any{"suggestions": []string{"Wait for one of them to return, or call changes without wait_seconds"}}}
+		if run != nil {
+			warnings = sess.TakeWarnings()
+			s.mu.Unlock()
+			locked = false
+			select {
+			case s.waits <- struct{}{}:
+				defer func() { <-s.waits }()
+				s.log.Debug("running without the session", "tool", d.Tool.Name)
+			default:
+				return nil, "", warnings, &tools.Error{Code: tools.CodeConflict,
+					Message: fmt.Sprintf("%d waiting calls are already running in this session, the most it runs at once", MaxWaits),
+					Details: map[string]any{"suggestions": []string{"Wait for one of them to return, or call without wait_seconds"}}}
+			}
+			var mu sync.Mutex // the run's own warnings, from its session calls
+			env := RunEnv{Progress: progress, Session: func(fn func(*tools.Session) error) error {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				sess, err := s.sessionLocked(ctx, clientName(ctx))
+				if err != nil {
+					return err
+				}
+				err = fn(sess)
+				mu.Lock()
+				warnings = append(warnings, sess.TakeWarnings()...)
+				mu.Unlock()
+				return err
+			}}
+			data, text, err = run(ctx, env)
+			return data, text, warnings, err
 		}
-		data, text, err = run(ctx, progress)
-		return data, text, warnings, err
 	}
 	// A write's view update follows its answer: the events are in the
 	// WAL (git) when it is sent, and every call catches the view up

@@ -28,11 +28,25 @@ type Definition struct {
 	// a successful call's data, which the outputSchema is generated from.
 	Args, Result reflect.Type
 	Call         func(ctx context.Context, s *tools.Session, args json.RawMessage) (data any, text string, err error)
-	// Prepare, when set, is used instead of Call by the server: it checks
-	// the arguments with the session and returns the run, which may wait
-	// for a long time and so runs without the session (other calls of the
-	// session go on meanwhile). progress, if not nil, reports the wait.
-	Prepare func(ctx context.Context, s *tools.Session, args json.RawMessage) (run func(ctx context.Context, progress func(done, total time.Duration)) (data any, text string, err error), err error)
+	// Prepare, when set, is run by the server before Call: it checks the
+	// arguments with the session and, for a call that waits, returns the
+	// run, which the server runs without holding the session (its other
+	// calls go on meanwhile). A nil run means no wait: the server runs
+	// Call as usual.
+	Prepare func(ctx context.Context, s *tools.Session, args json.RawMessage) (run Run, err error)
+}
+
+// Run is a prepared call that may wait.
+type Run func(ctx context.Context, env RunEnv) (data any, text string, err error)
+
+// RunEnv is what the server gives a Run.
+type RunEnv struct {
+	// Progress reports the wait to the client (nil without a progress
+	// token).
+	Progress func(done, total time.Duration)
+	// Session runs fn with the session, caught up, as a call would; the
+	// session's warnings join the result's.
+	Session func(fn func(*tools.Session) error) error
 }
 
 // DefaultPageSize is the default limit of paged listings.
@@ -257,10 +271,14 @@ type readyArgs struct {
 }
 
 type claimArgs struct {
-	ID   string `json:"id"`
-	Next bool   `json:"next"`
-	TTL  ttlArg `json:"ttl"`
+	ID          string  `json:"id"`
+	Next        bool    `json:"next"`
+	TTL         ttlArg  `json:"ttl"`
+	WaitSeconds float64 `json:"wait_seconds"`
 }
+
+// MaxClaimWait bounds wait_seconds of issue_claim.
+const MaxClaimWait = 300 * time.Second
 
 type lockArgs struct {
 	Action   string `json:"action"`
@@ -316,23 +334,7 @@ func Definitions() []Definition {
 			}
 			return o, summaryLines(o.Issues)
 		}),
-		define(tools.IssueClaim, "Atomically claim an issue (or the next ready one) with a lease and assign it to yourself.", []mcpgo.ToolOption{
-			mcpgo.WithString("id", mcpgo.Description("Issue ID or prefix; omit with next=true")),
-			mcpgo.WithBoolean("next", mcpgo.Description("Claim the first ready issue")),
-			withTTL("Lease: duration (\"30m\") or seconds; default 30m"),
-		}, func(a claimArgs) (tools.ClaimInput, error) {
-			return tools.ClaimInput{ID: a.ID, Next: a.Next, TTL: string(a.TTL)}, nil
-		}, func(o tools.ClaimOutput) (tools.ClaimOutput, string) {
-			verb := "claimed"
-			if o.AlreadyHeld {
-				verb = "already held; renewed"
-			}
-			text := fmt.Sprintf("%s %s %q %s", verb, o.IssueID, o.Title, until(o.ExpiresUnixMS))
-			if o.Previous != nil {
-				text += "\n" + o.Previous.Describe()
-			}
-			return o, text
-		}),
+		claimDefinition(),
 		define(tools.IssueRelease, "Release your claim on an issue.", []mcpgo.ToolOption{idProp},
 			same[tools.ReleaseInput], func(o tools.ReleaseOutput) (tools.ReleaseOutput, string) {
 				return o, "released " + o.IssueID
@@ -415,6 +417,73 @@ func defineRaw[A, I, O, D any](op tools.Op[I, O], desc string, props []mcpgo.Too
 	}
 }
 
+func claimDefinition() Definition {
+	conv := func(a claimArgs) (tools.ClaimInput, error) {
+		wait := time.Duration(a.WaitSeconds * float64(time.Second))
+		if a.WaitSeconds < 0 || wait > MaxClaimWait {
+			return tools.ClaimInput{}, tools.InvalidArgs("wait_seconds must be between 0 and %d, got %v", int(MaxClaimWait/time.Second), a.WaitSeconds)
+		}
+		if wait > 0 && !a.Next {
+			return tools.ClaimInput{}, tools.InvalidArgs("wait_seconds is for next=true: it waits for an issue to become ready")
+		}
+		return tools.ClaimInput{ID: a.ID, Next: a.Next, TTL: string(a.TTL), Wait: wait}, nil
+	}
+	render := func(o tools.ClaimOutput) (tools.ClaimOutput, string) {
+		verb := "claimed"
+		if o.AlreadyHeld {
+			verb = "already held; renewed"
+		}
+		text := fmt.Sprintf("%s %s %q %s", verb, o.IssueID, o.Title, until(o.ExpiresUnixMS))
+		if o.Previous != nil {
+			text += "\n" + o.Previous.Describe()
+		}
+		return o, text
+	}
+	d := define(tools.IssueClaim, "Atomically claim an issue (or the next ready one) with a lease and assign it to yourself. "+
+		"With next and wait_seconds, waits for an issue to become ready (created, unblocked, released, lease expired) and claims it, "+
+		"or fails with not_found when the time is up: how an idle agent waits for work without polling.", []mcpgo.ToolOption{
+		mcpgo.WithString("id", mcpgo.Description("Issue ID or prefix; omit with next=true")),
+		mcpgo.WithBoolean("next", mcpgo.Description("Claim the first ready issue")),
+		withTTL("Lease: duration (\"30m\") or seconds; default 30m"),
+		mcpgo.WithNumber("wait_seconds", mcpgo.Description("With next: wait up to this long for an issue to become ready (0-300; default 0: fail at once)"),
+			mcpgo.Min(0), mcpgo.Max(MaxClaimWait.Seconds())),
+	}, conv, render)
+	d.Prepare = func(ctx context.Context, s *tools.Session, raw json.RawMessage) (Run, error) {
+		var a claimArgs
+		if err := decodeStrict(raw, &a); err != nil {
+			return nil, err
+		}
+		in, err := conv(a)
+		if err != nil || in.Wait == 0 {
+			return nil, err
+		}
+		w, err := s.PrepareWorkWait(in.Wait)
+		if err != nil {
+			return nil, err
+		}
+		in.Wait = 0 // each try claims at once; the wait is w's
+		return func(ctx context.Context, env RunEnv) (any, string, error) {
+			out, err := w.Run(ctx, env.Progress, func() (out tools.ClaimOutput, err error) {
+				serr := env.Session(func(sess *tools.Session) error {
+					out, err = tools.IssueClaim.Call(ctx, sess, in)
+					return nil
+				})
+				if serr != nil {
+					return out, serr
+				}
+				return out, err
+			})
+			if err != nil {
+				return nil, "", err
+			}
+			data, text := render(out)
+			nonNil(reflect.ValueOf(&data).Elem())
+			return data, text, nil
+		}, nil
+	}
+	return d
+}
+
 type changesArgs struct {
 	Since       string   `json:"since"`
 	Issue       string   `json:"issue"`
@@ -456,17 +525,17 @@ func changesDefinition() Definition {
 		out, err := q.Run(ctx)
 		return out, changesText(out), err
 	})
-	d.Prepare = func(ctx context.Context, s *tools.Session, raw json.RawMessage) (func(context.Context, func(done, total time.Duration)) (any, string, error), error) {
+	d.Prepare = func(ctx context.Context, s *tools.Session, raw json.RawMessage) (Run, error) {
 		var a changesArgs
 		if err := decodeStrict(raw, &a); err != nil {
 			return nil, err
 		}
 		q, err := prepare(ctx, s, a)
-		if err != nil {
+		if err != nil || a.WaitSeconds == 0 {
 			return nil, err
 		}
-		return func(ctx context.Context, progress func(done, total time.Duration)) (any, string, error) {
-			q.OnProgress(progress)
+		return func(ctx context.Context, env RunEnv) (any, string, error) {
+			q.OnProgress(env.Progress)
 			out, err := q.Run(ctx)
 			if err != nil {
 				return nil, "", err

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"grite/event"
+	"grite/gitdir"
 	"grite/handoff"
 	"grite/lock"
 	"grite/store"
+	"grite/wal"
 )
 
 // IssueReadyInput filters the ready queue.
@@ -54,6 +56,9 @@ type ClaimInput struct {
 	ID   string `json:"id,omitempty"`
 	Next bool   `json:"next,omitempty"`
 	TTL  string `json:"ttl,omitempty"`
+	// Wait, with Next, waits up to this long for an issue to become ready
+	// (WaitForWork) instead of failing with not_found at once.
+	Wait time.Duration `json:"-"`
 }
 
 // ClaimOutput reports a claim.
@@ -101,14 +106,98 @@ var IssueClaim = Op[ClaimInput, ClaimOutput]{
 			return ClaimOutput{}, newErr(CodeInvalidArgs, "give either an issue ID or next, not both or neither")
 		}
 		if !in.Next {
+			if in.Wait != 0 {
+				return ClaimOutput{}, newErr(CodeInvalidArgs, "a wait is for claiming the next ready issue: give next, not an ID")
+			}
 			id, err := s.ResolveIssue(ctx, in.ID)
 			if err != nil {
 				return ClaimOutput{}, err
 			}
 			return s.claim(ctx, id, ttl, false)
 		}
+		if in.Wait > 0 {
+			return WaitForWork(ctx, s.Repo, in.Wait, nil, func() (ClaimOutput, error) {
+				if err := s.CatchUp(ctx); err != nil {
+					return ClaimOutput{}, err
+				}
+				return s.claimNext(ctx, ttl)
+			})
+		}
 		return s.claimNext(ctx, ttl)
 	},
+}
+
+// WorkWait is a claim's wait for work, prepared with a session and run
+// without it (see WaitForWork), for servers whose other calls go on.
+type WorkWait struct {
+	repo *gitdir.Repo
+	wait time.Duration
+}
+
+// PrepareWorkWait checks the wait.
+func (s *Session) PrepareWorkWait(wait time.Duration) (*WorkWait, error) {
+	if wait <= 0 || wait > MaxClaimWait {
+		return nil, newErr(CodeInvalidArgs, "a claim waits between 0 and %s, not %s", MaxClaimWait, wait)
+	}
+	return &WorkWait{s.Repo, wait}, nil
+}
+
+// Run is WaitForWork.
+func (w *WorkWait) Run(ctx context.Context, progress func(done, total time.Duration), try func() (ClaimOutput, error)) (ClaimOutput, error) {
+	return WaitForWork(ctx, w.repo, w.wait, progress, try)
+}
+
+// MaxClaimWait bounds how long one claim waits for work.
+const MaxClaimWait = time.Hour
+
+// claimRetryEvery is how often a waiting claim looks again without a
+// change to the refs: leases expire without any file changing.
+const claimRetryEvery = time.Second
+
+// WaitForWork runs try (one claim-next) until it claims an issue, fails
+// otherwise than with not_found, or wait passes (not_found then). It tries
+// again as soon as the WAL or a lock ref moves (an issue created, closed,
+// unblocked or released, by any process of the repository or a sync) and
+// every second (a lease expiring). Each ready issue goes to one waiter:
+// claims are exclusive. progress, if set, is called every ProgressEvery.
+func WaitForWork(ctx context.Context, repo *gitdir.Repo, wait time.Duration, progress func(done, total time.Duration), try func() (ClaimOutput, error)) (ClaimOutput, error) {
+	if wait > MaxClaimWait {
+		return ClaimOutput{}, newErr(CodeInvalidArgs, "a claim waits at most %s, not %s", MaxClaimWait, wait)
+	}
+	// Watch before the first try, so that nothing between it and the
+	// wait goes unnoticed.
+	watch, err := repo.WatchRef(wal.Ref, strings.TrimSuffix(lock.Prefix, "/"))
+	if err != nil {
+		return ClaimOutput{}, err
+	}
+	defer watch.Close()
+	start := time.Now()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	retry := time.NewTicker(claimRetryEvery)
+	defer retry.Stop()
+	report := time.NewTicker(ProgressEvery)
+	defer report.Stop()
+	for {
+		out, err := try()
+		var te *Error
+		if !errors.As(err, &te) || te.Code != CodeNotFound {
+			return out, err
+		}
+		select {
+		case <-watch.C:
+		case <-retry.C:
+		case <-report.C:
+			if progress != nil {
+				progress(time.Since(start), wait)
+			}
+		case <-deadline.C:
+			return ClaimOutput{}, newErr(CodeNotFound, "no issue became ready to claim within %s", wait).
+				suggest("Wait again, or see what is blocked or claimed: grite issue list --state open")
+		case <-ctx.Done():
+			return ClaimOutput{}, ctx.Err()
+		}
+	}
 }
 
 // claimNext claims the first ready issue it can lock. Ready excludes every

@@ -122,9 +122,10 @@ func fmtExpiry(ms uint64) string {
 func claimCmd(g *globals) *cobra.Command {
 	var next bool
 	var ttl string
-	c := &cobra.Command{Use: "claim [ID | --next] [--ttl 30m]", Short: "Atomically take an issue with a lease", Args: cobra.MaximumNArgs(1),
+	var wait time.Duration
+	c := &cobra.Command{Use: "claim [ID | --next [--wait 2m]] [--ttl 30m]", Short: "Atomically take an issue with a lease", Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			in := tools.ClaimInput{Next: next, TTL: ttl}
+			in := tools.ClaimInput{Next: next, TTL: ttl, Wait: wait}
 			if len(args) == 1 {
 				in.ID = args[0]
 			}
@@ -145,6 +146,7 @@ func claimCmd(g *globals) *cobra.Command {
 			})
 		}}
 	c.Flags().BoolVar(&next, "next", false, "claim the first ready issue")
+	c.Flags().DurationVar(&wait, "wait", 0, "with --next: wait up to this long (e.g. 2m) for an issue to become ready")
 	c.Flags().StringVar(&ttl, "ttl", "", "lease duration (90s, 30m, 2h or seconds; default 30m, and a claim you hold keeps its length)")
 	return c
 }
