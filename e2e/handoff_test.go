@@ -3,7 +3,9 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"grite/internal/testrepo"
 )
@@ -59,4 +61,53 @@ func TestHandoffRoundTripThroughSync(t *testing.T) {
 		t.Fatalf("the handoff is not one ordinary comment: %+v", show.Issue.Comments)
 	}
 	mustJSON(t, b, nil, "doctor")
+}
+
+// A write to an issue whose claim the writer lost is kept, with a
+// claim_lost warning on stderr and in --json's data.warnings, naming the
+// holder; over MCP the warning is in the result's text and structure.
+func TestClaimLostWarning(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	id := create(t, dir, "contested")
+	mustJSON(t, dir, nil, "issue", "claim", id, "--ttl", "1s")
+	var other struct {
+		ActorID string `json:"actor_id"`
+	}
+	mustJSON(t, dir, &other, "actor", "init", "--label", "taker")
+	// Take over once the 1 s lease has run out (a deadline bounds it).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := grite(t, dir, "--actor", other.ActorID, "issue", "claim", id, "--json")
+		if r.code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("could not take over the expired claim: %s", r)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var out struct {
+		Warnings []string `json:"warnings"`
+	}
+	r := mustJSON(t, dir, &out, "issue", "comment", id, "--body", "late report")
+	if len(out.Warnings) != 1 || !strings.HasPrefix(out.Warnings[0], "claim_lost:") || !strings.Contains(out.Warnings[0], other.ActorID) ||
+		!strings.Contains(r.stderr, "claim_lost:") {
+		t.Fatalf("warnings %q, stderr %q", out.Warnings, r.stderr)
+	}
+	s := mustStartMCP(t, mcpOptions{dir: dir, args: []string{"--actor", actorIDOf(t, dir)}})
+	res := s.ok(t, "issue_comment", map[string]any{"id": id, "body": "over MCP"}, nil)
+	if !strings.Contains(res.text, "claim_lost:") || !strings.Contains(string(res.data), "claim_lost:") {
+		t.Fatalf("MCP result without claim_lost: %s", res)
+	}
+}
+
+// actorIDOf is the repository's default actor.
+func actorIDOf(t *testing.T, dir string) string {
+	t.Helper()
+	var me struct {
+		ActorID string `json:"actor_id"`
+	}
+	mustJSON(t, dir, &me, "actor", "current")
+	return me.ActorID
 }

@@ -35,6 +35,8 @@ type syncOutput struct {
 	Attempts      int           `json:"attempts"`
 	LocksLost     []relLockLost `json:"locks_lost"`
 	Message       string        `json:"message"`
+	// Warnings are on stderr too; --json adds them to data.
+	Warnings []string `json:"warnings"`
 }
 
 // syncRemoteAndClones makes a bare remote and n clones of it. Each clone

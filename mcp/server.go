@@ -269,6 +269,8 @@ func (s *Server) handler(d Definition) server.ToolHandlerFunc {
 		}
 		if len(warnings) > 0 {
 			obj["warnings"] = warnings
+			// Also in the text: a client may show the model only that.
+			text += "\nwarning: " + strings.Join(warnings, "\nwarning: ")
 		}
 		return mcpgo.NewToolResultStructured(obj, text), nil
 	}

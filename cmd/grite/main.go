@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -291,7 +292,23 @@ func runSession[O any](g *globals, writeFirst bool, fn func(ctx context.Context,
 	if err != nil {
 		return g.reportErr(err)
 	}
+	// Warnings went to stderr as they came; --json also carries them in
+	// data.warnings, for scripts that read only stdout (claim_lost, say).
+	if w := s.TakeWarnings(); len(w) > 0 && g.json {
+		return g.emit(withWarnings(out, w), nil)
+	}
 	return g.emit(out, func(w io.Writer) { human(w, out) })
+}
+
+// withWarnings is data as a JSON object with a warnings list added.
+func withWarnings(data any, warnings []string) any {
+	b, err := json.Marshal(data)
+	obj := map[string]json.RawMessage{}
+	if err != nil || json.Unmarshal(b, &obj) != nil {
+		return data // not an object: nowhere to put them (they are on stderr)
+	}
+	obj["warnings"], _ = json.Marshal(warnings)
+	return obj
 }
 
 // withBare runs fn in a session without an actor (init, actor commands).
