@@ -69,3 +69,33 @@ func TestPrimerFitsItsBudget(t *testing.T) {
 		t.Fatal("max_chars 10 accepted")
 	}
 }
+
+// An agent holding many claims, each with a long handoff, on a larger
+// backlog: the primer still fits, dropping ready issues, then handoffs,
+// then claims, and counts what it dropped.
+func TestPrimerFitsWithManyClaims(t *testing.T) {
+	r := newCoordRepo(t)
+	a := r.agent("busy")
+	for i := range 200 {
+		a.create(fmt.Sprintf("backlog item %d with a title of some length", i))
+	}
+	const held = 40
+	for range held {
+		out := coordMust(a, tools.IssueClaim, tools.ClaimInput{Next: true})
+		coordMust(a, tools.IssueComment, tools.IssueCommentInput{ID: out.IssueID, Kind: "handoff",
+			Done: strings.Repeat("did things ", 20), Next: strings.Repeat("do more ", 20)})
+	}
+	for _, max := range []int{tools.MinPrimerChars, 2000, tools.DefaultPrimerChars} {
+		out := coordMust(a, tools.WhoAmI, tools.WhoAmIInput{MaxChars: max})
+		b, _ := json.Marshal(out)
+		if len(b) > max || len(out.Text()) > max {
+			t.Errorf("max %d: JSON %d, text %d characters", max, len(b), len(out.Text()))
+		}
+		if len(out.Claims)+out.Omitted["claims"] != held || out.Counts.ClaimedByMe != held {
+			t.Errorf("max %d: %d claims + %d omitted, counts %+v", max, len(out.Claims), out.Omitted["claims"], out.Counts)
+		}
+		if out.Omitted["claims"] > 0 && (len(out.Ready) > 0 || out.Omitted["handoffs"] < held-out.Omitted["claims"]) {
+			t.Errorf("max %d: claims dropped before ready issues or handoffs: %v", max, out.Omitted)
+		}
+	}
+}
