@@ -18,7 +18,7 @@ func startedWaits(s *mcpServer) int {
 }
 
 // untilWaits polls the server's log until n waits have begun.
-func untilWaits(t *testing.T, s *mcpServer, n int) {
+func untilWaits(t testing.TB, s *mcpServer, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for startedWaits(s) < n {

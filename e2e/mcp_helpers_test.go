@@ -45,6 +45,7 @@ func (l *lockedBuffer) String() string {
 // mcpServer is one grite-mcp process spoken to through mcp-go's stdio client.
 type mcpServer struct {
 	c      *client.Client
+	cmd    *exec.Cmd // the process, once started (for its PID)
 	stderr *lockedBuffer
 	args   []string
 	closed bool
@@ -71,6 +72,7 @@ func startMCP(t testing.TB, o mcpOptions) (*mcpServer, error) {
 			cmd.Dir = o.dir
 			cmd.Env = append(testrepo.Env(), env...)
 			cmd.Stderr = s.stderr
+			s.cmd = cmd
 			return cmd, nil
 		}))
 	s.c = client.NewClient(tr)
