@@ -241,6 +241,9 @@ func after(ctx context.Context, cr *commitReader, head plumbing.Hash, since Curs
 	return newer, seenBy, nil
 }
 
+// aloneSteps is how far meet walks head's line before it walks p's too.
+const aloneSteps = 1024
+
 // meet walks head's line and p's back to where they meet (their merge
 // base), in step: usually p is on head's line and only head's walk goes
 // far, but after a sync re-appended local commits, those p had seen are
@@ -268,6 +271,24 @@ func meet(ctx context.Context, cr *commitReader, head plumbing.Hash, p Position)
 	oursAt := map[plumbing.Hash]int{}
 	othersAt := map[plumbing.Hash]int{}
 	mine := head
+	// Usually p is on head's line: walk head's line alone first, as far as
+	// a page's worth of commits, and read nothing of p's line.
+	for range aloneSteps {
+		if mine.IsZero() || mine == theirs {
+			break
+		}
+		c, err := cr.commit(mine)
+		if err != nil {
+			return nil, nil, err
+		}
+		oursAt[mine] = len(ours)
+		ours = append(ours, c)
+		mine = c.Meta.PrevWAL
+	}
+	if mine == theirs {
+		slices.Reverse(ours)
+		return ours, seen, nil
+	}
 	// head's line usually runs further from the meeting point, so it
 	// takes several steps for each of p's.
 	const stepsPerTheirs = 4

@@ -52,6 +52,7 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 			return h, fmt.Errorf("write object %s: %w", name, err)
 		}
 		if placed {
+			r.noteLoose()
 			return h, nil
 		}
 		r.namedTemps = true
@@ -71,6 +72,7 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 		os.Remove(tmp)
 		return h, fmt.Errorf("write object %s: %w", name, err)
 	}
+	r.noteLoose()
 	return h, nil
 }
 
@@ -169,6 +171,9 @@ type objectWriter struct {
 	// those asked for and not yet taken.
 	spares chan int
 	owed   int
+	// looseLog is grite's count of the loose objects it wrote (see
+	// LooseCount), opened at the first new object.
+	looseLog *os.File
 }
 
 // appendObjectHeader appends git's object header, "<type> <size>\x00",

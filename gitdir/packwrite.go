@@ -169,6 +169,7 @@ func (r *Repo) writePack(n int, entry func(i int) (plumbing.Hash, []byte, []byte
 	// No go-git Reindex here: it would make go-git parse every index
 	// again at its next lookup, after each append; Objects lists packs
 	// again only when a lookup misses.
+	r.recordPack(name)
 	return name, nil
 }
 

@@ -342,6 +342,11 @@ func (s *Server) call(ctx context.Context, d Definition, raw json.RawMessage, pr
 	if sess.ViewBehind() {
 		go s.flushView(sess)
 	}
+	if !d.ReadOnly && err == nil && sess.PackDue() {
+		// grite's loose objects passed the threshold: pack them beside
+		// the session, never in the way of a call.
+		tools.PackAsync(s.repo, func(err error) { s.log.Warn("packing grite's objects", "error", err) })
+	}
 	return data, text, sess.TakeWarnings(), err
 }
 

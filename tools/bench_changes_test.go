@@ -22,19 +22,25 @@ import (
 // Target (issue tracker, not asserted here): ≤ 5 ms in process.
 //
 //	go test ./tools -run '^$' -bench 'Changes100After10k' -benchtime 300x
-func BenchmarkChanges100After10k(b *testing.B) { benchmarkChanges100(b, 1, false) }
+func BenchmarkChanges100After10k(b *testing.B) { benchmarkChanges100(b, 1, "") }
 
 // BenchmarkChanges100After10kBatched is the same over 10,000 issues
 // written 100 to a WAL commit (populate): the feed's walk reads some
 // commits below the cursor (feed.meet), and here each holds 100 issues.
-func BenchmarkChanges100After10kBatched(b *testing.B) { benchmarkChanges100(b, 100, false) }
+func BenchmarkChanges100After10kBatched(b *testing.B) { benchmarkChanges100(b, 100, "") }
 
 // BenchmarkChanges100After10kPacked is BenchmarkChanges100After10k after
 // `git repack -a -d`: the same commits read from a pack instead of loose
 // object files (a local write leaves its objects loose; a pull packs them).
-func BenchmarkChanges100After10kPacked(b *testing.B) { benchmarkChanges100(b, 1, true) }
+func BenchmarkChanges100After10kPacked(b *testing.B) { benchmarkChanges100(b, 1, "git") }
 
-func benchmarkChanges100(b *testing.B, perCommit int, repack bool) {
+// BenchmarkChanges100After10kGC is BenchmarkChanges100After10k after
+// grite's own packing (tools.GC), which the CLI and grite-mcp run in the
+// background once 128 loose objects have accumulated: what a repository
+// in use looks like (at most the last 16 commits loose).
+func BenchmarkChanges100After10kGC(b *testing.B) { benchmarkChanges100(b, 1, "grite") }
+
+func benchmarkChanges100(b *testing.B, perCommit int, pack string) {
 	ctx := context.Background()
 	s, dir := benchSession(b)
 	var ids []event.IssueID
@@ -53,8 +59,13 @@ func benchmarkChanges100(b *testing.B, perCommit int, repack bool) {
 			b.Fatal(err)
 		}
 	}
-	if repack {
+	switch pack {
+	case "git":
 		testrepo.Git(b, dir, "repack", "-a", "-d", "-q")
+	case "grite":
+		if _, err := tools.GC.Call(ctx, s, tools.GCInput{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 	in := tools.ChangesInput{Since: now.NextCursor, Limit: 100}
 	var ts timings

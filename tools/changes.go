@@ -164,8 +164,14 @@ func (q *ChangesQuery) Run(ctx context.Context) (ChangesOutput, error) {
 	start := time.Now()
 	deadline := time.NewTimer(q.in.Wait)
 	defer deadline.Stop()
-	progress := time.NewTicker(ProgressEvery)
-	defer progress.Stop()
+	// Progress ticks only for a caller that asked for it: each tick ends
+	// the wait's select, and an idle wait should not read the WAL again.
+	var progress <-chan time.Time
+	if q.in.Progress != nil {
+		t := time.NewTicker(ProgressEvery)
+		defer t.Stop()
+		progress = t.C
+	}
 	for {
 		out, next, err := q.page(ctx, r)
 		if err != nil || len(out.Events) > 0 || watch == nil {
@@ -174,10 +180,8 @@ func (q *ChangesQuery) Run(ctx context.Context) (ChangesOutput, error) {
 		q.since = next // past the events the filters passed over
 		select {
 		case <-watch.C:
-		case <-progress.C:
-			if q.in.Progress != nil {
-				q.in.Progress(time.Since(start), q.in.Wait)
-			}
+		case <-progress:
+			q.in.Progress(time.Since(start), q.in.Wait)
 		case <-deadline.C:
 			return out, nil
 		case <-ctx.Done():

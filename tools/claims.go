@@ -176,8 +176,12 @@ func WaitForWork(ctx context.Context, repo *gitdir.Repo, wait time.Duration, pro
 	defer deadline.Stop()
 	retry := time.NewTicker(claimRetryEvery)
 	defer retry.Stop()
-	report := time.NewTicker(ProgressEvery)
-	defer report.Stop()
+	var report <-chan time.Time // ticks only for a caller that asked
+	if progress != nil {
+		t := time.NewTicker(ProgressEvery)
+		defer t.Stop()
+		report = t.C
+	}
 	for {
 		out, err := try()
 		var te *Error
@@ -187,10 +191,8 @@ func WaitForWork(ctx context.Context, repo *gitdir.Repo, wait time.Duration, pro
 		select {
 		case <-watch.C:
 		case <-retry.C:
-		case <-report.C:
-			if progress != nil {
-				progress(time.Since(start), wait)
-			}
+		case <-report:
+			progress(time.Since(start), wait)
 		case <-deadline.C:
 			return ClaimOutput{}, newErr(CodeNotFound, "no issue became ready to claim within %s", wait).
 				suggest("Wait again, or see what is blocked or claimed: grite issue list --state open")

@@ -30,8 +30,9 @@ const PackLimit = 16
 // O(log₄ n) times.
 const geometricFactor = 4
 
-// ConsolidatePacks merges the smallest packs of the repository into one
-// when it holds more than limit packs, and returns how many it merged.
+// ConsolidatePacks merges the smallest of the packs grite wrote into one
+// when the repository holds more than limit packs, and returns how many it
+// merged. A pack git or the user made is never merged or removed.
 // Packs are chosen as git's geometric repack does (git repack
 // --geometric=4): the smallest ones, until every pack left holds at least
 // four times the objects of all smaller ones together. Only packs without
@@ -84,8 +85,10 @@ func ConsolidatePacks(repo *gitdir.Repo, limit int) (int, error) {
 			}
 		}
 	}()
+	ours := repo.GritePacks()
 	for _, b := range bases {
-		if exists(b+".keep") || exists(b+".promisor") {
+		// Only packs grite wrote: git's and the user's are theirs to keep.
+		if !ours[filepath.Base(b)] || exists(b+".keep") || exists(b+".promisor") {
 			continue
 		}
 		if n, ok := indexCount(b + ".idx"); ok {
@@ -170,7 +173,7 @@ func ConsolidatePacks(repo *gitdir.Repo, limit int) (int, error) {
 			os.Remove(c.base + ext)
 		}
 	}
-	return k, nil
+	return k, repo.KeepPackList(repo.GritePacks())
 }
 
 // indexCount reads how many objects a version-2 pack index lists (the

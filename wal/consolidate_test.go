@@ -100,8 +100,8 @@ func TestGitHelperCommitsWithoutAUserIdentity(t *testing.T) {
 	git(t, dir, "commit", "-q", "--allow-empty", "-m", "needs an identity")
 }
 
-// TestConsolidationLeavesGitsPacksAlone: packs with deltas (git's, of the
-// user's history) and packs with a .keep file are never merged or removed.
+// TestConsolidationLeavesGitsPacksAlone: packs git made (with deltas or
+// not) and packs with a .keep file are never merged or removed.
 func TestConsolidationLeavesGitsPacksAlone(t *testing.T) {
 	r, dir := openRepo(t)
 	// Some history git packs with deltas: versions of one growing file.
@@ -119,11 +119,31 @@ func TestConsolidationLeavesGitsPacksAlone(t *testing.T) {
 	if len(deltified) != 1 || !strings.Contains(git(t, dir, "verify-pack", "-v", filepath.Join(dir, ".git", "objects", "pack", deltified[0]+".idx")), "chain length") {
 		t.Fatalf("setup: want one pack with deltas, have %v", deltified)
 	}
+	// A pack of git's without deltas (its incremental repack of loose
+	// objects, window 0): grite could copy it byte for byte, but it is
+	// git's, so it stays too.
+	if err := os.WriteFile(filepath.Join(dir, "g.txt"), []byte("plain\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "add", "g.txt")
+	git(t, dir, "commit", "-q", "-m", "g")
+	git(t, dir, "repack", "-dq", "--window=0", "--depth=0")
+	var plain string
+	for _, p := range packs(t, dir) {
+		if p != deltified[0] {
+			plain = p
+		}
+	}
+	if plain == "" {
+		t.Fatal("setup: git wrote no second pack")
+	}
 	var head plumbing.Hash
 	head = packCommit(t, r, 0, head)
-	kept := packs(t, dir)[0]
-	if kept == deltified[0] {
-		kept = packs(t, dir)[1]
+	var kept string
+	for _, p := range packs(t, dir) {
+		if p != deltified[0] && p != plain {
+			kept = p
+		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, ".git", "objects", "pack", kept+".keep"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -138,10 +158,10 @@ func TestConsolidationLeavesGitsPacksAlone(t *testing.T) {
 	for _, p := range packs(t, dir) {
 		have[p] = true
 	}
-	if !have[deltified[0]] || !have[kept] {
-		t.Fatalf("consolidation removed git's pack (%v) or the kept one (%v): %v", have[deltified[0]], have[kept], have)
+	if !have[deltified[0]] || !have[kept] || !have[plain] {
+		t.Fatalf("consolidation removed git's packs (%v, %v) or the kept one (%v): %v", have[deltified[0]], have[plain], have[kept], have)
 	}
-	if len(have) > wal.PackLimit+1 {
+	if len(have) > wal.PackLimit+2 {
 		t.Fatalf("%d packs after 60 fetches", len(have))
 	}
 	git(t, dir, "update-ref", "refs/heads/x", head.String())

@@ -154,7 +154,7 @@ func newRoot(g *globals) *cobra.Command {
 		return e
 	})
 	root.AddCommand(
-		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g), lockCmd(g), eventsCmd(g), primeCmd(g),
+		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g), lockCmd(g), eventsCmd(g), primeCmd(g), gcCmd(g),
 	)
 	addMaintenance(root, g)
 	// Cobra's completion command only groups one per shell: made now
@@ -291,6 +291,9 @@ func runSession[O any](g *globals, writeFirst bool, fn func(ctx context.Context,
 	out, err := fn(ctx, s)
 	if err != nil {
 		return g.reportErr(err)
+	}
+	if s.PackDue() {
+		packInBackground(s.RepoPath())
 	}
 	// Warnings went to stderr as they came; --json also carries them in
 	// data.warnings, for scripts that read only stdout (claim_lost, say).

@@ -70,6 +70,10 @@ func Env() []string {
 		"GIT_AUTHOR_NAME=test", "GIT_AUTHOR_EMAIL=test@localhost",
 		"GIT_COMMITTER_NAME=test", "GIT_COMMITTER_EMAIL=test@localhost",
 		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		// No background packing: a grite gc still running when a test
+		// removes its directory would fail the removal. The packing's
+		// own tests turn it on (a later GRITE_AUTO_PACK=1 wins).
+		"GRITE_AUTO_PACK=0",
 	)
 }
 
