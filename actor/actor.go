@@ -1,5 +1,5 @@
 // Package actor manages grite's local identities and configuration files
-// under <common-git-dir>/grite/ (FORMAT.md §9): the repo config, one data
+// under <common-git-dir>/grite/ (docs/format.md §9): the repo config, one data
 // directory per actor with its config.toml and optional Ed25519 signing key,
 // and actor selection (--data-dir/GRITE_HOME, --actor, repo default, then
 // auto-creation under a lock so that concurrent first commands agree). It

@@ -192,7 +192,7 @@ func (p *Projection) Apply(e event.Event) bool {
 	return true
 }
 
-// create keeps the creation with the smallest version (CLI.md decision 14).
+// create keeps the creation with the smallest version (docs/cli.md decision 14).
 func (s *issueState) create(v event.Version, k event.IssueCreated) {
 	if s.created != nil {
 		if s.created.v.Less(v) {
@@ -243,7 +243,7 @@ func (p *Projection) Pending() []event.IssueID {
 }
 
 // DuplicateCreations lists the IDs of IssueCreated events that lost to an
-// earlier creation of the same issue (CLI.md decision 14), sorted by bytes.
+// earlier creation of the same issue (docs/cli.md decision 14), sorted by bytes.
 func (p *Projection) DuplicateCreations() []event.EventID {
 	out := []event.EventID{}
 	for _, s := range p.issues {

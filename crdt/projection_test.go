@@ -429,7 +429,7 @@ func TestIssuesSortedByCreatedTSThenID(t *testing.T) {
 	})
 }
 
-// TestPackageImportsOnlyStandardLibraryAndEvent keeps crdt pure (STYLE.md).
+// TestPackageImportsOnlyStandardLibraryAndEvent keeps crdt pure (CONTRIBUTING.md, Style rules).
 func TestPackageImportsOnlyStandardLibraryAndEvent(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {

@@ -183,7 +183,7 @@ type referenceIssue struct {
 	duplicateCreationEventID []event.EventID
 }
 
-// referenceFold is FORMAT.md §10's rebuild written as plainly as possible:
+// referenceFold is docs/format.md §10's rebuild written as plainly as possible:
 // dedupe by ID, sort by (issue, version), then apply one event after the other
 // with plain assignment and set insert/delete. It differs from the original
 // only where the original aborts: events older than the creation are applied

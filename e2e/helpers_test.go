@@ -43,7 +43,7 @@ func grite(t testing.TB, dir string, args ...string) result {
 	return result{args, out, errOut, code}
 }
 
-// envelope is the --json output (CLI.md decisions 1-2).
+// envelope is the --json output (docs/cli.md decisions 1-2).
 type envelope struct {
 	SchemaVersion int             `json:"schema_version"`
 	OK            bool            `json:"ok"`

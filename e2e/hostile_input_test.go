@@ -32,7 +32,7 @@ func writeFile(t *testing.T, data string) string {
 }
 
 // TestHostileInputOversizeFieldsAreInvalidArgsOverCLIAndMCP: the limits of
-// CLI.md decision 13 (title 1024 bytes, body and comment 1 MiB, 100 labels
+// docs/cli.md decision 13 (title 1024 bytes, body and comment 1 MiB, 100 labels
 // per call, 128-byte labels and assignees) hold on every write path of both
 // edges with invalid_args, nothing is written, and values at the limit pass.
 func TestHostileInputOversizeFieldsAreInvalidArgsOverCLIAndMCP(t *testing.T) {
@@ -351,7 +351,7 @@ func TestHostileInputInvalidUTF8OverMCPArrivesAsReplacementCharacters(t *testing
 	}
 }
 
-// lockRef is FORMAT.md §8's ref of a lock resource.
+// lockRef is docs/format.md §8's ref of a lock resource.
 func lockRef(resource string) string {
 	sum := sha256.Sum256([]byte(resource))
 	return "refs/grite/locks/" + hex.EncodeToString(sum[:8])

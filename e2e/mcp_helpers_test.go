@@ -128,7 +128,7 @@ func (r toolResult) String() string {
 	return fmt.Sprintf("%s: isError=%v\nstructured: %s\ntext: %s", r.name, r.isError, clip(string(r.data)), clip(r.text))
 }
 
-// toolError is the body of an isError result (CLI.md decision 2).
+// toolError is the body of an isError result (docs/cli.md decision 2).
 type toolError struct {
 	Code    string         `json:"code"`
 	Message string         `json:"message"`

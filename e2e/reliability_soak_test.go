@@ -210,7 +210,7 @@ func (c *relSoakClone) run(t *testing.T, ops int, deadline time.Time) {
 			c.known = append(c.known, w.IssueID)
 		case kind == "dep-add" || kind == "dep-remove":
 			if want := map[string]string{"dep-add": "added", "dep-remove": "removed"}[kind]; w.Action != want {
-				t.Errorf("%s: %s reports action %q, want %q (CLI.md)\n%s", c.name, kind, w.Action, want, r)
+				t.Errorf("%s: %s reports action %q, want %q (docs/cli.md)\n%s", c.name, kind, w.Action, want, r)
 				return
 			}
 			if kind == "dep-add" {

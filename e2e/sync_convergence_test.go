@@ -258,7 +258,7 @@ func writeAndSyncLoop(t *testing.T, dir, tag string, perClone, batch int) syncSt
 var walMessage = regexp.MustCompile(`^WAL: (\d+) events from [0-9a-f]{8}$`)
 
 // remoteWALEvents counts the commits of the remote's refs/grite/wal and
-// the event records in them (from the commit messages, FORMAT.md §6).
+// the event records in them (from the commit messages, docs/format.md §6).
 func remoteWALEvents(t *testing.T, remote string) (commits, records int) {
 	t.Helper()
 	for _, subject := range strings.Split(testrepo.Git(t, remote, "log", "--format=%s", "refs/grite/wal"), "\n") {

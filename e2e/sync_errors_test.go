@@ -13,7 +13,7 @@ import (
 )
 
 // requireSyncSuggestions fails unless the error carries suggestions and
-// none of them is destructive (CLI.md decision 7).
+// none of them is destructive (docs/cli.md decision 7).
 func requireSyncSuggestions(t *testing.T, e errorObject) {
 	t.Helper()
 	list, _ := e.Details["suggestions"].([]any)

@@ -19,7 +19,7 @@ import (
 	"grite/internal/testrepo"
 )
 
-// syncOutput is the data of `grite sync --json` (CLI.md decision 4).
+// syncOutput is the data of `grite sync --json` (docs/cli.md decision 4).
 type syncOutput struct {
 	Pulled        bool          `json:"pulled"`
 	Pushed        bool          `json:"pushed"`

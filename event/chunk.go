@@ -11,7 +11,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 )
 
-// Chunk file constants (FORMAT.md §5).
+// Chunk file constants (docs/format.md §5).
 const (
 	ChunkMagic   = "GRITECNK"
 	ChunkVersion = 1
@@ -77,7 +77,7 @@ var decMode = func() cbor.DecMode {
 // rawRecord is the 8-element chunk record. toarray makes the decoder reject
 // any other length. Nil slices stand for CBOR null. The names in the tags are
 // not used on the wire (toarray); they make type errors name the slot as
-// FORMAT.md does.
+// docs/format.md §5 does.
 type rawRecord struct {
 	_       struct{}        `cbor:",toarray"`
 	ID      []byte          `cbor:"event_id"`
@@ -143,7 +143,8 @@ func DecodeChunk(b []byte) ([]Event, error) {
 }
 
 // VerifyChunk decodes a chunk received from elsewhere and also checks that
-// every event ID matches its content (the grite-go requirement of FORMAT.md §4).
+// every event ID matches its content (grite's rule for foreign data,
+// docs/format.md §4).
 func VerifyChunk(b []byte) ([]Event, error) {
 	events, err := DecodeChunk(b)
 	if err != nil {
@@ -232,7 +233,7 @@ func copyExact(dst, src []byte, field string) error {
 }
 
 // ChunkPath is a WAL chunk's path in its commit tree: the UTC date of the
-// first event's timestamp, then the chunk hash (FORMAT.md §6).
+// first event's timestamp, then the chunk hash (docs/format.md §6).
 func ChunkPath(firstTS uint64, hash [32]byte) string {
 	t := time.UnixMilli(int64(firstTS)).UTC()
 	if firstTS > 1<<62 || t.Year() > 9999 {

@@ -362,7 +362,7 @@ func TestVerifySignatureRejectsBadSignatures(t *testing.T) {
 }
 
 // style picks the non-canonical CBOR forms the decoder must still accept
-// (FORMAT.md §5: lenient about form, strict about content).
+// (docs/format.md §5: lenient about form, strict about content).
 type style struct {
 	wideInts     bool // integers with an 8-byte argument
 	wideLengths  bool // string and array lengths with an 8-byte argument

@@ -68,7 +68,7 @@ func chunkOf(records ...[]byte) []byte {
 	return append(bytes.Clone(event.ChunkHeader), cArray(records...)...)
 }
 
-// Record slots (FORMAT.md §5).
+// Record slots (docs/format.md §5).
 const (
 	slotEventID = iota
 	slotIssueID

@@ -6,7 +6,7 @@ import (
 )
 
 // Kind is the typed payload of an event. Each kind has a fixed wire tag and a
-// fixed-order CBOR array payload (FORMAT.md §2).
+// fixed-order CBOR array payload (docs/format.md §2).
 type Kind interface {
 	Tag() uint64
 	KindName() string
@@ -14,7 +14,7 @@ type Kind interface {
 	payload() []any
 }
 
-// Kind tags (FORMAT.md §2).
+// Kind tags (docs/format.md §2).
 const (
 	TagIssueCreated          uint64 = 1
 	TagIssueUpdated          uint64 = 2
@@ -169,7 +169,7 @@ func optText(s *string) any {
 	return *s
 }
 
-// SortedLabels returns labels in byte-wise order, duplicates kept (FORMAT.md §3.3).
+// SortedLabels returns labels in byte-wise order, duplicates kept (docs/format.md §3.3).
 func SortedLabels(labels []string) []string {
 	out := make([]string, len(labels))
 	copy(out, labels)

@@ -93,7 +93,7 @@ func TestChunkRoundTripIsIdentity(t *testing.T) {
 			if id, err := got.ComputeID(); err != nil || id != want.ID {
 				t.Errorf("chunk %d event %d: decoded content hashes to %v (%v), want %v", c, i, id, err, want.ID)
 			}
-			// Labels are stored sorted (FORMAT.md §3.3) and the decoder does
+			// Labels are stored sorted (docs/format.md §3.3) and the decoder does
 			// not sort, so sorted decoded labels mean sorted stored labels.
 			if k, ok := got.Kind.(event.IssueCreated); ok && !slices.IsSorted(k.Labels) {
 				t.Errorf("chunk %d event %d: labels %q not stored sorted", c, i, k.Labels)

@@ -27,7 +27,7 @@ import (
 //
 // go-git's object writer cost ~75% of an append: it allocates and clears a
 // default-level deflater (640 KiB of tables) per object and lstats every
-// path component; an append writes eight objects (FORMAT.md §6). An object
+// path component; an append writes eight objects (docs/format.md §6). An object
 // already stored loose is not written again: linking an unnamed file fails
 // on the existing name, which saves looking first for the eight new names
 // of every append; a named temporary is only written after a look.

@@ -122,7 +122,7 @@ func testWriteObjectUnwritableFails(t *testing.T, dir string, r *gitdir.Repo) {
 }
 
 // BenchmarkWriteObjects writes the eight new loose objects of one append
-// (FORMAT.md §6), each way WriteObject can place them. The two run one
+// (docs/format.md §6), each way WriteObject can place them. The two run one
 // after the other, so compare them over several -count runs: the disk's
 // speed here moves by minutes.
 func BenchmarkWriteObjects(b *testing.B) {

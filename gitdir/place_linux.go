@@ -73,7 +73,7 @@ func openUnnamed(dir string) (int, error) {
 
 // PrepareFiles starts creating, on another goroutine, the n unnamed files
 // the next n loose objects will be written to (an append writes eight,
-// FORMAT.md §6). Creating a file is the dearest part of writing an object
+// docs/format.md §6). Creating a file is the dearest part of writing an object
 // on some disks: on an ext4 without a journal the kernel scans past every
 // recently freed inode for each new one. Called where the process has other
 // work to do first (a CLI write opening its view), it takes that cost off

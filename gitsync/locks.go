@@ -23,8 +23,8 @@ type LockLost struct {
 func (s *Syncer) lockTrackingPrefix() string { return s.tracking(lock.Prefix) }
 
 // reconcileLocks merges fetched lock refs into refs/grite/locks/* by the
-// rules of the locks-and-claims notes. Local refs only move forward, except
-// that a diverged local lock loses to a live remote one.
+// rules of docs/format.md §8 (Across clones). Local refs only move
+// forward, except that a diverged local lock loses to a live remote one.
 func (s *Syncer) reconcileLocks(ctx context.Context, res *Result) error {
 	remote, err := s.repo.ListRefs(s.lockTrackingPrefix())
 	if err != nil {

@@ -1,8 +1,8 @@
 // Package lock owns lease locks: refs/grite/locks/<sha256(resource)[:8]>,
-// each a chain of commits whose tree holds one lock.json (FORMAT.md §8).
+// each a chain of commits whose tree holds one lock.json (docs/format.md §8).
 // Every change is a new commit on top of the previous one, moved with an
 // atomic compare-and-swap, so a lock's history only moves forward and can
-// travel through plain fetch and push (../notes: locks-and-claims). It
+// travel through plain fetch and push (docs/format.md §8). It
 // never touches the WAL or the working tree; time is passed in.
 package lock
 
@@ -106,7 +106,7 @@ func ValidateResource(r string) error {
 }
 
 // Conflicts reports whether a live lock on held conflicts with a request for
-// want (FORMAT.md §8 rules).
+// want (docs/format.md §8 rules).
 func Conflicts(held, want string) bool {
 	hn, wn := Namespace(held), Namespace(want)
 	switch {

@@ -11,7 +11,7 @@ import (
 )
 
 // Several processes of one actor can start at once on a view that does not
-// exist yet (CLI.md decision 10): each must open it, none may fail with
+// exist yet (docs/cli.md decision 10): each must open it, none may fail with
 // db_busy. Setting WAL mode on a new file is where SQLite refuses a second
 // connection at once, without waiting, so each round races on a new path.
 func TestConcurrentOpensOfANewView(t *testing.T) {

@@ -126,9 +126,10 @@ const busyTimeout = 10 * time.Second
 // openWaiting is open, retried while it fails with ErrBusy. SQLite waits
 // for a lock (busy_timeout) except where waiting could deadlock, and one
 // such place is two connections setting WAL mode on a new file at once:
-// the second fails at once (processes of one actor starting together, CLI
-// decision 10). That lasts only as long as the first one's creation, so it
-// is retried, with a growing pause, for as long as busy_timeout would wait.
+// the second fails at once (processes of one actor starting together,
+// docs/cli.md decision 10). That lasts only as long as the first one's
+// creation, so it is retried, with a growing pause, for as long as
+// busy_timeout would wait.
 func openWaiting(ctx context.Context, path string) (*Store, error) {
 	deadline := time.Now().Add(busyTimeout)
 	pause := time.Millisecond

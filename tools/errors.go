@@ -32,7 +32,7 @@ const (
 // may switch on (MCP tools declare it in their output schemas).
 var Codes = []Code{CodeInvalidArgs, CodeNotFound, CodeConflict, CodeNotARepo, CodeDBBusy, CodeIO, CodeGit, CodeWAL, CodeInternal}
 
-// ExitCode is the process exit status for a code (CLI.md decision 3).
+// ExitCode is the process exit status for a code (docs/cli.md decision 3).
 func (c Code) ExitCode() int {
 	switch c {
 	case CodeInvalidArgs:

@@ -21,9 +21,9 @@ import (
 	"grite/wal"
 )
 
-// The interop fixture (testdata/interop, copied verbatim from the spec) is a
-// WAL written by an independent implementation of FORMAT.md, with the
-// projection its verifier expects.
+// The interop fixture (testdata/interop, copied verbatim; see its README) is
+// a WAL written by an independent implementation of docs/format.md, with
+// the projection its verifier expects.
 const interopDir = "testdata/interop"
 
 type interopExpected struct {

@@ -17,7 +17,7 @@ import (
 	"grite/store"
 )
 
-// WriteResult is what a write returns (CLI.md data payloads).
+// WriteResult is what a write returns (docs/cli.md, Data payloads).
 type WriteResult struct {
 	IssueID  string   `json:"issue_id"`
 	EventID  string   `json:"event_id"`
@@ -401,7 +401,7 @@ func ParseSHA256(s string) ([32]byte, error) {
 	return h, nil
 }
 
-// IssueSummary is one issue in listings (CLI.md key order).
+// IssueSummary is one issue in listings (key order of docs/cli.md, Data payloads).
 type IssueSummary = store.Summary
 
 // IssueListInput filters a listing.

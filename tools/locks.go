@@ -17,7 +17,7 @@ import (
 	"grite/store"
 )
 
-// DefaultClaimTTL and DefaultLockTTL (locks-and-claims notes; FORMAT.md §8).
+// DefaultClaimTTL and DefaultLockTTL (docs/format.md §8, TTLs).
 const (
 	DefaultClaimTTL = 30 * time.Minute
 	DefaultLockTTL  = 5 * time.Minute
@@ -146,7 +146,7 @@ func (s *Session) hadClaim(ctx context.Context, issue event.IssueID) (bool, erro
 
 // applyLockPolicy warns about (warn) or refuses (require) a write while
 // another actor holds a live lock on resource; writes check issue:<id>,
-// sync's push checks repo:global (FORMAT.md §8).
+// sync's push checks repo:global (docs/format.md §8).
 func (s *Session) applyLockPolicy(resource string) error {
 	policy, ce, err := s.lockedByOther(resource)
 	if err != nil || ce == nil {

@@ -18,7 +18,7 @@ import (
 	"grite/wal"
 )
 
-// RebuildOutput reports a rebuild (CLI.md data payload).
+// RebuildOutput reports a rebuild (docs/cli.md, Data payloads).
 type RebuildOutput struct {
 	WALHead        string `json:"wal_head"`
 	EventCount     int    `json:"event_count"`

@@ -7,7 +7,7 @@ import (
 	"grite/event"
 )
 
-// MinPrefix is the shortest issue ID prefix accepted (CLI.md decision 12).
+// MinPrefix is the shortest issue ID prefix accepted (docs/cli.md decision 12).
 const MinPrefix = 4
 
 // ResolveIssue turns a full ID or a unique hex prefix into an issue that

@@ -72,7 +72,7 @@ func retryBudget(in *float64, cfg actor.RepoConfig) (time.Duration, error) {
 	return time.Duration(*v * float64(time.Second)), nil
 }
 
-// SyncOutput is the documented envelope data plus counts (CLI.md decision 4).
+// SyncOutput is the documented envelope data plus counts (docs/cli.md decision 4).
 type SyncOutput struct {
 	Pulled        bool           `json:"pulled"`
 	Pushed        bool           `json:"pushed"`

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Limits in bytes of UTF-8 (CLI.md decision 13).
+// Limits in bytes of UTF-8 (docs/cli.md decision 13).
 const (
 	MaxTitleBytes    = 1024
 	MaxBodyBytes     = 1 << 20

@@ -22,8 +22,8 @@ import (
 
 // TestIndependentReaderAgreesWithFormat writes a WAL with grite's own code and
 // reads it back with nothing of grite's: only the git CLI and a tiny CBOR
-// decoder written here from FORMAT.md §3, §5 and §6. If grite's writer and
-// grite's reader shared a misreading of the spec, their round trip would
+// decoder written here from docs/format.md §3, §5 and §6. If grite's writer and
+// grite's reader shared a misreading of the format, their round trip would
 // still pass; this reader catches it.
 func TestIndependentReaderAgreesWithFormat(t *testing.T) {
 	dir := testrepo.New(t)
@@ -217,13 +217,13 @@ func TestIndependentReaderAgreesWithFormat(t *testing.T) {
 }
 
 // checkPayload compares a decoded payload with what was appended, including
-// the sorting FORMAT.md §3.3 requires and null for absent optional text.
+// the sorting docs/format.md §3.3 requires and null for absent optional text.
 func checkPayload(t *testing.T, j int, k event.Kind, got []any) {
 	t.Helper()
 	var want []any
 	switch k := k.(type) {
 	case event.IssueCreated:
-		// FORMAT.md §12 gives this byte-wise order.
+		// docs/format.md §12 gives this byte-wise order.
 		labels := []any{}
 		if len(k.Labels) > 0 {
 			labels = []any{"Zeta", "a b", "bug", "p0", "ä"}
@@ -308,7 +308,7 @@ type chunkRecord struct {
 }
 
 // decodeChunkBody decodes the CBOR after the header: array(N) of records.
-// It accepts only the canonical form grite must write (FORMAT.md §3.2):
+// It accepts only the canonical form grite must write (docs/format.md §3.2):
 // shortest arguments, definite lengths, no maps, tags or floats.
 func decodeChunkBody(b []byte) ([]chunkRecord, error) {
 	d := &cborDecoder{b: b}

@@ -27,7 +27,7 @@ import (
 // system calls and one reused inflater: go-git's filesystem layer lstats
 // every path component, registers each file with the poller and allocates an
 // inflater per object, which made reading a WAL of many small commits
-// syscall- and GC-bound (FORMAT.md §6: eight objects per commit). Packed
+// syscall- and GC-bound (docs/format.md §6: eight objects per commit). Packed
 // objects are read from the memory-mapped packs, and objects of the
 // directories the repository borrows from (alternates) by a reader of
 // each, as git does.

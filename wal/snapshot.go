@@ -19,7 +19,7 @@ import (
 	"grite/gitdir"
 )
 
-// SnapshotPrefix is where snapshot refs live (FORMAT.md §7).
+// SnapshotPrefix is where snapshot refs live (docs/format.md §7).
 const SnapshotPrefix = "refs/grite/snapshots/"
 
 // SnapshotChunkSize is the number of events per snapshot chunk.

@@ -1,10 +1,10 @@
 // Package wal owns refs/grite/wal: it appends chunk commits (one chunk per
-// commit, meta.json beside it, FORMAT.md §6) with an atomic compare-and-swap
-// of the ref, and reads events back following meta.json's prev_wal chain.
-// Reads of foreign history can validate every commit strictly (FORMAT.md §4,
-// grite-go requirement). It also copies history from another repository on
-// this machine (a local fetch) as packs, and merges small packs. It never
-// rewrites history and never touches the working tree.
+// commit, meta.json beside it, docs/format.md §6) with an atomic
+// compare-and-swap of the ref, and reads events back following meta.json's
+// prev_wal chain. Reads of foreign history can validate every commit
+// strictly (docs/format.md §4). It also copies history from another
+// repository on this machine (a local fetch) as packs, and merges small
+// packs. It never rewrites history and never touches the working tree.
 package wal
 
 import (
@@ -28,7 +28,7 @@ import (
 // Ref is the WAL ref.
 const Ref = "refs/grite/wal"
 
-// Identity of WAL and snapshot commits (FORMAT.md §6).
+// Identity of WAL and snapshot commits (docs/format.md §6).
 const (
 	CommitterName  = "grite"
 	CommitterEmail = "grit@local"
@@ -80,7 +80,7 @@ type AppendResult struct {
 	Attempts int // 1 when no other writer raced us
 }
 
-// ObjectsPerCommit is how many objects an append writes (FORMAT.md §6): the
+// ObjectsPerCommit is how many objects an append writes (docs/format.md §6): the
 // chunk blob, the four trees of events/YYYY/MM/DD, meta.json, the root tree
 // and the commit. gitdir.Repo.PrepareFiles makes their files ahead.
 const ObjectsPerCommit = 8
@@ -309,7 +309,7 @@ type ReadOptions struct {
 	// Stop ends the walk (exclusive) at the first commit for which it
 	// returns true; nil walks to the root.
 	Stop func(plumbing.Hash) bool
-	// Strict validates each commit as foreign data must be (FORMAT.md §4):
+	// Strict validates each commit as foreign data must be (docs/format.md §4):
 	// tree shape, chunk_hash, every event ID, prev_wal equal to the parent.
 	Strict bool
 	// PublicKey, when set with Strict, returns the known key of an actor;
@@ -360,7 +360,7 @@ func (w *WAL) ReadSince(ctx context.Context, head, since plumbing.Hash, opts Rea
 }
 
 // Events flattens commits (oldest first) into the original's read order:
-// commits oldest first, events inside a chunk reversed (FORMAT.md §6).
+// commits oldest first, events inside a chunk reversed (docs/format.md §6).
 func Events(commits []Commit) []event.Event {
 	n := 0
 	for _, c := range commits {

@@ -11,12 +11,12 @@ import (
 )
 
 // writePrettyJSON writes v followed by a newline exactly as encoding/json's
-// Encoder does with SetIndent("", "  ") and SetEscapeHTML(false) (CLI.md's
-// pretty JSON), but writes the elements of the arrays in v's top two
-// levels of plain structs one at a time. The Encoder builds the whole
-// document in memory twice (compact, then indented), both growing by
-// doubling: 29 MB of fresh memory, most of the time, for a listing of 10k
-// issues, which is about 3 MB of output.
+// Encoder does with SetIndent("", "  ") and SetEscapeHTML(false) (the
+// pretty JSON of docs/cli.md, Output), but writes the elements of the
+// arrays in v's top two levels of plain structs one at a time. The Encoder
+// builds the whole document in memory twice (compact, then indented), both
+// growing by doubling: 29 MB of fresh memory, most of the time, for a
+// listing of 10k issues, which is about 3 MB of output.
 func writePrettyJSON(w io.Writer, v any) error {
 	p := &prettyJSON{w: w}
 	p.enc = json.NewEncoder(&p.buf)
