@@ -324,7 +324,10 @@ func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration
 		kinds = append(kinds, event.AssigneeAdded{User: me})
 	}
 	if len(kinds) > 0 {
+		// The claim's own assignment: the lease was set just now.
+		s.skipHeartbeat = true
 		r, err := s.writeEvents(ctx, id, kinds...)
+		s.skipHeartbeat = false
 		if err != nil {
 			if !acq.Existing {
 				s.Locks.Release(resource, s.Actor.ID, s.Now()) // best effort: do not strand the lease
@@ -420,7 +423,9 @@ func (s *Session) heartbeat(issue event.IssueID) {
 		return
 	}
 	lease := e.Lease()
-	if lease <= 0 || now.Sub(e.Written) < min(lease/10, time.Minute) {
+	// Written is the lock commit's time, whole seconds: a second of slack
+	// keeps a write right after the claim from renewing it again.
+	if lease <= 0 || now.Sub(e.Written) < min(lease/10, time.Minute)+time.Second {
 		return
 	}
 	if _, err := s.Locks.Renew(resource, s.Actor.ID, lease, now); err != nil {

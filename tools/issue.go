@@ -132,7 +132,7 @@ func (s *Session) writeEventsNoPolicy(ctx context.Context, issue event.IssueID, 
 	if err != nil {
 		return WriteResult{}, err
 	}
-	if !isCreate {
+	if !isCreate && !s.skipHeartbeat {
 		s.heartbeat(issue)
 	}
 	r := WriteResult{IssueID: issue.String(), EventID: events[0].ID.String(), WALHead: head.String(), Changed: true}

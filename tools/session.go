@@ -44,6 +44,8 @@ type Session struct {
 	// OpenOptions.WriteFirst) has set Store or viewErr; nil otherwise.
 	viewOpening chan struct{}
 	viewErr     error
+	// skipHeartbeat: the write in progress is a claim's own (see heartbeat).
+	skipHeartbeat bool
 	// letGoActor ends the session's hold on its actor's data (see
 	// actor.Actor.Hold); nil for a session without an actor.
 	letGoActor func()
