@@ -102,7 +102,13 @@ func AsError(err error) *Error {
 	var walErr *wal.Error
 	var pathErr *os.PathError
 	var ambiguous *actor.AmbiguousError
+	var format *gitdir.FormatError
 	switch {
+	case errors.As(err, &format):
+		// git_error, not not_a_repo: it is a git repository, in a format
+		// grite does not write (and 'git init' is no remedy).
+		return (&Error{Code: CodeGit, Message: format.Summary(), cause: err}).
+			with("setting", format.Setting).with("value", format.Value).suggest(format.Remedy)
 	case errors.As(err, &idErr):
 		return &Error{Code: CodeInvalidArgs, Message: err.Error(), cause: err}
 	case errors.Is(err, gitdir.ErrNotARepo):
