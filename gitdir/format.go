@@ -162,7 +162,7 @@ func checkFormat(commonDir string) (repoFormat, error) {
 			// repository and ignores the others; so does grite.
 			if version >= 1 && !v1Extensions[name] {
 				return f, &FormatError{Config: path, Setting: "extensions." + name, Value: value,
-					What: "the git extension extensions." + name, Why: "grite does not know it, and it may change how objects or refs are stored",
+					What: "the git extension extensions." + name, Why: "grite does not know it (it may change how objects or refs are stored)",
 					Remedy: "Use grite in a repository without this extension."}
 			}
 		}
