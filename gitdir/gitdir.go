@@ -35,12 +35,16 @@ type Repo struct {
 	// WorkTree is the top of the working tree, empty for a bare repository.
 	WorkTree string
 
+	format repoFormat
 	objectWriter
 }
 
 // Discover finds the repository enclosing dir, the way git does for the
 // common cases: a .git directory, a .git file ("gitdir: ..."), or a bare
-// repository. GIT_DIR in the environment is honoured.
+// repository. GIT_DIR in the environment is honoured. A repository whose
+// format grite does not support (a SHA-256 one, reftable refs, an
+// extension grite does not know) is refused with a *FormatError before
+// anything is written to it: every command opens its repository here.
 func Discover(dir string) (*Repo, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -122,7 +126,11 @@ func open(gitDir, workTree string) (*Repo, error) {
 	if _, err := os.Stat(filepath.Join(common, "objects")); err != nil {
 		return nil, fmt.Errorf("%w: %s has no objects directory", ErrNotARepo, common)
 	}
-	return &Repo{GitDir: gitDir, CommonDir: common, WorkTree: workTree}, nil
+	format, err := checkFormat(common)
+	if err != nil {
+		return nil, err
+	}
+	return &Repo{GitDir: gitDir, CommonDir: common, WorkTree: workTree, format: format}, nil
 }
 
 // GriteDir is grite's local (never synced) state directory.

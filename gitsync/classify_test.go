@@ -22,6 +22,8 @@ func TestGitOutputIsClassified(t *testing.T) {
 		{"hosting service says not found", "remote: Repository not found.\nfatal: repository 'https://h/x.git/' not found", NotARepository},
 		{"connection refused", "fatal: unable to connect to 127.0.0.1:\n127.0.0.1[0: 127.0.0.1]: errno=Connection refused", Unreachable},
 		{"DNS", "fatal: unable to access 'https://nowhere/': Could not resolve host: nowhere", Unreachable},
+		{"fetch from a SHA-256 remote", "fatal: mismatched algorithms: client sha1; server sha256", OtherObjectFormat},
+		{"push to a SHA-256 remote", "fatal: the receiving end does not support this repository's hash algorithm\nfatal: the remote end hung up unexpectedly", OtherObjectFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var re *RemoteError

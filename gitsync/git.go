@@ -16,9 +16,17 @@ import (
 // SSH config, url.insteadOf, proxies). It never prompts: grite runs under
 // agents and MCP servers with no terminal.
 func (s *Syncer) runGit(ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	return s.runGitInput(ctx, "", args...)
+}
+
+// runGitInput is runGit with input as git's stdin.
+func (s *Syncer) runGitInput(ctx context.Context, input string, args ...string) (stdout, stderr string, err error) {
 	cmd := exec.CommandContext(ctx, "git", append([]string{"--git-dir", s.repo.CommonDir}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=", "GCM_INTERACTIVE=never", "LC_ALL=C")
 	cmd.Stdin = nil
+	if input != "" {
+		cmd.Stdin = strings.NewReader(input)
+	}
 	// A killed git can leave children (ssh, a remote helper) holding its
 	// output open: stop waiting for them soon after.
 	cmd.WaitDelay = 2 * time.Second
@@ -34,11 +42,20 @@ var errTimedOut = errors.New("timed out")
 // runNetGit is runGit for a command that talks to the remote, bounded by
 // the sync's timeout.
 func (s *Syncer) runNetGit(ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	return s.runNetGitInput(ctx, "", args...)
+}
+
+// runNetGitInput is runNetGit with input as git's stdin.
+func (s *Syncer) runNetGitInput(ctx context.Context, input string, args ...string) (stdout, stderr string, err error) {
 	tctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	stdout, stderr, err = s.runGit(tctx, args...)
+	stdout, stderr, err = s.runGitInput(tctx, input, args...)
 	if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
-		err = fmt.Errorf("git %s: %w", args[0], errTimedOut)
+		sub := args[0]
+		if sub == "-c" && len(args) > 2 {
+			sub = args[2]
+		}
+		err = fmt.Errorf("git %s: %w", sub, errTimedOut)
 	}
 	return stdout, stderr, err
 }
@@ -62,14 +79,15 @@ type RemoteError struct {
 type RemoteErrorKind int
 
 const (
-	UnknownRemote   RemoteErrorKind = iota // no such remote configured
-	Unreachable                            // network / transport failure
-	NotARepository                         // the URL is not a git repository
-	PushRejected                           // still losing to concurrent pushes when the retry budget ran out
-	PushRefused                            // refused by policy (hook, permissions)
-	RemoteBadCommit                        // the remote's WAL holds an invalid commit
-	RemoteCorrupt                          // the remote's repository holds a corrupt object
-	TimedOut                               // a fetch or push did not finish within the timeout
+	UnknownRemote     RemoteErrorKind = iota // no such remote configured
+	Unreachable                              // network / transport failure
+	NotARepository                           // the URL is not a git repository
+	PushRejected                             // still losing to concurrent pushes when the retry budget ran out
+	PushRefused                              // refused by policy (hook, permissions)
+	RemoteBadCommit                          // the remote's WAL holds an invalid commit
+	RemoteCorrupt                            // the remote's repository holds a corrupt object
+	TimedOut                                 // a fetch or push did not finish within the timeout
+	OtherObjectFormat                        // the remote names objects with another hash (SHA-256)
 )
 
 func (e *RemoteError) Error() string {
@@ -92,6 +110,8 @@ func (e *RemoteError) Error() string {
 		return fmt.Sprintf("remote %q holds a corrupt object: %s", e.Remote, e.Detail)
 	case TimedOut:
 		return fmt.Sprintf("%s with remote %q did not finish within %s: the remote or the network stopped answering", e.Detail, e.Remote, e.Timeout)
+	case OtherObjectFormat:
+		return fmt.Sprintf("remote %q uses another object format than this repository, and grite syncs SHA-1 repositories only: %s", e.Remote, e.Detail)
 	}
 	return fmt.Sprintf("remote %q: %s", e.Remote, e.Detail)
 }
@@ -105,6 +125,9 @@ func classifyFetchError(remote, stderr string, err error) error {
 		strings.Contains(stderr, "repository not found"),
 		strings.Contains(stderr, "Repository not found"):
 		return &RemoteError{Kind: NotARepository, Remote: remote, Detail: msg}
+	case strings.Contains(stderr, "mismatched algorithms"), // fetch
+		strings.Contains(stderr, "does not support this repository's hash algorithm"): // push
+		return &RemoteError{Kind: OtherObjectFormat, Remote: remote, Detail: msg}
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) || msg != "" {

@@ -190,12 +190,25 @@ func (s *Syncer) fetch(ctx context.Context) error {
 		s.fetched = true
 		return nil
 	}
-	_, stderr, err := s.runNetGit(ctx, "fetch", "--no-tags", "--quiet", r,
+	args := []string{"fetch", "--no-tags", "--quiet"}
+	partial := s.repo.Promisor()
+	if partial {
+		// A partial clone's fetch from its promisor remote leaves out
+		// what the clone's filter says (blob:none: every blob), for git
+		// to fetch when it needs one; grite reads its objects itself,
+		// and needs every one. An explicit --no-filter overrides the
+		// remote's filter (git 2.17 and later).
+		args = append(args, "--no-filter")
+	}
+	_, stderr, err := s.runNetGit(ctx, append(args, r,
 		"+refs/grite/wal*:"+s.tracking("refs/grite/wal*"),
 		"+refs/grite/snapshots/*:"+s.tracking("refs/grite/snapshots/*"),
-		"+refs/grite/locks/*:"+s.tracking("refs/grite/locks/*"))
+		"+refs/grite/locks/*:"+s.tracking("refs/grite/locks/*"))...)
 	if err == nil {
 		s.fetched = true
+		if partial {
+			return s.fetchMissing(ctx)
+		}
 		return nil
 	}
 	if ctx.Err() != nil {
@@ -236,6 +249,11 @@ func (s *Syncer) localRemote() *gitdir.Repo {
 	}
 	remote, err := gitdir.At(url)
 	if err != nil {
+		return nil // git says what is wrong with it (or fetches it)
+	}
+	if s.repo.Promisor() || remote.Promisor() {
+		// A partial clone: objects may be missing here (below what
+		// this clone holds) or there, which only git can fetch.
 		return nil
 	}
 	return remote

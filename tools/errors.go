@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"grite/actor"
 	"grite/event"
 	"grite/gitdir"
@@ -102,7 +104,13 @@ func AsError(err error) *Error {
 	var walErr *wal.Error
 	var pathErr *os.PathError
 	var ambiguous *actor.AmbiguousError
+	var format *gitdir.FormatError
 	switch {
+	case errors.As(err, &format):
+		// git_error, not not_a_repo: it is a git repository, in a format
+		// grite does not write (and 'git init' is no remedy).
+		return (&Error{Code: CodeGit, Message: format.Summary(), cause: err}).
+			with("setting", format.Setting).with("value", format.Value).suggest(format.Remedy)
 	case errors.As(err, &idErr):
 		return &Error{Code: CodeInvalidArgs, Message: err.Error(), cause: err}
 	case errors.Is(err, gitdir.ErrNotARepo):
@@ -121,4 +129,31 @@ func AsError(err error) *Error {
 		return &Error{Code: CodeIO, Message: err.Error(), cause: err}
 	}
 	return &Error{Code: CodeInternal, Message: err.Error(), cause: err}
+}
+
+// partialCloneNote explains an object that a read found missing in a
+// partial clone (gitdir.Repo.Promisor): git left it out of a filtered
+// fetch of grite's refs, a limitation of the clone rather than damage
+// anywhere. It is "" for any other error or repository.
+func partialCloneNote(repo *gitdir.Repo, err error) string {
+	if err == nil || repo == nil || !repo.Promisor() || !errors.Is(err, plumbing.ErrObjectNotFound) {
+		return ""
+	}
+	return "this repository is a partial clone, and git left the object out when grite's refs were fetched with a filter; fetch them whole with git 2.36 or later: " + refetchCommand(repo.PromisorRemote())
+}
+
+// explainMissing makes a read's missing object in a partial clone a
+// git_error that says so (see partialCloneNote); other errors pass.
+func explainMissing(repo *gitdir.Repo, err error) error {
+	note := partialCloneNote(repo, err)
+	var e *Error
+	if note == "" || errors.As(err, &e) {
+		return err // not one, or explained already (sync's errors)
+	}
+	ne := &Error{Code: CodeGit, Message: err.Error() + ": " + note, cause: err}
+	var we *wal.Error
+	if errors.As(err, &we) {
+		ne.with("commit", we.Commit.String())
+	}
+	return ne.suggest("Run " + refetchCommand(repo.PromisorRemote()) + ", then retry")
 }

@@ -292,7 +292,11 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 	case walkErr == nil:
 		add(Check{Name: "wal", OK: true, Message: Plural(commits, "commit") + ", " + Plural(len(events), "event") + ", hashes verified"})
 	case errors.As(walkErr, &werr):
-		add(Check{Name: "wal", OK: false, Message: werr.Error(), Code: CodeWAL, Commit: werr.Commit.String()})
+		msg, code := werr.Error(), CodeWAL
+		if note := partialCloneNote(s.Repo, walkErr); note != "" {
+			msg, code = msg+": "+note, CodeGit // incomplete here, not invalid
+		}
+		add(Check{Name: "wal", OK: false, Message: msg, Code: code, Commit: werr.Commit.String()})
 	default:
 		return out, walkErr
 	}

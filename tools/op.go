@@ -26,6 +26,9 @@ type Op[I, O any] struct {
 func (op Op[I, O]) Call(ctx context.Context, s *Session, in I) (O, error) {
 	out, err := op.Run(ctx, s, in)
 	if err != nil {
+		if s != nil {
+			err = explainMissing(s.Repo, err)
+		}
 		return out, AsError(err)
 	}
 	return out, nil

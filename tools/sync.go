@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"grite/actor"
 	"grite/event"
 	"grite/gitsync"
@@ -147,7 +149,7 @@ var Sync = Op[SyncInput, SyncOutput]{
 			return s.runSync(ctx, sy, mode, &res)
 		})
 		if err != nil {
-			return SyncOutput{}, syncError(err, remote)
+			return SyncOutput{}, syncError(err, remote, s.Repo.Promisor())
 		}
 		head, err := s.WAL.Head()
 		if err != nil {
@@ -306,10 +308,42 @@ func syncMessage(mode string, o SyncOutput, nothing bool) string {
 	return strings.Join(parts, "; ")
 }
 
-func syncError(err error, remote string) error {
+// refetchCommand is the git command that fetches the remote's grite refs
+// whole into the tracking refs, as grite's own fetch names them.
+func refetchCommand(remote string) string {
+	t := "refs/grite/remotes/" + remote + "/"
+	return "git fetch --refetch --no-filter " + remote + " '+refs/grite/wal*:" + t + "wal*' '+refs/grite/snapshots/*:" + t + "snapshots/*' '+refs/grite/locks/*:" + t + "locks/*'"
+}
+
+func syncError(err error, remote string, partial bool) error {
 	var re *gitsync.RemoteError
 	var we *wal.Error
+	var pe *gitsync.PartialCloneError
 	switch {
+	case errors.As(err, &pe):
+		// A limitation of this clone, not damage on the remote.
+		e := &Error{Code: CodeGit, Message: pe.Error(), cause: err}
+		e.with("missing", pe.Missing).with("missing_count", pe.Count)
+		e.suggest("Nothing was merged and your local WAL is intact",
+			"Check that "+remote+" lets clients fetch single objects by ID (git protocol version 2, or uploadpack.allowAnySHA1InWant), then run 'grite sync' again",
+			"Or fetch grite's refs whole with git 2.36 or later: "+refetchCommand(remote)+", then run 'grite sync' again")
+		return e.with("remote", remote)
+	case errors.As(err, &we) && errors.Is(err, plumbing.ErrObjectNotFound):
+		// git's fetch checks that every object it fetched is here: a
+		// missing one was left out here (a partial clone) or lost here
+		// since, never the remote's doing.
+		e := AsError(err)
+		e.Message = "commit " + we.Commit.String() + " of the WAL fetched from " + remote + " refers to an object missing from this repository: " + we.Err.Error()
+		if partial {
+			e.Code = CodeGit // a limitation of the clone, as PartialCloneError
+			e.Message += " (this repository is a partial clone, and git left the object out)"
+			e.Details["suggestions"] = []string{"Nothing was merged and your local WAL is intact",
+				"Fetch grite's refs whole with git 2.36 or later: " + refetchCommand(remote) + ", then run 'grite sync' again"}
+		} else {
+			e.Details["suggestions"] = []string{"Nothing was merged and your local WAL is intact",
+				"Run 'git fsck' in this repository to see what else is missing here"}
+		}
+		return e.with("remote", remote)
 	case errors.As(err, &re):
 		e := &Error{Message: re.Error(), cause: err}
 		switch re.Kind {
@@ -328,6 +362,9 @@ func syncError(err error, remote string) error {
 			e.Code = CodeGit
 			e.suggest("Check the remote URL and your network; 'git fetch "+remote+"' shows whether it answers",
 				"Give a slow remote longer with --timeout 5m", "Your events are safe in the local WAL; they go out on the next successful sync")
+		case gitsync.OtherObjectFormat:
+			e.Code = CodeGit
+			e.suggest("Sync with a SHA-1 repository: grite's issue history is SHA-1 objects and refs, in every clone", "Your events are safe in the local WAL")
 		case gitsync.RemoteCorrupt:
 			e.Code = CodeGit
 			e.suggest("Run 'git fsck' in the remote repository to find the damage", "Nothing was merged and your local WAL is intact")

@@ -202,7 +202,9 @@ func (s *Session) catchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if walkErr != nil {
+	if note := partialCloneNote(s.Repo, walkErr); note != "" {
+		s.warn(fmt.Sprintf("WAL commit %s is incomplete here (%v); showing the events of the %d newer commits and the view's earlier state: %s", werr.Commit, werr.Err, len(commits), note))
+	} else if walkErr != nil {
 		s.warn(fmt.Sprintf("WAL commit %s is unreadable (%v); showing the events of the %d newer commits and the view's earlier state; run 'grite doctor'", werr.Commit, werr.Err, len(commits)))
 	}
 	return nil

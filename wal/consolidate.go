@@ -48,6 +48,9 @@ const geometricFactor = 4
 // listed a removed pack finds its objects in the new one (the new pack is
 // complete before any old one is removed, index first).
 func ConsolidatePacks(repo *gitdir.Repo, limit int) (int, error) {
+	if repo.PreciousObjects() { // extensions.preciousObjects: git deletes nothing, nor may grite
+		return 0, nil
+	}
 	dir := filepath.Join(repo.CommonDir, "objects", "pack")
 	ents, err := os.ReadDir(dir)
 	if err != nil {
