@@ -49,6 +49,11 @@ type PackResult struct {
 // is in the pack either way.
 func PackLoose(ctx context.Context, repo *gitdir.Repo) (PackResult, error) {
 	var res PackResult
+	if repo.PreciousObjects() {
+		// extensions.preciousObjects: no loose file may go.
+		res.Skipped = "the repository's objects are precious (extensions.preciousObjects)"
+		return res, nil
+	}
 	if exists(filepath.Join(repo.CommonDir, "gc.pid")) {
 		res.Skipped = "git gc is running"
 		return res, nil

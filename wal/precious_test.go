@@ -1,10 +1,14 @@
 package wal_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"grite/event"
 	"grite/gitdir"
 	"grite/internal/testrepo"
 	"grite/wal"
@@ -18,10 +22,16 @@ func TestConsolidationKeepsPreciousObjects(t *testing.T) {
 	for _, precious := range []bool{true, false} {
 		t.Run(fmt.Sprintf("precious=%v", precious), func(t *testing.T) {
 			dir := testrepo.New(t)
+			w, err := gitdir.Discover(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for i := range 12 {
-				// A pack of one new blob (what a small fetch leaves).
-				id := testrepo.GitStdin(t, dir, []byte(fmt.Sprintf("blob %d\n", i)), "hash-object", "-w", "--stdin")
-				testrepo.GitStdin(t, dir, id, "pack-objects", "-q", ".git/objects/pack/pack")
+				// A pack of grite's with one new blob (what a small
+				// fetch leaves); grite merges only its own packs.
+				if _, _, err := w.WritePack([]gitdir.Object{{Type: plumbing.BlobObject, Data: []byte(fmt.Sprintf("blob %d\n", i))}}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			idx := func() int {
 				m, err := filepath.Glob(filepath.Join(dir, ".git", "objects", "pack", "*.idx"))
@@ -43,6 +53,16 @@ func TestConsolidationKeepsPreciousObjects(t *testing.T) {
 			}
 			if r.PreciousObjects() != precious {
 				t.Fatalf("PreciousObjects() = %v", r.PreciousObjects())
+			}
+			// Loose objects of grite's stay loose too.
+			appendN(t, wal.Open(r), event.ActorID{1}, 1, 2)
+			loose := len(looseFiles(t, dir))
+			res, err := wal.PackLoose(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if precious && (res.Objects != 0 || len(looseFiles(t, dir)) != loose) {
+				t.Fatalf("precious objects: packed %+v", res)
 			}
 			merged, err := wal.ConsolidatePacks(r, 4)
 			if err != nil {
