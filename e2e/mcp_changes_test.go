@@ -53,13 +53,17 @@ func TestMCPChangesWaits(t *testing.T) {
 	s.ok(t, "changes", map[string]any{"since": "now"}, &now)
 
 	got := make(chan toolResult, 1)
-	go func() {
-		r, err := s.tryOK("changes", map[string]any{"since": now.NextCursor, "wait_seconds": 60}, nil)
-		if err != nil {
-			t.Error(err)
-		}
-		got <- r
-	}()
+	// wait starts a changes call waiting after the latest cursor.
+	wait := func() {
+		go func() {
+			r, err := s.tryOK("changes", map[string]any{"since": now.NextCursor, "wait_seconds": 60}, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- r
+		}()
+	}
+	wait()
 	untilWaits(t, s, 1)
 	// The session answers while its wait goes on (it would block here
 	// until the wait timed out if the wait held the session).
@@ -81,13 +85,7 @@ func TestMCPChangesWaits(t *testing.T) {
 
 	// Woken by another process (the CLI).
 	s.ok(t, "changes", map[string]any{"since": "now"}, &now)
-	go func() {
-		r, err := s.tryOK("changes", map[string]any{"since": now.NextCursor, "wait_seconds": 60}, nil)
-		if err != nil {
-			t.Error(err)
-		}
-		got <- r
-	}()
+	wait()
 	untilWaits(t, s, 2)
 	mustJSON(t, dir, nil, "issue", "comment", issue, "--body", "from the CLI")
 	if r := <-got; !strings.Contains(string(r.data), "from the CLI") {

@@ -123,13 +123,7 @@ func TestSyncInPartialClone(t *testing.T) {
 	for _, transport := range transports {
 		t.Run(transport, func(t *testing.T) {
 			t.Parallel()
-			bare := remoteWithHistory(t, true)
-			url := remoteURL(t, transport, bare)
-			a := cloneWith(t, url)
-			ids := issuesWithBodies(t, a, "from a", 3)
-			mustSync(t, a)
-
-			p := cloneWith(t, url, "--filter=blob:none")
+			bare, a, p, ids := partialBeside(t, transport, 3)
 			if got := testrepo.Git(t, p, "config", "remote.origin.promisor"); got != "true" {
 				t.Fatalf("remote.origin.promisor = %q: not a partial clone", got)
 			}
@@ -170,13 +164,7 @@ func TestSyncInPartialClone(t *testing.T) {
 // fetches them through git, then merges.
 func TestSyncRepairsFilteredGriteRefs(t *testing.T) {
 	t.Parallel()
-	bare := remoteWithHistory(t, true)
-	url := remoteURL(t, "file", bare)
-	a := cloneWith(t, url)
-	ids := issuesWithBodies(t, a, "from a", 2)
-	mustSync(t, a)
-
-	p := cloneWith(t, url, "--filter=blob:none")
+	_, _, p, ids := partialBeside(t, "file", 2)
 	testrepo.Git(t, p, "fetch", "-q", "origin", "+refs/grite/wal:refs/grite/remotes/origin/wal")
 	if len(missingObjects(t, p, "refs/grite/remotes/origin/wal")) == 0 {
 		t.Fatal("the filtered fetch of the WAL left no blob out")
@@ -255,13 +243,7 @@ func TestSyncReportsPartialCloneLimitation(t *testing.T) {
 // that mends it, and that command does.
 func TestPartialCloneMissingWALObjectsAreSaid(t *testing.T) {
 	t.Parallel()
-	bare := remoteWithHistory(t, true)
-	url := remoteURL(t, "file", bare)
-	a := cloneWith(t, url)
-	ids := issuesWithBodies(t, a, "from a", 2)
-	mustSync(t, a)
-
-	p := cloneWith(t, url, "--filter=blob:none")
+	_, _, p, ids := partialBeside(t, "file", 2)
 	testrepo.Git(t, p, "fetch", "-q", "origin", "+refs/grite/wal:refs/grite/wal")
 	var out struct {
 		Warnings []string `json:"warnings"`
@@ -379,4 +361,17 @@ func TestSyncWithSHA256RemoteIsRefused(t *testing.T) {
 			requireFsckClean(t, dir)
 		})
 	}
+}
+
+// partialBeside makes a remote (filters allowed) reached over transport,
+// a full clone a that pushed n issues with bodies, and a partial clone p
+// (--filter=blob:none) of the remote.
+func partialBeside(t *testing.T, transport string, n int) (bare, a, p string, ids []string) {
+	t.Helper()
+	bare = remoteWithHistory(t, true)
+	url := remoteURL(t, transport, bare)
+	a = cloneWith(t, url)
+	ids = issuesWithBodies(t, a, "from a", n)
+	mustSync(t, a)
+	return bare, a, cloneWith(t, url, "--filter=blob:none"), ids
 }

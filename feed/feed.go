@@ -267,9 +267,7 @@ func meet(ctx context.Context, cr *commitReader, head plumbing.Hash, p Position)
 		}
 		theirs = c.Meta.PrevWAL
 	}
-	var ours, others []wal.Commit
-	oursAt := map[plumbing.Hash]int{}
-	othersAt := map[plumbing.Hash]int{}
+	var ours, others line
 	mine := head
 	// Usually p is on head's line: walk head's line alone first, as far as
 	// a page's worth of commits, and read nothing of p's line.
@@ -277,63 +275,69 @@ func meet(ctx context.Context, cr *commitReader, head plumbing.Hash, p Position)
 		if mine.IsZero() || mine == theirs {
 			break
 		}
-		c, err := cr.commit(mine)
-		if err != nil {
+		if err := ours.step(cr, &mine); err != nil {
 			return nil, nil, err
 		}
-		oursAt[mine] = len(ours)
-		ours = append(ours, c)
-		mine = c.Meta.PrevWAL
-	}
-	if mine == theirs {
-		slices.Reverse(ours)
-		return ours, seen, nil
 	}
 	// head's line usually runs further from the meeting point, so it
 	// takes several steps for each of p's.
 	const stepsPerTheirs = 4
 walk:
-	for !mine.IsZero() || !theirs.IsZero() {
+	for mine != theirs && (!mine.IsZero() || !theirs.IsZero()) {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		if at, ok := oursAt[theirs]; ok && !theirs.IsZero() {
-			ours = ours[:at] // head's walk went past the meeting point
+		if at, ok := ours.at[theirs]; ok && !theirs.IsZero() {
+			ours.commits = ours.commits[:at] // head's walk went past the meeting point
 			break
 		}
 		for range stepsPerTheirs {
 			if mine.IsZero() {
 				break
 			}
-			if at, ok := othersAt[mine]; ok || mine == theirs {
+			if at, ok := others.at[mine]; ok || mine == theirs {
 				if ok {
-					others = others[:at]
+					others.commits = others.commits[:at]
 				}
 				break walk
 			}
-			c, err := cr.commit(mine)
-			if err != nil {
+			if err := ours.step(cr, &mine); err != nil {
 				return nil, nil, err
 			}
-			oursAt[mine] = len(ours)
-			ours = append(ours, c)
-			mine = c.Meta.PrevWAL
 		}
 		if !theirs.IsZero() {
-			c, err := cr.commit(theirs)
-			if err != nil {
+			if err := others.step(cr, &theirs); err != nil {
 				return nil, nil, err
 			}
-			othersAt[theirs] = len(others)
-			others = append(others, c)
-			theirs = c.Meta.PrevWAL
 		}
 	}
-	for _, c := range others {
+	for _, c := range others.commits {
 		for _, e := range c.Events {
 			seen[e.ID] = true
 		}
 	}
-	slices.Reverse(ours)
-	return ours, seen, nil
+	slices.Reverse(ours.commits)
+	return ours.commits, seen, nil
+}
+
+// line is the part of one history a walk has read, newest first, and
+// where each commit of it is.
+type line struct {
+	commits []wal.Commit
+	at      map[plumbing.Hash]int
+}
+
+// step reads commit *h onto the line and moves *h to its parent.
+func (l *line) step(cr *commitReader, h *plumbing.Hash) error {
+	c, err := cr.commit(*h)
+	if err != nil {
+		return err
+	}
+	if l.at == nil {
+		l.at = map[plumbing.Hash]int{}
+	}
+	l.at[*h] = len(l.commits)
+	l.commits = append(l.commits, c)
+	*h = c.Meta.PrevWAL
+	return nil
 }

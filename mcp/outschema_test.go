@@ -38,7 +38,7 @@ func compileSchema(t *testing.T, name string, raw []byte) *jsonschema.Schema {
 	}
 	s, err := c.Compile(url)
 	if err != nil {
-		t.Fatalf("%s: output schema does not compile: %v\n%s", name, err, raw)
+		t.Fatalf("%s: schema does not compile: %v\n%s", name, err, raw)
 	}
 	return s
 }

@@ -220,21 +220,7 @@ func TestInputSchemasCompileAndAcceptExamples(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		c := jsonschema.NewCompiler()
-		c.DefaultDraft(jsonschema.Draft2020)
-		url := "mem://" + name + ".json"
-		if err := c.AddResource(url, doc); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		sch, err := c.Compile(url)
-		if err != nil {
-			t.Errorf("%s: input schema does not compile: %v\n%s", name, err, raw)
-			continue
-		}
+		sch := compileSchema(t, name, raw)
 		ex, ok := examples[name]
 		if !ok {
 			t.Errorf("%s: no example call in this test", name)
