@@ -266,11 +266,11 @@ func (m *Manager) Adopt(ref string, new, old plumbing.Hash) error {
 }
 
 func (m *Manager) writeOnto(ref string, parent, expected plumbing.Hash, l Lock, now time.Time) (plumbing.Hash, error) {
-	blob, err := wal.WriteObject(m.repo, plumbing.BlobObject, Marshal(l))
+	blob, err := m.repo.WriteObject(plumbing.BlobObject, Marshal(l))
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	tree, err := wal.WriteTree(m.repo, []wal.TreeEntry{{Name: "lock.json", Mode: filemode.Regular, Hash: blob}})
+	tree, err := m.repo.WriteTree([]gitdir.TreeEntry{{Name: "lock.json", Mode: filemode.Regular, Hash: blob}})
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -278,7 +278,7 @@ func (m *Manager) writeOnto(ref string, parent, expected plumbing.Hash, l Lock, 
 	if !parent.IsZero() {
 		parents = []plumbing.Hash{parent}
 	}
-	c, err := wal.WriteCommit(m.repo, tree, parents, "Lock: "+l.Resource, CommitterName, CommitterEmail, now)
+	c, err := m.repo.WriteCommit(tree, parents, "Lock: "+l.Resource, CommitterName, CommitterEmail, now)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}

@@ -313,7 +313,7 @@ func (r *objectReader) file(tree plumbing.Hash, path string, limit int64) ([]byt
 		if err != nil {
 			return nil, err
 		}
-		i := slices.IndexFunc(entries, func(e TreeEntry) bool { return e.Name == name })
+		i := slices.IndexFunc(entries, func(e gitdir.TreeEntry) bool { return e.Name == name })
 		if i < 0 || (entries[i].Mode == filemode.Dir) != dir {
 			return nil, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
 		}
@@ -325,7 +325,7 @@ func (r *objectReader) file(tree plumbing.Hash, path string, limit int64) ([]byt
 	}
 }
 
-func (r *objectReader) tree(h plumbing.Hash) ([]TreeEntry, error) {
+func (r *objectReader) tree(h plumbing.Hash) ([]gitdir.TreeEntry, error) {
 	data, err := r.read(h, plumbing.TreeObject, maxTreeBytes)
 	if err != nil {
 		return nil, err
@@ -375,8 +375,8 @@ func parseCommit(data []byte) (commitHeader, error) {
 
 // parseTree decodes a tree object: per entry "<octal mode> <name>\x00"
 // and the 20-byte object ID.
-func parseTree(data []byte) ([]TreeEntry, error) {
-	var out []TreeEntry
+func parseTree(data []byte) ([]gitdir.TreeEntry, error) {
+	var out []gitdir.TreeEntry
 	for len(data) > 0 {
 		sp := bytes.IndexByte(data, ' ')
 		if sp <= 0 || sp > 7 {
@@ -402,7 +402,7 @@ func parseTree(data []byte) ([]TreeEntry, error) {
 		}
 		var h plumbing.Hash
 		copy(h[:], rest[nul+1:nul+21])
-		out = append(out, TreeEntry{Name: string(rest[:nul]), Mode: filemode.FileMode(mode), Hash: h})
+		out = append(out, gitdir.TreeEntry{Name: string(rest[:nul]), Mode: filemode.FileMode(mode), Hash: h})
 		data = rest[nul+21:]
 	}
 	return out, nil

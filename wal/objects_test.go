@@ -149,24 +149,24 @@ func TestReadFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	blob := func(s string) plumbing.Hash {
-		h, err := wal.WriteObject(r, plumbing.BlobObject, []byte(s))
+		h, err := r.WriteObject(plumbing.BlobObject, []byte(s))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return h
 	}
-	sub, err := wal.WriteTree(r, []wal.TreeEntry{{Name: "a.bin", Mode: filemode.Regular, Hash: blob("deep")}})
+	sub, err := r.WriteTree([]gitdir.TreeEntry{{Name: "a.bin", Mode: filemode.Regular, Hash: blob("deep")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := wal.WriteTree(r, []wal.TreeEntry{
+	root, err := r.WriteTree([]gitdir.TreeEntry{
 		{Name: "lock.json", Mode: filemode.Regular, Hash: blob(`{"x":1}`)},
 		{Name: "chunks", Mode: filemode.Dir, Hash: sub},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	commit, err := wal.WriteCommit(r, root, nil, "test", "grite", "grite@localhost", time.Unix(1700000000, 0))
+	commit, err := r.WriteCommit(root, nil, "test", "grite", "grite@localhost", time.Unix(1700000000, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sort"
-	"strconv"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -190,13 +188,13 @@ func writeChunkTree(repo *gitdir.Repo, chunk []byte, path string) (plumbing.Hash
 	parts := splitPath(path)
 	name, mode := parts[len(parts)-1], filemode.Regular
 	for i := len(parts) - 2; i >= 1; i-- {
-		h, err = WriteTree(repo, []TreeEntry{{Name: name, Mode: mode, Hash: h}})
+		h, err = repo.WriteTree([]gitdir.TreeEntry{{Name: name, Mode: mode, Hash: h}})
 		if err != nil {
 			return h, err
 		}
 		name, mode = parts[i], filemode.Dir
 	}
-	return WriteTree(repo, []TreeEntry{{Name: name, Mode: mode, Hash: h}})
+	return repo.WriteTree([]gitdir.TreeEntry{{Name: name, Mode: mode, Hash: h}})
 }
 
 func splitPath(p string) []string {
@@ -218,7 +216,7 @@ func writeCommit(repo *gitdir.Repo, meta []byte, eventsTree, prev plumbing.Hash,
 	if err != nil {
 		return metaHash, err
 	}
-	root, err := WriteTree(repo, []TreeEntry{
+	root, err := repo.WriteTree([]gitdir.TreeEntry{
 		{Name: "events", Mode: filemode.Dir, Hash: eventsTree},
 		{Name: "meta.json", Mode: filemode.Regular, Hash: metaHash},
 	})
@@ -229,79 +227,7 @@ func writeCommit(repo *gitdir.Repo, meta []byte, eventsTree, prev plumbing.Hash,
 	if !prev.IsZero() {
 		parents = []plumbing.Hash{prev}
 	}
-	return WriteCommit(repo, root, parents, msg, CommitterName, CommitterEmail, now)
-}
-
-// WriteCommit stores a commit object (shared with snapshots and locks).
-func WriteCommit(repo *gitdir.Repo, tree plumbing.Hash, parents []plumbing.Hash, msg, name, email string, now time.Time) (plumbing.Hash, error) {
-	return repo.WriteObject(plumbing.CommitObject, encodeCommit(tree, parents, msg, name, email, now))
-}
-
-// encodeCommit is a commit object as git (and go-git's Commit.Encode)
-// writes it, with one signature as author and committer, to the second.
-// Written here rather than through go-git's object package: linking that
-// package (and the OpenPGP, diff and merkletrie code it pulls in) cost
-// every command ~1.7 ms of start-up.
-func encodeCommit(tree plumbing.Hash, parents []plumbing.Hash, msg, name, email string, when time.Time) []byte {
-	sig := fmt.Appendf(nil, "%s <%s> %d %s", name, email, max(when.Unix(), 0), when.Format("-0700"))
-	b := make([]byte, 0, 64+48*len(parents)+2*len(sig)+len(msg))
-	b = append(b, "tree "...)
-	b = append(b, tree.String()...)
-	for _, p := range parents {
-		b = append(b, "\nparent "...)
-		b = append(b, p.String()...)
-	}
-	b = append(b, "\nauthor "...)
-	b = append(b, sig...)
-	b = append(b, "\ncommitter "...)
-	b = append(b, sig...)
-	b = append(b, "\n\n"...)
-	return append(b, msg...)
-}
-
-// TreeEntry is one entry of a git tree object.
-type TreeEntry struct {
-	Name string
-	Mode filemode.FileMode
-	Hash plumbing.Hash
-}
-
-// WriteTree stores a tree, sorting entries in git order.
-func WriteTree(repo *gitdir.Repo, entries []TreeEntry) (plumbing.Hash, error) {
-	sort.Slice(entries, func(i, j int) bool { return treeKey(entries[i]) < treeKey(entries[j]) })
-	return repo.WriteObject(plumbing.TreeObject, encodeTree(entries))
-}
-
-// encodeTree is git's tree encoding: "<octal mode> <name>\x00<20-byte ID>"
-// per entry, modes without leading zeros (go-git's Tree.Encode writes the
-// same bytes, through a buffered writer per call).
-func encodeTree(entries []TreeEntry) []byte {
-	n := 0
-	for _, e := range entries {
-		n += 8 + len(e.Name) + 21
-	}
-	b := make([]byte, 0, n)
-	for _, e := range entries {
-		b = strconv.AppendUint(b, uint64(e.Mode), 8)
-		b = append(b, ' ')
-		b = append(b, e.Name...)
-		b = append(b, 0)
-		b = append(b, e.Hash[:]...)
-	}
-	return b
-}
-
-// treeKey is git's tree sort key: directories compare as if named "name/".
-func treeKey(e TreeEntry) string {
-	if e.Mode == filemode.Dir {
-		return e.Name + "/"
-	}
-	return e.Name
-}
-
-// WriteObject stores a blob (or other raw object).
-func WriteObject(repo *gitdir.Repo, t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
-	return repo.WriteObject(t, data)
+	return repo.WriteCommit(root, parents, msg, CommitterName, CommitterEmail, now)
 }
 
 // ReadOptions control a history walk.
@@ -423,8 +349,8 @@ func (w *WAL) readCommit(r *objectReader, h plumbing.Hash, opts ReadOptions) (Co
 	if err != nil {
 		return fail("read tree: %w", err)
 	}
-	var metaEntry *TreeEntry
-	var eventsEntry *TreeEntry
+	var metaEntry *gitdir.TreeEntry
+	var eventsEntry *gitdir.TreeEntry
 	for i := range tree {
 		e := &tree[i]
 		switch {
@@ -511,7 +437,7 @@ type chunkFile struct {
 // collectChunks walks a tree in git order collecting *.bin blobs. Depth is
 // bounded: a WAL tree is events/YYYY/MM/DD. Strict rejects anything else in
 // the tree (a stray file would otherwise travel on with an accepted commit).
-func collectChunks(r *objectReader, t []TreeEntry, prefix string, depth int, strict bool, out *[]chunkFile) error {
+func collectChunks(r *objectReader, t []gitdir.TreeEntry, prefix string, depth int, strict bool, out *[]chunkFile) error {
 	if depth > 4 {
 		return fmt.Errorf("events tree deeper than YYYY/MM/DD at %s", prefix)
 	}
