@@ -26,7 +26,6 @@ import (
 
 	"grite/event"
 	"grite/gitdir"
-	"grite/wal"
 )
 
 // Prefix is where lock refs live.
@@ -211,7 +210,7 @@ func (m *Manager) readEntryLocked(h plumbing.Hash) (Entry, error) {
 	if e, ok := m.read[h]; ok {
 		return e, nil
 	}
-	b, at, err := wal.ReadFileAt(m.repo, h, "lock.json", 64<<10)
+	b, at, err := m.repo.ReadFileAt(h, "lock.json", 64<<10)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Entry{}, fmt.Errorf("lock commit %s has no lock.json", h)
 	} else if err != nil {

@@ -141,13 +141,13 @@ func ReadSnapshot(ctx context.Context, repo *gitdir.Repo, s Snapshot) (SnapshotM
 	fail := func(format string, args ...any) (SnapshotMeta, []event.Event, error) {
 		return SnapshotMeta{}, nil, &Error{Commit: s.Commit, Err: fmt.Errorf("snapshot %s: "+format, append([]any{s.Ref}, args...)...)}
 	}
-	r := newObjectReader(repo)
-	defer r.close()
-	commit, err := r.commit(s.Commit)
+	r := gitdir.NewReader(repo)
+	defer r.Close()
+	commit, err := r.Commit(s.Commit)
 	if err != nil {
 		return fail("%w", err)
 	}
-	raw, err := r.file(commit.TreeHash, "snapshot.json", 16<<20)
+	raw, err := r.File(commit.TreeHash, "snapshot.json", 16<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fail("snapshot.json missing")
 	} else if err != nil {
@@ -159,7 +159,7 @@ func ReadSnapshot(ctx context.Context, repo *gitdir.Repo, s Snapshot) (SnapshotM
 	}
 	var events []event.Event
 	for _, c := range meta.Chunks {
-		data, err := r.file(commit.TreeHash, c.Path, event.MaxChunkBytes)
+		data, err := r.File(commit.TreeHash, c.Path, event.MaxChunkBytes)
 		if errors.Is(err, fs.ErrNotExist) {
 			return fail("chunk %s missing", c.Path)
 		} else if err != nil {

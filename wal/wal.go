@@ -250,9 +250,9 @@ type ReadOptions struct {
 // Walk visits commits from head back along prev_wal (newest first), calling
 // fn for each. A malformed commit stops the walk with an *Error naming it.
 func (w *WAL) Walk(ctx context.Context, head plumbing.Hash, opts ReadOptions, fn func(Commit) error) error {
-	r := newObjectReader(w.repo)
-	r.cache = opts.Cache
-	defer r.close()
+	r := gitdir.NewReader(w.repo)
+	r.SetCache(opts.Cache)
+	defer r.Close()
 	for h := head; !h.IsZero(); {
 		if opts.Stop != nil && opts.Stop(h) {
 			return nil
@@ -316,11 +316,11 @@ func (w *WAL) ReadAll(ctx context.Context) ([]event.Event, plumbing.Hash, error)
 // the change feed walks two histories in step to find where they meet.
 type Reader struct {
 	w *WAL
-	r *objectReader
+	r *gitdir.Reader
 }
 
 // NewReader returns a Reader; Close it when done.
-func (w *WAL) NewReader() *Reader { return &Reader{w: w, r: newObjectReader(w.repo)} }
+func (w *WAL) NewReader() *Reader { return &Reader{w: w, r: gitdir.NewReader(w.repo)} }
 
 // Commit loads and decodes one WAL commit.
 func (r *Reader) Commit(h plumbing.Hash) (Commit, error) {
@@ -328,24 +328,24 @@ func (r *Reader) Commit(h plumbing.Hash) (Commit, error) {
 }
 
 // Close unmaps what the reader mapped.
-func (r *Reader) Close() { r.r.close() }
+func (r *Reader) Close() { r.r.Close() }
 
 // ReadCommit loads and decodes one WAL commit.
 func (w *WAL) ReadCommit(h plumbing.Hash, opts ReadOptions) (Commit, error) {
-	r := newObjectReader(w.repo)
-	defer r.close()
+	r := gitdir.NewReader(w.repo)
+	defer r.Close()
 	return w.readCommit(r, h, opts)
 }
 
-func (w *WAL) readCommit(r *objectReader, h plumbing.Hash, opts ReadOptions) (Commit, error) {
+func (w *WAL) readCommit(r *gitdir.Reader, h plumbing.Hash, opts ReadOptions) (Commit, error) {
 	fail := func(format string, args ...any) (Commit, error) {
 		return Commit{}, &Error{Commit: h, Err: fmt.Errorf(format, args...)}
 	}
-	commit, err := r.commit(h)
+	commit, err := r.Commit(h)
 	if err != nil {
 		return fail("read commit: %w", err)
 	}
-	tree, err := r.tree(commit.TreeHash)
+	tree, err := r.Tree(commit.TreeHash)
 	if err != nil {
 		return fail("read tree: %w", err)
 	}
@@ -365,7 +365,7 @@ func (w *WAL) readCommit(r *objectReader, h plumbing.Hash, opts ReadOptions) (Co
 	if metaEntry == nil {
 		return fail("meta.json missing")
 	}
-	metaBytes, err := r.read(metaEntry.Hash, plumbing.BlobObject, maxMetaBytes)
+	metaBytes, _, err := r.Read(metaEntry.Hash, plumbing.BlobObject, maxMetaBytes)
 	if err != nil {
 		return fail("meta.json: %w", err)
 	}
@@ -384,7 +384,7 @@ func (w *WAL) readCommit(r *objectReader, h plumbing.Hash, opts ReadOptions) (Co
 	}
 	var chunks []chunkFile
 	if eventsEntry != nil {
-		sub, err := r.tree(eventsEntry.Hash)
+		sub, err := r.Tree(eventsEntry.Hash)
 		if err != nil {
 			return fail("read events tree: %w", err)
 		}
@@ -437,7 +437,7 @@ type chunkFile struct {
 // collectChunks walks a tree in git order collecting *.bin blobs. Depth is
 // bounded: a WAL tree is events/YYYY/MM/DD. Strict rejects anything else in
 // the tree (a stray file would otherwise travel on with an accepted commit).
-func collectChunks(r *objectReader, t []gitdir.TreeEntry, prefix string, depth int, strict bool, out *[]chunkFile) error {
+func collectChunks(r *gitdir.Reader, t []gitdir.TreeEntry, prefix string, depth int, strict bool, out *[]chunkFile) error {
 	if depth > 4 {
 		return fmt.Errorf("events tree deeper than YYYY/MM/DD at %s", prefix)
 	}
@@ -445,7 +445,7 @@ func collectChunks(r *objectReader, t []gitdir.TreeEntry, prefix string, depth i
 		p := prefix + "/" + e.Name
 		switch {
 		case e.Mode == filemode.Dir:
-			sub, err := r.tree(e.Hash)
+			sub, err := r.Tree(e.Hash)
 			if err != nil {
 				return fmt.Errorf("read tree %s: %w", p, err)
 			}
@@ -453,7 +453,7 @@ func collectChunks(r *objectReader, t []gitdir.TreeEntry, prefix string, depth i
 				return err
 			}
 		case e.Mode.IsFile() && len(e.Name) > 4 && e.Name[len(e.Name)-4:] == ".bin":
-			data, err := r.read(e.Hash, plumbing.BlobObject, event.MaxChunkBytes)
+			data, _, err := r.Read(e.Hash, plumbing.BlobObject, event.MaxChunkBytes)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p, err)
 			}

@@ -1,4 +1,4 @@
-package wal
+package gitdir
 
 import (
 	"encoding/binary"
@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-
-	"grite/gitdir"
 )
 
 // PackLimit is how many packs a repository may hold before grite
@@ -47,7 +45,7 @@ const geometricFactor = 4
 // are serialized by a lock file in grite's directory; a reader that had
 // listed a removed pack finds its objects in the new one (the new pack is
 // complete before any old one is removed, index first).
-func ConsolidatePacks(repo *gitdir.Repo, limit int) (int, error) {
+func (repo *Repo) ConsolidatePacks(limit int) (int, error) {
 	if repo.PreciousObjects() { // extensions.preciousObjects: git deletes nothing, nor may grite
 		return 0, nil
 	}
@@ -160,9 +158,9 @@ func ConsolidatePacks(repo *gitdir.Repo, limit int) (int, error) {
 			}
 		}
 	}
-	name, err := repo.WriteRawPack(len(spans), func(i int) (gitdir.RawEntry, error) {
+	name, err := repo.WriteRawPack(len(spans), func(i int) (RawEntry, error) {
 		s := spans[i]
-		return gitdir.RawEntry{ID: s.id, Raw: s.p.data[s.off:s.end]}, nil
+		return RawEntry{ID: s.id, Raw: s.p.data[s.off:s.end]}, nil
 	})
 	if err != nil {
 		return 0, err

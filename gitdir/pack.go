@@ -1,4 +1,4 @@
-package wal
+package gitdir
 
 import (
 	"bytes"
@@ -179,7 +179,7 @@ func (p *pack) find(h plumbing.Hash) (int, bool) {
 
 // readPacked returns object h from the mapped packs; found is false when
 // no pack holds it.
-func (r *objectReader) readPacked(h plumbing.Hash, want plumbing.ObjectType, limit int64) (data []byte, found bool, err error) {
+func (r *Reader) readPacked(h plumbing.Hash, want plumbing.ObjectType, limit int64) (data []byte, found bool, err error) {
 	for _, p := range r.packs {
 		off, ok := p.offset(h)
 		if !ok {
@@ -201,7 +201,7 @@ func (r *objectReader) readPacked(h plumbing.Hash, want plumbing.ObjectType, lim
 var errPackCorrupt = errors.New("corrupt pack entry")
 
 // packEntry decodes the entry at off, resolving deltas against their base.
-func (r *objectReader) packEntry(p *pack, off int, limit int64, depth int) (plumbing.ObjectType, []byte, error) {
+func (r *Reader) packEntry(p *pack, off int, limit int64, depth int) (plumbing.ObjectType, []byte, error) {
 	if depth > maxDeltaDepth {
 		return 0, nil, fmt.Errorf("%w: delta chain longer than %d", errPackCorrupt, maxDeltaDepth)
 	}
@@ -285,7 +285,7 @@ func (r *objectReader) packEntry(p *pack, off int, limit int64, depth int) (plum
 }
 
 // inflate decompresses one zlib stream of exactly size bytes from b.
-func (r *objectReader) inflate(b []byte, size int) ([]byte, error) {
+func (r *Reader) inflate(b []byte, size int) ([]byte, error) {
 	r.raw.Reset(b)
 	if err := r.resetInflater(); err != nil {
 		return nil, err
