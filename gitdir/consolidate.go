@@ -186,10 +186,11 @@ func indexCount(path string) (int, bool) {
 	}
 	defer f.Close()
 	var head [8 + 256*4]byte
-	if _, err := io.ReadFull(f, head[:]); err != nil || string(head[:8]) != "\xfftOc\x00\x00\x00\x02" {
+	if _, err := io.ReadFull(f, head[:]); err != nil {
 		return 0, false
 	}
-	return int(binary.BigEndian.Uint32(head[len(head)-4:])), true
+	n, v1, err := indexHeader(head[:])
+	return n, err == nil && !v1
 }
 
 // entrySpan is where the i-th object of a pack's index lies in the pack.

@@ -413,7 +413,7 @@ func ParseCommit(data []byte) (CommitHeader, error) {
 				c.Committed, _ = strconv.ParseInt(string(f[0]), 10, 64)
 			}
 		case "tree", "parent":
-			h, ok := parseHex(val)
+			h, ok := ParseHash(val)
 			if !ok {
 				return CommitHeader{}, fmt.Errorf("commit names a malformed %s %q", key, val)
 			}
@@ -465,16 +465,4 @@ func ParseTree(data []byte) ([]TreeEntry, error) {
 		data = rest[nul+21:]
 	}
 	return out, nil
-}
-
-func parseHex(b []byte) (plumbing.Hash, bool) {
-	if len(b) != 40 {
-		return plumbing.ZeroHash, false
-	}
-	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return plumbing.ZeroHash, false
-		}
-	}
-	return plumbing.NewHash(string(b)), true
 }

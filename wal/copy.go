@@ -166,7 +166,7 @@ func references(t plumbing.ObjectType, data []byte) ([]ref, error) {
 				break
 			}
 			if val, ok := bytes.CutPrefix(line, []byte("object ")); ok {
-				h, ok := parseHex(val)
+				h, ok := gitdir.ParseHash(val)
 				if !ok {
 					return nil, fmt.Errorf("tag names a malformed object %q", val)
 				}
@@ -192,16 +192,4 @@ func references(t plumbing.ObjectType, data []byte) ([]ref, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("unexpected %s object", t)
-}
-
-func parseHex(b []byte) (plumbing.Hash, bool) {
-	if len(b) != 40 {
-		return plumbing.ZeroHash, false
-	}
-	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return plumbing.ZeroHash, false
-		}
-	}
-	return plumbing.NewHash(string(b)), true
 }
