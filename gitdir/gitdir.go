@@ -1,10 +1,16 @@
-// Package gitdir opens a repository's common git directory for grite: it
-// locates it from any working directory (worktrees included), lists the
-// object directories it borrows from, writes loose objects and packs as git does, and
-// updates refs with git's own lock-file protocol
-// so grite's writes are atomic compare-and-swaps that interoperate with a
-// concurrent git (fetch, update-ref, pack-refs, gc). It never touches the
-// working tree, and it only ever writes refs under refs/grite/.
+// Package gitdir owns grite's access to a repository's git storage: it
+// locates the common git directory from any working directory (worktrees
+// included) and refuses formats grite does not support; it reads objects
+// (loose, packed with deltas, borrowed through alternates) and decodes
+// commits and trees; it writes loose objects, trees, commits and packs as
+// git does, packs grite's loose objects and consolidates grite's packs;
+// and it updates refs with git's own lock-file protocol, so grite's
+// writes are atomic compare-and-swaps that interoperate with a concurrent
+// git (fetch, update-ref, pack-refs, gc). It knows git's formats, not
+// grite's: what a WAL commit, a lock or a snapshot holds is for the
+// packages above. It never touches the working tree, only ever writes
+// refs under refs/grite/, and never removes an object or pack it did not
+// write.
 package gitdir
 
 import (

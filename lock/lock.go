@@ -2,8 +2,9 @@
 // each a chain of commits whose tree holds one lock.json (docs/format.md §8).
 // Every change is a new commit on top of the previous one, moved with an
 // atomic compare-and-swap, so a lock's history only moves forward and can
-// travel through plain fetch and push (docs/format.md §8). It
-// never touches the WAL or the working tree; time is passed in.
+// travel through plain fetch and push (docs/format.md §8). Its objects
+// and ref updates go through gitdir. It never touches the WAL or the
+// working tree; time is passed in.
 package lock
 
 import (

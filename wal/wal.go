@@ -1,10 +1,12 @@
-// Package wal owns refs/grite/wal: it appends chunk commits (one chunk per
-// commit, meta.json beside it, docs/format.md §6) with an atomic
-// compare-and-swap of the ref, and reads events back following meta.json's
-// prev_wal chain. Reads of foreign history can validate every commit
-// strictly (docs/format.md §4). It also copies history from another
-// repository on this machine (a local fetch) as packs, and merges small
-// packs. It never rewrites history and never touches the working tree.
+// Package wal owns refs/grite/wal and the WAL's own format on git: it
+// appends chunk commits (one chunk per commit, meta.json beside it,
+// docs/format.md §6) with an atomic compare-and-swap of the ref, and reads
+// events back following meta.json's prev_wal chain; reads of foreign
+// history can validate every commit strictly (docs/format.md §4). It also
+// writes and reads snapshots, chooses the objects of grite's refs to pack
+// (PackLoose) and copies history from another repository on this machine
+// (a local fetch). Reading and writing git objects and packs is gitdir's.
+// It never rewrites history and never touches the working tree.
 package wal
 
 import (
