@@ -1,16 +1,21 @@
-// Package gitdir opens a repository's common git directory for grite: it
-// locates it from any working directory (worktrees included), lists the
-// object directories it borrows from, writes loose objects and packs as git does, and
-// updates refs with git's own lock-file protocol
-// so grite's writes are atomic compare-and-swaps that interoperate with a
-// concurrent git (fetch, update-ref, pack-refs, gc). It never touches the
-// working tree, and it only ever writes refs under refs/grite/.
+// Package gitdir owns grite's access to a repository's git storage: it
+// locates the common git directory from any working directory (worktrees
+// included) and refuses formats grite does not support; it reads objects
+// (loose, packed with deltas, borrowed through alternates) and decodes
+// commits and trees; it writes loose objects, trees, commits and packs as
+// git does, packs grite's loose objects and consolidates grite's packs;
+// and it updates refs with git's own lock-file protocol, so grite's
+// writes are atomic compare-and-swaps that interoperate with a concurrent
+// git (fetch, update-ref, pack-refs, gc). It knows git's formats, not
+// grite's: what a WAL commit, a lock or a snapshot holds is for the
+// packages above. It never touches the working tree, only ever writes
+// refs under refs/grite/, and never removes an object or pack it did not
+// write.
 package gitdir
 
 import (
 	"bufio"
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -149,7 +154,7 @@ func (r *Repo) readRef(name string) (plumbing.Hash, bool, error) {
 	case err == nil:
 		s := strings.TrimSpace(string(b))
 		if len(s) == 40 {
-			if h, ok := parseHash(s); ok {
+			if h, ok := ParseHash(s); ok {
 				return h, true, nil
 			}
 		}
@@ -193,7 +198,7 @@ func (r *Repo) packedRef(name string) (plumbing.Hash, bool, error) {
 	for sc.Scan() {
 		line := sc.Bytes()
 		if len(line) == 41+len(name) && bytes.HasSuffix(line, suffix) {
-			if h, ok := parseHash(string(line[:40])); ok {
+			if h, ok := ParseHash(line[:40]); ok {
 				return h, true, nil
 			}
 		}
@@ -208,7 +213,7 @@ func (r *Repo) ListRefs(prefix string) (map[string]plumbing.Hash, error) {
 	if b, err := os.ReadFile(filepath.Join(r.CommonDir, "packed-refs")); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if len(line) > 41 && line[40] == ' ' && strings.HasPrefix(line[41:], prefix) {
-				if h, ok := parseHash(line[:40]); ok {
+				if h, ok := ParseHash(line[:40]); ok {
 					out[line[41:]] = h
 				}
 			}
@@ -256,16 +261,35 @@ func (r *Repo) ListRefs(prefix string) (map[string]plumbing.Hash, error) {
 	return out, nil
 }
 
-// parseHash parses a 40-hex object ID strictly.
-func parseHash(s string) (plumbing.Hash, bool) {
+// ParseHash parses a 40-hex object ID strictly: exactly 40 hex digits,
+// of either case, as git reads them (in refs, commits, tags and grite's
+// meta.json alike).
+func ParseHash[T string | []byte](s T) (plumbing.Hash, bool) {
 	var h plumbing.Hash
-	if len(s) != 40 {
-		return h, false
+	if len(s) != 2*len(h) {
+		return plumbing.ZeroHash, false
 	}
-	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
-		return h, false
+	for i := range h {
+		hi, ok1 := hexDigit(s[2*i])
+		lo, ok2 := hexDigit(s[2*i+1])
+		if !ok1 || !ok2 {
+			return plumbing.ZeroHash, false
+		}
+		h[i] = hi<<4 | lo
 	}
 	return h, true
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // At opens the repository at dir itself (a bare repository, or a directory

@@ -186,3 +186,26 @@ func TestUpdateRefConcurrentWithPackRefs(t *testing.T) {
 		t.Fatalf("git sees %s want %s", got, cur)
 	}
 }
+
+func TestParseHashAcceptsOnlyFortyHexDigits(t *testing.T) {
+	want := plumbing.NewHash("0123456789abcdef0123456789abcdef01234567")
+	cases := []struct {
+		in string
+		ok bool
+	}{
+		{"0123456789abcdef0123456789abcdef01234567", true},
+		{"0123456789ABCDEF0123456789abcdef01234567", true},
+		{"0123456789abcdef0123456789abcdef0123456", false},
+		{"0123456789abcdef0123456789abcdef012345678", false},
+		{"0123456789abcdef0123456789abcdef0123456g", false},
+		{" 123456789abcdef0123456789abcdef01234567", false},
+		{"", false},
+	}
+	for _, tc := range cases {
+		h, ok := gitdir.ParseHash(tc.in)
+		hb, okb := gitdir.ParseHash([]byte(tc.in))
+		if ok != tc.ok || okb != ok || hb != h || (ok && h != want) || (!ok && !h.IsZero()) {
+			t.Errorf("ParseHash(%q) = %s, %v (bytes: %s, %v); want ok %v", tc.in, h, ok, hb, okb, tc.ok)
+		}
+	}
+}

@@ -189,7 +189,7 @@ func appendObjectHeader(dst []byte, t plumbing.ObjectType, size int) []byte {
 // garbage a pull made. The zero value is ready; not safe for concurrent
 // use.
 type ObjectHasher struct {
-	h   hash.Hash
+	h   hash.Hash // sha1cd's unless set (WritePack sets the standard SHA-1)
 	hdr []byte
 }
 

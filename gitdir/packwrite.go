@@ -27,19 +27,6 @@ type Object struct {
 	ID plumbing.Hash
 }
 
-// objectID is an object's name, hashed with the standard library's
-// SHA-1: go-git's collision-detecting SHA-1 is several times slower, and
-// the objects named here are grite's own or were already checked with it.
-func objectID(t plumbing.ObjectType, data []byte) plumbing.Hash {
-	h := sha1.New()
-	var hdr [32]byte
-	h.Write(appendObjectHeader(hdr[:0], t, len(data)))
-	h.Write(data)
-	var id plumbing.Hash
-	h.Sum(id[:0])
-	return id
-}
-
 // packEntry is what the index records of one stored object.
 type packEntry struct {
 	id     plumbing.Hash
@@ -62,6 +49,10 @@ func (r *Repo) WritePack(objs []Object) (name string, ids []plumbing.Hash, err e
 	}
 	ids = make([]plumbing.Hash, len(objs))
 	var uniq []int // index in objs of the first copy of each object
+	// The standard library's SHA-1: go-git's collision-detecting one is
+	// several times slower, and the objects named here are grite's own or
+	// were already checked with it.
+	hasher := ObjectHasher{h: sha1.New()}
 	seen := make(map[plumbing.Hash]bool, len(objs))
 	for i, o := range objs {
 		switch o.Type {
@@ -70,7 +61,7 @@ func (r *Repo) WritePack(objs []Object) (name string, ids []plumbing.Hash, err e
 			return "", nil, fmt.Errorf("write pack: object %d has type %v", i, o.Type)
 		}
 		if ids[i] = o.ID; ids[i].IsZero() {
-			ids[i] = objectID(o.Type, o.Data)
+			ids[i] = hasher.Sum(o.Type, o.Data)
 		}
 		if !seen[ids[i]] {
 			seen[ids[i]] = true
@@ -229,7 +220,7 @@ func packIndex(entries []packEntry, packSum [sha1.Size]byte) []byte {
 	slices.SortFunc(entries, func(a, b packEntry) int { return bytes.Compare(a.id[:], b.id[:]) })
 	n := len(entries)
 	idx := make([]byte, 0, 8+256*4+n*(20+4+4)+2*sha1.Size)
-	idx = append(idx, 0xff, 't', 'O', 'c', 0, 0, 0, 2)
+	idx = append(append(idx, indexMagic...), 0, 0, 0, 2)
 	var fanout [256]uint32
 	for _, e := range entries {
 		fanout[e.id[0]]++

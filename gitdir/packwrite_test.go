@@ -88,7 +88,7 @@ func TestWritePackReadByGit(t *testing.T) {
 		if len(f) != 5 {
 			continue
 		}
-		h, ok := parseHash(f[0])
+		h, ok := ParseHash(f[0])
 		if !ok {
 			t.Fatalf("verify-pack: %q", line)
 		}

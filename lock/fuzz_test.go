@@ -12,7 +12,6 @@ import (
 	"grite/gitdir"
 	"grite/internal/testrepo"
 	"grite/lock"
-	"grite/wal"
 )
 
 // FuzzReadLockJSON reads lock commits whose lock.json is arbitrary bytes
@@ -29,15 +28,15 @@ func FuzzReadLockJSON(f *testing.F) {
 	}
 	m := lock.New(repo)
 	commit := func(t *testing.T, b []byte) plumbing.Hash {
-		blob, err := wal.WriteObject(repo, plumbing.BlobObject, b)
+		blob, err := repo.WriteObject(plumbing.BlobObject, b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tree, err := wal.WriteTree(repo, []wal.TreeEntry{{Name: "lock.json", Mode: filemode.Regular, Hash: blob}})
+		tree, err := repo.WriteTree([]gitdir.TreeEntry{{Name: "lock.json", Mode: filemode.Regular, Hash: blob}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := wal.WriteCommit(repo, tree, nil, "Lock: fuzz", lock.CommitterName, lock.CommitterEmail, time.Unix(1_700_000_000, 0))
+		c, err := repo.WriteCommit(tree, nil, "Lock: fuzz", lock.CommitterName, lock.CommitterEmail, time.Unix(1_700_000_000, 0))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,8 +2,9 @@
 // each a chain of commits whose tree holds one lock.json (docs/format.md §8).
 // Every change is a new commit on top of the previous one, moved with an
 // atomic compare-and-swap, so a lock's history only moves forward and can
-// travel through plain fetch and push (docs/format.md §8). It
-// never touches the WAL or the working tree; time is passed in.
+// travel through plain fetch and push (docs/format.md §8). Its objects
+// and ref updates go through gitdir. It never touches the WAL or the
+// working tree; time is passed in.
 package lock
 
 import (
@@ -26,7 +27,6 @@ import (
 
 	"grite/event"
 	"grite/gitdir"
-	"grite/wal"
 )
 
 // Prefix is where lock refs live.
@@ -211,7 +211,7 @@ func (m *Manager) readEntryLocked(h plumbing.Hash) (Entry, error) {
 	if e, ok := m.read[h]; ok {
 		return e, nil
 	}
-	b, at, err := wal.ReadFileAt(m.repo, h, "lock.json", 64<<10)
+	b, at, err := m.repo.ReadFileAt(h, "lock.json", 64<<10)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Entry{}, fmt.Errorf("lock commit %s has no lock.json", h)
 	} else if err != nil {
@@ -266,11 +266,11 @@ func (m *Manager) Adopt(ref string, new, old plumbing.Hash) error {
 }
 
 func (m *Manager) writeOnto(ref string, parent, expected plumbing.Hash, l Lock, now time.Time) (plumbing.Hash, error) {
-	blob, err := wal.WriteObject(m.repo, plumbing.BlobObject, Marshal(l))
+	blob, err := m.repo.WriteObject(plumbing.BlobObject, Marshal(l))
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	tree, err := wal.WriteTree(m.repo, []wal.TreeEntry{{Name: "lock.json", Mode: filemode.Regular, Hash: blob}})
+	tree, err := m.repo.WriteTree([]gitdir.TreeEntry{{Name: "lock.json", Mode: filemode.Regular, Hash: blob}})
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -278,7 +278,7 @@ func (m *Manager) writeOnto(ref string, parent, expected plumbing.Hash, l Lock, 
 	if !parent.IsZero() {
 		parents = []plumbing.Hash{parent}
 	}
-	c, err := wal.WriteCommit(m.repo, tree, parents, "Lock: "+l.Resource, CommitterName, CommitterEmail, now)
+	c, err := m.repo.WriteCommit(tree, parents, "Lock: "+l.Resource, CommitterName, CommitterEmail, now)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}

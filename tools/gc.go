@@ -18,7 +18,7 @@ type GCInput struct {
 
 // GCOutput says what gc did.
 type GCOutput struct {
-	wal.PackResult
+	gitdir.PackResult
 	// LooseBefore is grite's count of its loose objects before packing.
 	LooseBefore int `json:"loose_before"`
 }
@@ -30,7 +30,7 @@ var GC = Op[GCInput, GCOutput]{
 	Description: "Pack the loose objects grite wrote and merge its small packs, as git gc does for a repository.",
 	Run: func(ctx context.Context, s *Session, in GCInput) (GCOutput, error) {
 		out := GCOutput{LooseBefore: s.Repo.LooseCount()}
-		if in.Auto && out.LooseBefore < wal.LooseThreshold {
+		if in.Auto && out.LooseBefore < gitdir.LooseThreshold {
 			out.Skipped = "not due"
 			return out, nil
 		}
@@ -48,7 +48,7 @@ const AutoPackEnv = "GRITE_AUTO_PACK"
 // automatic packing is on: the caller then packs without making the user
 // wait (a detached grite gc --auto, or PackAsync).
 func (s *Session) PackDue() bool {
-	return os.Getenv(AutoPackEnv) != "0" && s.Repo.LooseCount() >= wal.LooseThreshold
+	return os.Getenv(AutoPackEnv) != "0" && s.Repo.LooseCount() >= gitdir.LooseThreshold
 }
 
 var packing atomic.Bool

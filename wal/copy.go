@@ -29,15 +29,11 @@ type CopyResult struct {
 }
 
 // Cache is objects already in memory, by name; a walk given one reads
-// them from it (ReadOptions.Cache). Entries of type InvalidObject hold
-// nothing and are ignored.
-type Cache map[plumbing.Hash]CachedObject
+// them from it (ReadOptions.Cache).
+type Cache = gitdir.Cache
 
 // CachedObject is one object of a Cache.
-type CachedObject struct {
-	Type plumbing.ObjectType
-	Data []byte
-}
+type CachedObject = gitdir.CachedObject
 
 // copyCacheBytes bounds CopyResult.Cache (a pull of 1,000 one-event
 // commits holds ~2 MB of objects).
@@ -64,9 +60,9 @@ const copyPackObjects = 50_000
 // and a walk down to the next known commit, where a lookup of every loose
 // object would cost a system call per commit.
 func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult, error) {
-	from, have := newObjectReader(src), newObjectReader(dst)
-	defer from.close()
-	defer have.close()
+	from, have := gitdir.NewReader(src), gitdir.NewReader(dst)
+	defer from.Close()
+	defer have.Close()
 	res := CopyResult{Known: map[plumbing.Hash]bool{}}
 	known := map[plumbing.Hash]bool{}
 	for _, h := range haves {
@@ -75,11 +71,7 @@ func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult
 	// seen is also the cache handed to the caller: one map, not two.
 	// Sized for what src holds packed (bounded): growing a map of 8,000
 	// objects cost more than the copy's hashing.
-	hint := 0
-	for _, p := range from.loadPacks() {
-		hint += p.n
-	}
-	hint = min(hint, 1<<16)
+	hint := min(from.PackedObjects(), 1<<16)
 	seen, cached, caching := make(Cache, hint), 0, true
 	type item struct {
 		h plumbing.Hash
@@ -101,17 +93,16 @@ func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult
 		seen[it.h] = CachedObject{}
 		// Only commits (and tips) are looked up in dst: the trees and blobs
 		// of a new WAL commit are new too, and duplicates are harmless.
-		if it.t != plumbing.TreeObject && it.t != plumbing.BlobObject && (known[it.h] || have.packed(it.h)) {
+		if it.t != plumbing.TreeObject && it.t != plumbing.BlobObject && (known[it.h] || have.Packed(it.h)) {
 			res.Known[it.h] = true
 			continue
 		}
 		// The cap is memory's, not the WAL's: strict reading applies the
 		// WAL's own limits to what was copied.
-		data, err := from.read(it.h, it.t, event.MaxChunkBytes)
+		data, t, err := from.Read(it.h, it.t, event.MaxChunkBytes)
 		if err != nil {
 			return res, fmt.Errorf("copy object %s: %w", it.h, err)
 		}
-		t := from.lastType
 		if got := hasher.Sum(t, data); got != it.h {
 			return res, fmt.Errorf("copy object %s: content hashes to %s (corrupt object)", it.h, got)
 		}
@@ -127,7 +118,7 @@ func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult
 			if cached += len(data); cached > copyCacheBytes {
 				caching = false
 			} else {
-				seen[it.h] = CachedObject{t, data}
+				seen[it.h] = CachedObject{Type: t, Data: data}
 			}
 		}
 		res.Objects++
@@ -158,7 +149,7 @@ func references(t plumbing.ObjectType, data []byte) ([]ref, error) {
 	case plumbing.BlobObject:
 		return nil, nil
 	case plumbing.CommitObject:
-		c, err := parseCommit(data)
+		c, err := gitdir.ParseCommit(data)
 		if err != nil {
 			return nil, err
 		}
@@ -175,7 +166,7 @@ func references(t plumbing.ObjectType, data []byte) ([]ref, error) {
 				break
 			}
 			if val, ok := bytes.CutPrefix(line, []byte("object ")); ok {
-				h, ok := parseHex(val)
+				h, ok := gitdir.ParseHash(val)
 				if !ok {
 					return nil, fmt.Errorf("tag names a malformed object %q", val)
 				}
@@ -184,7 +175,7 @@ func references(t plumbing.ObjectType, data []byte) ([]ref, error) {
 		}
 		return nil, errors.New("tag names no object")
 	case plumbing.TreeObject:
-		entries, err := parseTree(data)
+		entries, err := gitdir.ParseTree(data)
 		if err != nil {
 			return nil, err
 		}
@@ -201,16 +192,4 @@ func references(t plumbing.ObjectType, data []byte) ([]ref, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("unexpected %s object", t)
-}
-
-func parseHex(b []byte) (plumbing.Hash, bool) {
-	if len(b) != 40 {
-		return plumbing.ZeroHash, false
-	}
-	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return plumbing.ZeroHash, false
-		}
-	}
-	return plumbing.NewHash(string(b)), true
 }

@@ -82,22 +82,22 @@ func newSnapshotFixture(f *testing.F) *snapshotFixture {
 		evs = append(evs, e)
 	}
 	fx := &snapshotFixture{repo: repo, counts: map[string]int{}}
-	var entries []wal.TreeEntry
+	var entries []gitdir.TreeEntry
 	for i, part := range [][]event.Event{evs[:2], evs[2:]} {
 		chunk, err := event.EncodeChunk(part)
 		if err != nil {
 			f.Fatal(err)
 		}
-		h, err := wal.WriteObject(repo, plumbing.BlobObject, chunk)
+		h, err := repo.WriteObject(plumbing.BlobObject, chunk)
 		if err != nil {
 			f.Fatal(err)
 		}
 		sum := event.ChunkHash(chunk)
 		fx.hashes[i] = hex.EncodeToString(sum[:])
 		fx.counts[fx.hashes[i]] = len(part)
-		entries = append(entries, wal.TreeEntry{Name: []string{"0000.bin", "0001.bin"}[i], Mode: filemode.Regular, Hash: h})
+		entries = append(entries, gitdir.TreeEntry{Name: []string{"0000.bin", "0001.bin"}[i], Mode: filemode.Regular, Hash: h})
 	}
-	if fx.eventsTree, err = wal.WriteTree(repo, entries); err != nil {
+	if fx.eventsTree, err = repo.WriteTree(entries); err != nil {
 		f.Fatal(err)
 	}
 	return fx
@@ -105,18 +105,18 @@ func newSnapshotFixture(f *testing.F) *snapshotFixture {
 
 // commit stores a snapshot commit whose snapshot.json is meta.
 func (fx *snapshotFixture) commit(t *testing.T, meta []byte) plumbing.Hash {
-	blob, err := wal.WriteObject(fx.repo, plumbing.BlobObject, meta)
+	blob, err := fx.repo.WriteObject(plumbing.BlobObject, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := wal.WriteTree(fx.repo, []wal.TreeEntry{
+	root, err := fx.repo.WriteTree([]gitdir.TreeEntry{
 		{Name: "events", Mode: filemode.Dir, Hash: fx.eventsTree},
 		{Name: "snapshot.json", Mode: filemode.Regular, Hash: blob},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := wal.WriteCommit(fx.repo, root, nil, "Snapshot: fuzz", wal.CommitterName, wal.CommitterEmail, time.Unix(1_700_000_000, 0))
+	c, err := fx.repo.WriteCommit(root, nil, "Snapshot: fuzz", wal.CommitterName, wal.CommitterEmail, time.Unix(1_700_000_000, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

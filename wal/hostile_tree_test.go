@@ -31,7 +31,7 @@ func TestStrictReadRejectsAnythingBesideTheChunk(t *testing.T) {
 	parts := strings.Split(event.ChunkPath(e.TS, sum), "/") // events YYYY MM DD <hash>.bin
 	blob := mustWrite(t, r, plumbing.BlobObject, chunk)
 	stray := mustWrite(t, r, plumbing.BlobObject, []byte("smuggled"))
-	tree, err := wal.WriteTree(r, []wal.TreeEntry{
+	tree, err := r.WriteTree([]gitdir.TreeEntry{
 		{Name: parts[4], Mode: filemode.Regular, Hash: blob},
 		{Name: "notes.txt", Mode: filemode.Regular, Hash: stray},
 	})
@@ -39,19 +39,19 @@ func TestStrictReadRejectsAnythingBesideTheChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 3; i >= 1; i-- {
-		if tree, err = wal.WriteTree(r, []wal.TreeEntry{{Name: parts[i], Mode: filemode.Dir, Hash: tree}}); err != nil {
+		if tree, err = r.WriteTree([]gitdir.TreeEntry{{Name: parts[i], Mode: filemode.Dir, Hash: tree}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	meta := mustWrite(t, r, plumbing.BlobObject, wal.MarshalMeta(wal.Meta{SchemaVersion: 1, ActorID: actor, ChunkHash: sum}))
-	root, err := wal.WriteTree(r, []wal.TreeEntry{
+	root, err := r.WriteTree([]gitdir.TreeEntry{
 		{Name: "events", Mode: filemode.Dir, Hash: tree},
 		{Name: "meta.json", Mode: filemode.Regular, Hash: meta},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	commit, err := wal.WriteCommit(r, root, nil, "WAL: 1 events from 09000000", wal.CommitterName, wal.CommitterEmail, time.Now())
+	commit, err := r.WriteCommit(root, nil, "WAL: 1 events from 09000000", wal.CommitterName, wal.CommitterEmail, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestStrictReadRejectsAnythingBesideTheChunk(t *testing.T) {
 
 func mustWrite(t *testing.T, r *gitdir.Repo, typ plumbing.ObjectType, data []byte) plumbing.Hash {
 	t.Helper()
-	h, err := wal.WriteObject(r, typ, data)
+	h, err := r.WriteObject(typ, data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"grite/event"
+	"grite/gitdir"
 )
 
 // Meta is a WAL commit's meta.json.
@@ -66,20 +67,11 @@ func ParseMeta(b []byte) (Meta, error) {
 		return m, fmt.Errorf("meta.json: chunk_hash: %w", err)
 	}
 	if raw.PrevWAL != nil {
-		h, ok := parseHash(*raw.PrevWAL)
+		h, ok := gitdir.ParseHash(*raw.PrevWAL)
 		if !ok {
 			return m, fmt.Errorf("meta.json: prev_wal %q is not a commit ID", *raw.PrevWAL)
 		}
 		m.PrevWAL = h
 	}
 	return m, nil
-}
-
-func parseHash(s string) (plumbing.Hash, bool) {
-	var h plumbing.Hash
-	if len(s) != 40 {
-		return h, false
-	}
-	_, err := hex.Decode(h[:], []byte(s))
-	return h, err == nil
 }

@@ -5,7 +5,6 @@ import (
 	"compress/zlib"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"grite/event"
 	"grite/gitdir"
@@ -137,70 +135,6 @@ func zlibBytes(t *testing.T, s string) []byte {
 	zw.Write([]byte(s))
 	zw.Close()
 	return b.Bytes()
-}
-
-// ReadFile finds a file by its slash-separated path in a commit's tree,
-// and only a file: a directory, a path through a file or a missing name
-// is fs.ErrNotExist; a file over the limit is event.ErrTooLarge.
-func TestReadFile(t *testing.T) {
-	dir := testrepo.New(t)
-	r, err := gitdir.Discover(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob := func(s string) plumbing.Hash {
-		h, err := wal.WriteObject(r, plumbing.BlobObject, []byte(s))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
-	sub, err := wal.WriteTree(r, []wal.TreeEntry{{Name: "a.bin", Mode: filemode.Regular, Hash: blob("deep")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := wal.WriteTree(r, []wal.TreeEntry{
-		{Name: "lock.json", Mode: filemode.Regular, Hash: blob(`{"x":1}`)},
-		{Name: "chunks", Mode: filemode.Dir, Hash: sub},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	commit, err := wal.WriteCommit(r, root, nil, "test", "grite", "grite@localhost", time.Unix(1700000000, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// git agrees the commit is well formed.
-	testrepo.Git(t, dir, "fsck", "--strict", "--no-dangling", "--no-progress", commit.String())
-	cases := []struct {
-		path    string
-		limit   int64
-		want    string
-		wantErr error
-	}{
-		{"lock.json", 100, `{"x":1}`, nil},
-		{"chunks/a.bin", 100, "deep", nil},
-		{"chunks", 100, "", fs.ErrNotExist},
-		{"lock.json/a.bin", 100, "", fs.ErrNotExist},
-		{"missing", 100, "", fs.ErrNotExist},
-		{"chunks/missing", 100, "", fs.ErrNotExist},
-		{"", 100, "", fs.ErrNotExist},
-		{"lock.json", 3, "", event.ErrTooLarge},
-	}
-	for _, tc := range cases {
-		t.Run(tc.path, func(t *testing.T) {
-			got, err := wal.ReadFile(r, commit, tc.path, tc.limit)
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("got %q, %v; want %v", got, err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || string(got) != tc.want {
-				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
-			}
-		})
-	}
 }
 
 // TestReadsThroughAlternates reads a WAL whose objects live in the

@@ -74,7 +74,7 @@ func TestPackLoose(t *testing.T) {
 	if err != nil || len(events) != 40 {
 		t.Fatalf("read back %d events: %v", len(events), err)
 	}
-	git(t, dir, "fsck", "--strict", "--no-dangling")
+	testrepo.GitRaw(t, dir, "fsck", "--strict", "--no-dangling")
 	// Nothing left to pack: no new pack.
 	if res, err := wal.PackLoose(context.Background(), r); err != nil || res.Objects != 0 || res.Pack != "" {
 		t.Fatalf("second packing: %+v, %v", res, err)
@@ -116,5 +116,5 @@ func TestPackLooseWithConcurrentAppends(t *testing.T) {
 	if err != nil || len(events) != writers*each {
 		t.Fatalf("read back %d events, want %d: %v", len(events), writers*each, err)
 	}
-	git(t, dir, "fsck", "--strict", "--no-dangling")
+	testrepo.GitRaw(t, dir, "fsck", "--strict", "--no-dangling")
 }

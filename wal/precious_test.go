@@ -64,7 +64,7 @@ func TestConsolidationKeepsPreciousObjects(t *testing.T) {
 			if precious && (res.Objects != 0 || len(looseFiles(t, dir)) != loose) {
 				t.Fatalf("precious objects: packed %+v", res)
 			}
-			merged, err := wal.ConsolidatePacks(r, 4)
+			merged, err := r.ConsolidatePacks(4)
 			if err != nil {
 				t.Fatal(err)
 			}

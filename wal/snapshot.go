@@ -73,38 +73,38 @@ func CreateSnapshot(repo *gitdir.Repo, events []event.Event, walHead plumbing.Ha
 	}
 	ts := uint64(now.UnixMilli())
 	meta := SnapshotMeta{SchemaVersion: 1, CreatedTS: ts, WALHead: walHead.String(), EventCount: len(events)}
-	var entries []TreeEntry
+	var entries []gitdir.TreeEntry
 	for i := 0; i*SnapshotChunkSize < len(events); i++ {
 		part := events[i*SnapshotChunkSize : min((i+1)*SnapshotChunkSize, len(events))]
 		chunk, err := event.EncodeChunk(part)
 		if err != nil {
 			return Snapshot{}, err
 		}
-		h, err := WriteObject(repo, plumbing.BlobObject, chunk)
+		h, err := repo.WriteObject(plumbing.BlobObject, chunk)
 		if err != nil {
 			return Snapshot{}, err
 		}
 		name := fmt.Sprintf("%04d.bin", i)
 		sum := event.ChunkHash(chunk)
-		entries = append(entries, TreeEntry{Name: name, Mode: filemode.Regular, Hash: h})
+		entries = append(entries, gitdir.TreeEntry{Name: name, Mode: filemode.Regular, Hash: h})
 		meta.Chunks = append(meta.Chunks, SnapshotChunk{Path: "events/" + name, ChunkHash: hex.EncodeToString(sum[:]), EventCount: len(part)})
 	}
-	evTree, err := WriteTree(repo, entries)
+	evTree, err := repo.WriteTree(entries)
 	if err != nil {
 		return Snapshot{}, err
 	}
-	metaHash, err := WriteObject(repo, plumbing.BlobObject, MarshalSnapshotMeta(meta))
+	metaHash, err := repo.WriteObject(plumbing.BlobObject, MarshalSnapshotMeta(meta))
 	if err != nil {
 		return Snapshot{}, err
 	}
-	root, err := WriteTree(repo, []TreeEntry{
+	root, err := repo.WriteTree([]gitdir.TreeEntry{
 		{Name: "events", Mode: filemode.Dir, Hash: evTree},
 		{Name: "snapshot.json", Mode: filemode.Regular, Hash: metaHash},
 	})
 	if err != nil {
 		return Snapshot{}, err
 	}
-	commit, err := WriteCommit(repo, root, nil, fmt.Sprintf("Snapshot: %d events at %d", len(events), ts), CommitterName, CommitterEmail, now)
+	commit, err := repo.WriteCommit(root, nil, fmt.Sprintf("Snapshot: %d events at %d", len(events), ts), CommitterName, CommitterEmail, now)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -141,13 +141,13 @@ func ReadSnapshot(ctx context.Context, repo *gitdir.Repo, s Snapshot) (SnapshotM
 	fail := func(format string, args ...any) (SnapshotMeta, []event.Event, error) {
 		return SnapshotMeta{}, nil, &Error{Commit: s.Commit, Err: fmt.Errorf("snapshot %s: "+format, append([]any{s.Ref}, args...)...)}
 	}
-	r := newObjectReader(repo)
-	defer r.close()
-	commit, err := r.commit(s.Commit)
+	r := gitdir.NewReader(repo)
+	defer r.Close()
+	commit, err := r.Commit(s.Commit)
 	if err != nil {
 		return fail("%w", err)
 	}
-	raw, err := r.file(commit.TreeHash, "snapshot.json", 16<<20)
+	raw, err := r.File(commit.TreeHash, "snapshot.json", 16<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fail("snapshot.json missing")
 	} else if err != nil {
@@ -159,7 +159,7 @@ func ReadSnapshot(ctx context.Context, repo *gitdir.Repo, s Snapshot) (SnapshotM
 	}
 	var events []event.Event
 	for _, c := range meta.Chunks {
-		data, err := r.file(commit.TreeHash, c.Path, event.MaxChunkBytes)
+		data, err := r.File(commit.TreeHash, c.Path, event.MaxChunkBytes)
 		if errors.Is(err, fs.ErrNotExist) {
 			return fail("chunk %s missing", c.Path)
 		} else if err != nil {

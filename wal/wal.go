@@ -1,10 +1,12 @@
-// Package wal owns refs/grite/wal: it appends chunk commits (one chunk per
-// commit, meta.json beside it, docs/format.md §6) with an atomic
-// compare-and-swap of the ref, and reads events back following meta.json's
-// prev_wal chain. Reads of foreign history can validate every commit
-// strictly (docs/format.md §4). It also copies history from another
-// repository on this machine (a local fetch) as packs, and merges small
-// packs. It never rewrites history and never touches the working tree.
+// Package wal owns refs/grite/wal and the WAL's own format on git: it
+// appends chunk commits (one chunk per commit, meta.json beside it,
+// docs/format.md §6) with an atomic compare-and-swap of the ref, and reads
+// events back following meta.json's prev_wal chain; reads of foreign
+// history can validate every commit strictly (docs/format.md §4). It also
+// writes and reads snapshots, chooses the objects of grite's refs to pack
+// (PackLoose) and copies history from another repository on this machine
+// (a local fetch). Reading and writing git objects and packs is gitdir's.
+// It never rewrites history and never touches the working tree.
 package wal
 
 import (
@@ -14,8 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sort"
-	"strconv"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -190,13 +190,13 @@ func writeChunkTree(repo *gitdir.Repo, chunk []byte, path string) (plumbing.Hash
 	parts := splitPath(path)
 	name, mode := parts[len(parts)-1], filemode.Regular
 	for i := len(parts) - 2; i >= 1; i-- {
-		h, err = WriteTree(repo, []TreeEntry{{Name: name, Mode: mode, Hash: h}})
+		h, err = repo.WriteTree([]gitdir.TreeEntry{{Name: name, Mode: mode, Hash: h}})
 		if err != nil {
 			return h, err
 		}
 		name, mode = parts[i], filemode.Dir
 	}
-	return WriteTree(repo, []TreeEntry{{Name: name, Mode: mode, Hash: h}})
+	return repo.WriteTree([]gitdir.TreeEntry{{Name: name, Mode: mode, Hash: h}})
 }
 
 func splitPath(p string) []string {
@@ -218,7 +218,7 @@ func writeCommit(repo *gitdir.Repo, meta []byte, eventsTree, prev plumbing.Hash,
 	if err != nil {
 		return metaHash, err
 	}
-	root, err := WriteTree(repo, []TreeEntry{
+	root, err := repo.WriteTree([]gitdir.TreeEntry{
 		{Name: "events", Mode: filemode.Dir, Hash: eventsTree},
 		{Name: "meta.json", Mode: filemode.Regular, Hash: metaHash},
 	})
@@ -229,79 +229,7 @@ func writeCommit(repo *gitdir.Repo, meta []byte, eventsTree, prev plumbing.Hash,
 	if !prev.IsZero() {
 		parents = []plumbing.Hash{prev}
 	}
-	return WriteCommit(repo, root, parents, msg, CommitterName, CommitterEmail, now)
-}
-
-// WriteCommit stores a commit object (shared with snapshots and locks).
-func WriteCommit(repo *gitdir.Repo, tree plumbing.Hash, parents []plumbing.Hash, msg, name, email string, now time.Time) (plumbing.Hash, error) {
-	return repo.WriteObject(plumbing.CommitObject, encodeCommit(tree, parents, msg, name, email, now))
-}
-
-// encodeCommit is a commit object as git (and go-git's Commit.Encode)
-// writes it, with one signature as author and committer, to the second.
-// Written here rather than through go-git's object package: linking that
-// package (and the OpenPGP, diff and merkletrie code it pulls in) cost
-// every command ~1.7 ms of start-up.
-func encodeCommit(tree plumbing.Hash, parents []plumbing.Hash, msg, name, email string, when time.Time) []byte {
-	sig := fmt.Appendf(nil, "%s <%s> %d %s", name, email, max(when.Unix(), 0), when.Format("-0700"))
-	b := make([]byte, 0, 64+48*len(parents)+2*len(sig)+len(msg))
-	b = append(b, "tree "...)
-	b = append(b, tree.String()...)
-	for _, p := range parents {
-		b = append(b, "\nparent "...)
-		b = append(b, p.String()...)
-	}
-	b = append(b, "\nauthor "...)
-	b = append(b, sig...)
-	b = append(b, "\ncommitter "...)
-	b = append(b, sig...)
-	b = append(b, "\n\n"...)
-	return append(b, msg...)
-}
-
-// TreeEntry is one entry of a git tree object.
-type TreeEntry struct {
-	Name string
-	Mode filemode.FileMode
-	Hash plumbing.Hash
-}
-
-// WriteTree stores a tree, sorting entries in git order.
-func WriteTree(repo *gitdir.Repo, entries []TreeEntry) (plumbing.Hash, error) {
-	sort.Slice(entries, func(i, j int) bool { return treeKey(entries[i]) < treeKey(entries[j]) })
-	return repo.WriteObject(plumbing.TreeObject, encodeTree(entries))
-}
-
-// encodeTree is git's tree encoding: "<octal mode> <name>\x00<20-byte ID>"
-// per entry, modes without leading zeros (go-git's Tree.Encode writes the
-// same bytes, through a buffered writer per call).
-func encodeTree(entries []TreeEntry) []byte {
-	n := 0
-	for _, e := range entries {
-		n += 8 + len(e.Name) + 21
-	}
-	b := make([]byte, 0, n)
-	for _, e := range entries {
-		b = strconv.AppendUint(b, uint64(e.Mode), 8)
-		b = append(b, ' ')
-		b = append(b, e.Name...)
-		b = append(b, 0)
-		b = append(b, e.Hash[:]...)
-	}
-	return b
-}
-
-// treeKey is git's tree sort key: directories compare as if named "name/".
-func treeKey(e TreeEntry) string {
-	if e.Mode == filemode.Dir {
-		return e.Name + "/"
-	}
-	return e.Name
-}
-
-// WriteObject stores a blob (or other raw object).
-func WriteObject(repo *gitdir.Repo, t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
-	return repo.WriteObject(t, data)
+	return repo.WriteCommit(root, parents, msg, CommitterName, CommitterEmail, now)
 }
 
 // ReadOptions control a history walk.
@@ -324,9 +252,9 @@ type ReadOptions struct {
 // Walk visits commits from head back along prev_wal (newest first), calling
 // fn for each. A malformed commit stops the walk with an *Error naming it.
 func (w *WAL) Walk(ctx context.Context, head plumbing.Hash, opts ReadOptions, fn func(Commit) error) error {
-	r := newObjectReader(w.repo)
-	r.cache = opts.Cache
-	defer r.close()
+	r := gitdir.NewReader(w.repo)
+	r.SetCache(opts.Cache)
+	defer r.Close()
 	for h := head; !h.IsZero(); {
 		if opts.Stop != nil && opts.Stop(h) {
 			return nil
@@ -390,11 +318,11 @@ func (w *WAL) ReadAll(ctx context.Context) ([]event.Event, plumbing.Hash, error)
 // the change feed walks two histories in step to find where they meet.
 type Reader struct {
 	w *WAL
-	r *objectReader
+	r *gitdir.Reader
 }
 
 // NewReader returns a Reader; Close it when done.
-func (w *WAL) NewReader() *Reader { return &Reader{w: w, r: newObjectReader(w.repo)} }
+func (w *WAL) NewReader() *Reader { return &Reader{w: w, r: gitdir.NewReader(w.repo)} }
 
 // Commit loads and decodes one WAL commit.
 func (r *Reader) Commit(h plumbing.Hash) (Commit, error) {
@@ -402,29 +330,29 @@ func (r *Reader) Commit(h plumbing.Hash) (Commit, error) {
 }
 
 // Close unmaps what the reader mapped.
-func (r *Reader) Close() { r.r.close() }
+func (r *Reader) Close() { r.r.Close() }
 
 // ReadCommit loads and decodes one WAL commit.
 func (w *WAL) ReadCommit(h plumbing.Hash, opts ReadOptions) (Commit, error) {
-	r := newObjectReader(w.repo)
-	defer r.close()
+	r := gitdir.NewReader(w.repo)
+	defer r.Close()
 	return w.readCommit(r, h, opts)
 }
 
-func (w *WAL) readCommit(r *objectReader, h plumbing.Hash, opts ReadOptions) (Commit, error) {
+func (w *WAL) readCommit(r *gitdir.Reader, h plumbing.Hash, opts ReadOptions) (Commit, error) {
 	fail := func(format string, args ...any) (Commit, error) {
 		return Commit{}, &Error{Commit: h, Err: fmt.Errorf(format, args...)}
 	}
-	commit, err := r.commit(h)
+	commit, err := r.Commit(h)
 	if err != nil {
 		return fail("read commit: %w", err)
 	}
-	tree, err := r.tree(commit.TreeHash)
+	tree, err := r.Tree(commit.TreeHash)
 	if err != nil {
 		return fail("read tree: %w", err)
 	}
-	var metaEntry *TreeEntry
-	var eventsEntry *TreeEntry
+	var metaEntry *gitdir.TreeEntry
+	var eventsEntry *gitdir.TreeEntry
 	for i := range tree {
 		e := &tree[i]
 		switch {
@@ -439,7 +367,7 @@ func (w *WAL) readCommit(r *objectReader, h plumbing.Hash, opts ReadOptions) (Co
 	if metaEntry == nil {
 		return fail("meta.json missing")
 	}
-	metaBytes, err := r.read(metaEntry.Hash, plumbing.BlobObject, maxMetaBytes)
+	metaBytes, _, err := r.Read(metaEntry.Hash, plumbing.BlobObject, maxMetaBytes)
 	if err != nil {
 		return fail("meta.json: %w", err)
 	}
@@ -458,7 +386,7 @@ func (w *WAL) readCommit(r *objectReader, h plumbing.Hash, opts ReadOptions) (Co
 	}
 	var chunks []chunkFile
 	if eventsEntry != nil {
-		sub, err := r.tree(eventsEntry.Hash)
+		sub, err := r.Tree(eventsEntry.Hash)
 		if err != nil {
 			return fail("read events tree: %w", err)
 		}
@@ -511,7 +439,7 @@ type chunkFile struct {
 // collectChunks walks a tree in git order collecting *.bin blobs. Depth is
 // bounded: a WAL tree is events/YYYY/MM/DD. Strict rejects anything else in
 // the tree (a stray file would otherwise travel on with an accepted commit).
-func collectChunks(r *objectReader, t []TreeEntry, prefix string, depth int, strict bool, out *[]chunkFile) error {
+func collectChunks(r *gitdir.Reader, t []gitdir.TreeEntry, prefix string, depth int, strict bool, out *[]chunkFile) error {
 	if depth > 4 {
 		return fmt.Errorf("events tree deeper than YYYY/MM/DD at %s", prefix)
 	}
@@ -519,7 +447,7 @@ func collectChunks(r *objectReader, t []TreeEntry, prefix string, depth int, str
 		p := prefix + "/" + e.Name
 		switch {
 		case e.Mode == filemode.Dir:
-			sub, err := r.tree(e.Hash)
+			sub, err := r.Tree(e.Hash)
 			if err != nil {
 				return fmt.Errorf("read tree %s: %w", p, err)
 			}
@@ -527,7 +455,7 @@ func collectChunks(r *objectReader, t []TreeEntry, prefix string, depth int, str
 				return err
 			}
 		case e.Mode.IsFile() && len(e.Name) > 4 && e.Name[len(e.Name)-4:] == ".bin":
-			data, err := r.read(e.Hash, plumbing.BlobObject, event.MaxChunkBytes)
+			data, _, err := r.Read(e.Hash, plumbing.BlobObject, event.MaxChunkBytes)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p, err)
 			}

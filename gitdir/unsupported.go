@@ -1,6 +1,6 @@
 //go:build !unix
 
-package wal
+package gitdir
 
 // grite reads git objects with Unix system calls (mmap for packs, raw
 // opens for loose objects) and locks files with flock(2): it builds on

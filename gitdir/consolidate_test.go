@@ -1,4 +1,4 @@
-package wal_test
+package gitdir_test
 
 import (
 	"fmt"
@@ -11,8 +11,18 @@ import (
 
 	"grite/gitdir"
 	"grite/internal/testrepo"
-	"grite/wal"
 )
+
+// openRepo opens a new repository in a temporary directory.
+func openRepo(t *testing.T) (*gitdir.Repo, string) {
+	t.Helper()
+	dir := testrepo.New(t)
+	r, err := gitdir.Discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, dir
+}
 
 // packs lists the pack names (without extension) of a repository.
 func packs(t *testing.T, dir string) []string {
@@ -68,12 +78,12 @@ func TestConsolidationKeepsFewPacks(t *testing.T) {
 	var head plumbing.Hash
 	for i := 0; i < n; i++ {
 		head = packCommit(t, r, i, head)
-		if _, err := wal.ConsolidatePacks(r, wal.PackLimit); err != nil {
+		if _, err := r.ConsolidatePacks(gitdir.PackLimit); err != nil {
 			t.Fatal(err)
 		}
 		most = max(most, len(packs(t, dir)))
 	}
-	if most > wal.PackLimit+1 {
+	if most > gitdir.PackLimit+1 {
 		t.Fatalf("up to %d packs during %d fetches", most, n)
 	}
 	git(t, dir, "update-ref", "refs/heads/x", head.String())
@@ -150,7 +160,7 @@ func TestConsolidationLeavesGitsPacksAlone(t *testing.T) {
 	}
 	for i := 1; i < 60; i++ {
 		head = packCommit(t, r, i, head)
-		if _, err := wal.ConsolidatePacks(r, wal.PackLimit); err != nil {
+		if _, err := r.ConsolidatePacks(gitdir.PackLimit); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,7 +171,7 @@ func TestConsolidationLeavesGitsPacksAlone(t *testing.T) {
 	if !have[deltified[0]] || !have[kept] || !have[plain] {
 		t.Fatalf("consolidation removed git's packs (%v, %v) or the kept one (%v): %v", have[deltified[0]], have[plain], have[kept], have)
 	}
-	if len(have) > wal.PackLimit+2 {
+	if len(have) > gitdir.PackLimit+2 {
 		t.Fatalf("%d packs after 60 fetches", len(have))
 	}
 	git(t, dir, "update-ref", "refs/heads/x", head.String())
@@ -182,7 +192,7 @@ func TestConsolidationWaitsForGit(t *testing.T) {
 					}
 				}
 				head = packCommit(t, r, i, head)
-				if n, err := wal.ConsolidatePacks(r, wal.PackLimit); err != nil || n != 0 {
+				if n, err := r.ConsolidatePacks(gitdir.PackLimit); err != nil || n != 0 {
 					t.Fatalf("consolidated %d packs (%v) with %s present", n, err, name)
 				}
 			}

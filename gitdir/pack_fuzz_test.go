@@ -1,4 +1,4 @@
-package wal
+package gitdir
 
 import (
 	"bytes"
@@ -47,7 +47,7 @@ func FuzzPackEntry(f *testing.F) {
 	idx := make([]byte, 8+256*4+40)
 	copy(idx, []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2})
 	f.Fuzz(func(t *testing.T, data []byte, off uint16) {
-		r := &objectReader{}
+		r := &Reader{}
 		p := &pack{idx: idx, data: data}
 		if _, out, err := r.packEntry(p, int(off), 1<<16, 0); err == nil && len(out) > 1<<16 {
 			t.Fatalf("entry of %d bytes past the limit", len(out))

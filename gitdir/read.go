@@ -1,4 +1,4 @@
-package wal
+package gitdir
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -18,11 +19,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"grite/event"
-	"grite/gitdir"
 )
 
-// objectReader reads the objects of WAL commits; one serves a whole walk and
-// is not safe for concurrent use. Loose objects, which is what every local
+// Reader reads objects of a repository; one serves a whole walk and is
+// not safe for concurrent use. Loose objects, which is what every local
 // append writes, are read straight from the objects directory with plain
 // system calls and one reused inflater: go-git's filesystem layer lstats
 // every path component, registers each file with the poller and allocates an
@@ -31,7 +31,7 @@ import (
 // objects are read from the memory-mapped packs, and objects of the
 // directories the repository borrows from (alternates) by a reader of
 // each, as git does.
-type objectReader struct {
+type Reader struct {
 	dir string
 	zr  io.ReadCloser // zlib reader, reset per object
 	raw bytes.Reader  // the compressed object being read
@@ -43,9 +43,9 @@ type objectReader struct {
 	stale       []*pack // replaced by a rescan; unmapped on close
 
 	lastType plumbing.ObjectType // of the object read last
-	cache    Cache               // read before the repository, if set
+	cache    Cache               // read before the repository, if set (SetCache)
 
-	alts       []*objectReader // of the alternates, loaded on the first miss
+	alts       []*Reader // of the alternates, loaded on the first miss
 	altsLoaded bool
 	depth      int // of this reader's directory in the alternates chain
 }
@@ -54,7 +54,7 @@ type objectReader struct {
 const maxAlternateDepth = 5
 
 // loadPacks maps the repository's packs, once, and returns them.
-func (r *objectReader) loadPacks() []*pack {
+func (r *Reader) loadPacks() []*pack {
 	if !r.packsLoaded {
 		r.packs, r.packsLoaded = openPacks(r.dir), true
 	}
@@ -62,7 +62,7 @@ func (r *objectReader) loadPacks() []*pack {
 }
 
 // packed reports whether one of the repository's packs holds object h.
-func (r *objectReader) packed(h plumbing.Hash) bool {
+func (r *Reader) packed(h plumbing.Hash) bool {
 	for _, p := range r.loadPacks() {
 		if _, ok := p.offset(h); ok {
 			return true
@@ -71,22 +71,38 @@ func (r *objectReader) packed(h plumbing.Hash) bool {
 	return false
 }
 
-func newObjectReader(repo *gitdir.Repo) *objectReader {
-	return &objectReader{dir: filepath.Join(repo.CommonDir, "objects")}
+// NewReader returns a reader of repo's objects; Close releases it.
+func NewReader(repo *Repo) *Reader {
+	return &Reader{dir: filepath.Join(repo.CommonDir, "objects")}
 }
 
-// close unmaps the packs the reader and its alternates' readers mapped.
-func (r *objectReader) close() {
+// Cache is objects already in memory, by name; a reader given one reads
+// them from it. Entries of type InvalidObject hold nothing and are
+// ignored.
+type Cache map[plumbing.Hash]CachedObject
+
+// CachedObject is one object of a Cache.
+type CachedObject struct {
+	Type plumbing.ObjectType
+	Data []byte
+}
+
+// SetCache makes r read the objects of c from c instead of the
+// repository; they must have been checked against their names.
+func (r *Reader) SetCache(c Cache) { r.cache = c }
+
+// Close unmaps the packs the reader and its alternates' readers mapped.
+func (r *Reader) Close() {
 	closePacks(r.packs)
 	closePacks(r.stale)
 	r.packs, r.stale = nil, nil
 	for _, a := range r.alts {
-		a.close()
+		a.Close()
 	}
 }
 
 // resetInflater points the reused zlib reader at r.raw.
-func (r *objectReader) resetInflater() error {
+func (r *Reader) resetInflater() error {
 	if r.zr == nil {
 		zr, err := zlib.NewReader(&r.raw)
 		r.zr = zr
@@ -98,7 +114,7 @@ func (r *objectReader) resetInflater() error {
 // read returns the content of object h, which must be of type want (any
 // type for plumbing.AnyObject; lastType then tells which) and at most
 // limit bytes (checked before the content is allocated).
-func (r *objectReader) read(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
+func (r *Reader) read(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
 	if o := r.cache[h]; o.Type != plumbing.InvalidObject {
 		if want != plumbing.AnyObject && o.Type != want {
 			return nil, fmt.Errorf("object %s is a %s, want %s", h, o.Type, want)
@@ -187,12 +203,49 @@ func (r *objectReader) read(h plumbing.Hash, want plumbing.ObjectType, limit int
 	return data, nil
 }
 
+// Read returns the content of object h and its type. The object must be
+// of type want (any type for plumbing.AnyObject) and at most limit bytes,
+// which is checked before the content is allocated; an object found
+// nowhere is plumbing.ErrObjectNotFound. Packs are listed again once
+// after a miss, as git does, and every stream's checksum is checked.
+func (r *Reader) Read(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, plumbing.ObjectType, error) {
+	data, err := r.read(h, want, limit)
+	if err != nil {
+		return nil, plumbing.InvalidObject, err
+	}
+	return data, r.lastType, nil
+}
+
+// Packed reports whether one of the repository's packs (not its
+// alternates) holds object h.
+func (r *Reader) Packed(h plumbing.Hash) bool { return r.packed(h) }
+
+// PackedObjects is how many objects the repository's packs hold (counting
+// an object in two packs twice).
+func (r *Reader) PackedObjects() int {
+	n := 0
+	for _, p := range r.loadPacks() {
+		n += p.n
+	}
+	return n
+}
+
+// Loose reports whether object h is stored loose in the repository itself.
+func (r *Reader) Loose(h plumbing.Hash) bool {
+	_, err := os.Lstat(r.loosePath(h))
+	return err == nil
+}
+
+func (r *Reader) loosePath(h plumbing.Hash) string {
+	hex := h.String()
+	return filepath.Join(r.dir, hex[:2], hex[2:])
+}
+
 // readLoose returns the compressed bytes of a loose object. It uses plain
 // system calls: os.Open would also try (and fail) to register the file with
 // the poller, several extra calls per object that cost more than the read.
-func (r *objectReader) readLoose(h plumbing.Hash) ([]byte, error) {
-	hex := h.String()
-	fd, err := openRead(filepath.Join(r.dir, hex[:2], hex[2:]))
+func (r *Reader) readLoose(h plumbing.Hash) ([]byte, error) {
+	fd, err := openRead(r.loosePath(h))
 	if err != nil {
 		return nil, err
 	}
@@ -238,12 +291,12 @@ func openRead(path string) (int, error) {
 // readAlternate reads object h, found neither loose nor packed here, from
 // the object directories this one borrows from; an object none of them
 // holds is plumbing.ErrObjectNotFound.
-func (r *objectReader) readAlternate(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
+func (r *Reader) readAlternate(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
 	if !r.altsLoaded {
 		r.altsLoaded = true
 		if r.depth < maxAlternateDepth {
-			for _, dir := range gitdir.Alternates(r.dir) {
-				r.alts = append(r.alts, &objectReader{dir: dir, depth: r.depth + 1})
+			for _, dir := range Alternates(r.dir) {
+				r.alts = append(r.alts, &Reader{dir: dir, depth: r.depth + 1})
 			}
 		}
 	}
@@ -258,41 +311,44 @@ func (r *objectReader) readAlternate(h plumbing.Hash, want plumbing.ObjectType, 
 	return nil, fmt.Errorf("object %s: %w", h, plumbing.ErrObjectNotFound)
 }
 
-// maxTreeBytes caps a WAL tree object; a real one holds one or two entries.
+// maxTreeBytes caps a tree object read by Tree; a WAL tree holds one or
+// two entries.
 const maxTreeBytes = 1 << 20
 
-// maxCommitBytes caps a WAL commit object; a real one is ~250 bytes.
+// maxCommitBytes caps a commit object read by Commit; a WAL commit is
+// ~250 bytes.
 const maxCommitBytes = 1 << 20
 
-// commitHeader is what a walk needs of a commit object.
-type commitHeader struct {
+// CommitHeader is what a walk needs of a commit object.
+type CommitHeader struct {
 	TreeHash     plumbing.Hash
 	ParentHashes []plumbing.Hash
 	Committed    int64 // committer time, Unix seconds (0 if unreadable)
 }
 
-func (r *objectReader) commit(h plumbing.Hash) (commitHeader, error) {
+// Commit reads the header of commit h.
+func (r *Reader) Commit(h plumbing.Hash) (CommitHeader, error) {
 	data, err := r.read(h, plumbing.CommitObject, maxCommitBytes)
 	if err != nil {
-		return commitHeader{}, err
+		return CommitHeader{}, err
 	}
-	return parseCommit(data)
+	return ParseCommit(data)
 }
 
 // ReadFile returns the content of the file at path (slash-separated) in
 // the tree of commit, refusing one larger than limit bytes. A path that
 // names no file there is an error satisfying fs.ErrNotExist.
-func ReadFile(repo *gitdir.Repo, commit plumbing.Hash, path string, limit int64) ([]byte, error) {
-	b, _, err := ReadFileAt(repo, commit, path, limit)
+func (repo *Repo) ReadFile(commit plumbing.Hash, path string, limit int64) ([]byte, error) {
+	b, _, err := repo.ReadFileAt(commit, path, limit)
 	return b, err
 }
 
 // ReadFileAt is ReadFile that also returns the commit's committer time
 // (zero if the commit does not say it readably).
-func ReadFileAt(repo *gitdir.Repo, commit plumbing.Hash, path string, limit int64) ([]byte, time.Time, error) {
-	r := newObjectReader(repo)
-	defer r.close()
-	c, err := r.commit(commit)
+func (repo *Repo) ReadFileAt(commit plumbing.Hash, path string, limit int64) ([]byte, time.Time, error) {
+	r := NewReader(repo)
+	defer r.Close()
+	c, err := r.Commit(commit)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -300,16 +356,18 @@ func ReadFileAt(repo *gitdir.Repo, commit plumbing.Hash, path string, limit int6
 	if c.Committed > 0 {
 		at = time.Unix(c.Committed, 0)
 	}
-	b, err := r.file(c.TreeHash, path, limit)
+	b, err := r.File(c.TreeHash, path, limit)
 	return b, at, err
 }
 
-// file reads the blob at path below tree.
-func (r *objectReader) file(tree plumbing.Hash, path string, limit int64) ([]byte, error) {
+// File reads the blob at path (slash-separated) below tree, refusing one
+// larger than limit bytes; a path that names no file there is an error
+// satisfying fs.ErrNotExist.
+func (r *Reader) File(tree plumbing.Hash, path string, limit int64) ([]byte, error) {
 	h := tree
 	for rest := path; ; {
 		name, more, dir := strings.Cut(rest, "/")
-		entries, err := r.tree(h)
+		entries, err := r.Tree(h)
 		if err != nil {
 			return nil, err
 		}
@@ -325,20 +383,21 @@ func (r *objectReader) file(tree plumbing.Hash, path string, limit int64) ([]byt
 	}
 }
 
-func (r *objectReader) tree(h plumbing.Hash) ([]TreeEntry, error) {
+// Tree reads and decodes tree h.
+func (r *Reader) Tree(h plumbing.Hash) ([]TreeEntry, error) {
 	data, err := r.read(h, plumbing.TreeObject, maxTreeBytes)
 	if err != nil {
 		return nil, err
 	}
-	return parseTree(data)
+	return ParseTree(data)
 }
 
-// parseCommit reads a commit's tree and parents from its header (the
+// ParseCommit reads a commit's tree and parents from its header (the
 // lines before the first empty one). go-git's decoder copied the object
 // and parsed the whole of it through a buffered reader, which was a sixth
 // of validating a pulled history.
-func parseCommit(data []byte) (commitHeader, error) {
-	var c commitHeader
+func ParseCommit(data []byte) (CommitHeader, error) {
+	var c CommitHeader
 	seenTree := false
 	for len(data) > 0 {
 		line, rest, _ := bytes.Cut(data, []byte("\n"))
@@ -354,28 +413,28 @@ func parseCommit(data []byte) (commitHeader, error) {
 				c.Committed, _ = strconv.ParseInt(string(f[0]), 10, 64)
 			}
 		case "tree", "parent":
-			h, ok := parseHex(val)
+			h, ok := ParseHash(val)
 			if !ok {
-				return commitHeader{}, fmt.Errorf("commit names a malformed %s %q", key, val)
+				return CommitHeader{}, fmt.Errorf("commit names a malformed %s %q", key, val)
 			}
 			if string(key) == "parent" {
 				c.ParentHashes = append(c.ParentHashes, h)
 			} else if seenTree {
-				return commitHeader{}, errors.New("commit names two trees")
+				return CommitHeader{}, errors.New("commit names two trees")
 			} else {
 				c.TreeHash, seenTree = h, true
 			}
 		}
 	}
 	if !seenTree {
-		return commitHeader{}, errors.New("commit names no tree")
+		return CommitHeader{}, errors.New("commit names no tree")
 	}
 	return c, nil
 }
 
-// parseTree decodes a tree object: per entry "<octal mode> <name>\x00"
+// ParseTree decodes a tree object: per entry "<octal mode> <name>\x00"
 // and the 20-byte object ID.
-func parseTree(data []byte) ([]TreeEntry, error) {
+func ParseTree(data []byte) ([]TreeEntry, error) {
 	var out []TreeEntry
 	for len(data) > 0 {
 		sp := bytes.IndexByte(data, ' ')

@@ -1,4 +1,4 @@
-package wal
+package gitdir
 
 import (
 	"bytes"
@@ -87,23 +87,17 @@ func mapPack(idxPath, packPath string) (*pack, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Version 2 starts with a magic number and its version; version 1
-	// with the fan-out table, whose counts never reach that magic.
-	head, entry, v1 := 8+256*4, 28, false
-	if len(idx) >= 4 && !bytes.Equal(idx[:4], []byte{0xff, 't', 'O', 'c'}) {
-		head, entry, v1 = 256*4, 24, true
-	} else if len(idx) < 8 || !bytes.Equal(idx[4:8], []byte{0, 0, 0, 2}) {
-		syscall.Munmap(idx)
-		return nil, fmt.Errorf("%s: not a pack index of version 1 or 2", idxPath)
+	n, v1, err := indexHeader(idx)
+	entry := 28
+	if v1 {
+		entry = 24
 	}
-	if len(idx) < head+40 {
-		syscall.Munmap(idx)
-		return nil, fmt.Errorf("%s: truncated", idxPath)
+	if err == nil && len(idx) < indexHeadSize(v1)+n*entry+40 {
+		err = errors.New("truncated")
 	}
-	n := int(binary.BigEndian.Uint32(idx[head-4 : head]))
-	if n < 0 || len(idx) < head+n*entry+40 {
+	if err != nil {
 		syscall.Munmap(idx)
-		return nil, fmt.Errorf("%s: truncated", idxPath)
+		return nil, fmt.Errorf("%s: %w", idxPath, err)
 	}
 	data, err := mapFile(packPath)
 	if err != nil {
@@ -116,6 +110,37 @@ func mapPack(idxPath, packPath string) (*pack, error) {
 		return nil, fmt.Errorf("%s: not a pack", packPath)
 	}
 	return &pack{idx: idx, data: data, n: n, v1: v1}, nil
+}
+
+// indexMagic starts a pack index of version 2 or later, then its version.
+const indexMagic = "\xfftOc"
+
+// indexHeadSize is the length of an index's header and fan-out table.
+func indexHeadSize(v1 bool) int {
+	if v1 {
+		return 256 * 4
+	}
+	return 8 + 256*4
+}
+
+// indexHeader reads the version of a pack index and the number of objects
+// it lists (the last fan-out entry) from its first indexHeadSize bytes.
+// Version 2 starts with a magic number and its version; version 1 with the
+// fan-out table, whose counts never reach that magic.
+func indexHeader(idx []byte) (n int, v1 bool, err error) {
+	v1 = len(idx) >= 4 && string(idx[:4]) != indexMagic
+	if !v1 && (len(idx) < 8 || binary.BigEndian.Uint32(idx[4:8]) != 2) {
+		return 0, false, errors.New("not a pack index of version 1 or 2")
+	}
+	head := indexHeadSize(v1)
+	if len(idx) < head {
+		return 0, false, errors.New("truncated")
+	}
+	n = int(binary.BigEndian.Uint32(idx[head-4 : head]))
+	if n < 0 {
+		return 0, false, errors.New("truncated")
+	}
+	return n, v1, nil
 }
 
 func closePacks(ps []*pack) {
@@ -179,7 +204,7 @@ func (p *pack) find(h plumbing.Hash) (int, bool) {
 
 // readPacked returns object h from the mapped packs; found is false when
 // no pack holds it.
-func (r *objectReader) readPacked(h plumbing.Hash, want plumbing.ObjectType, limit int64) (data []byte, found bool, err error) {
+func (r *Reader) readPacked(h plumbing.Hash, want plumbing.ObjectType, limit int64) (data []byte, found bool, err error) {
 	for _, p := range r.packs {
 		off, ok := p.offset(h)
 		if !ok {
@@ -201,7 +226,7 @@ func (r *objectReader) readPacked(h plumbing.Hash, want plumbing.ObjectType, lim
 var errPackCorrupt = errors.New("corrupt pack entry")
 
 // packEntry decodes the entry at off, resolving deltas against their base.
-func (r *objectReader) packEntry(p *pack, off int, limit int64, depth int) (plumbing.ObjectType, []byte, error) {
+func (r *Reader) packEntry(p *pack, off int, limit int64, depth int) (plumbing.ObjectType, []byte, error) {
 	if depth > maxDeltaDepth {
 		return 0, nil, fmt.Errorf("%w: delta chain longer than %d", errPackCorrupt, maxDeltaDepth)
 	}
@@ -285,7 +310,7 @@ func (r *objectReader) packEntry(p *pack, off int, limit int64, depth int) (plum
 }
 
 // inflate decompresses one zlib stream of exactly size bytes from b.
-func (r *objectReader) inflate(b []byte, size int) ([]byte, error) {
+func (r *Reader) inflate(b []byte, size int) ([]byte, error) {
 	r.raw.Reset(b)
 	if err := r.resetInflater(); err != nil {
 		return nil, err

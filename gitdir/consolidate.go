@@ -1,4 +1,4 @@
-package wal
+package gitdir
 
 import (
 	"encoding/binary"
@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-
-	"grite/gitdir"
 )
 
 // PackLimit is how many packs a repository may hold before grite
@@ -47,7 +45,7 @@ const geometricFactor = 4
 // are serialized by a lock file in grite's directory; a reader that had
 // listed a removed pack finds its objects in the new one (the new pack is
 // complete before any old one is removed, index first).
-func ConsolidatePacks(repo *gitdir.Repo, limit int) (int, error) {
+func (repo *Repo) ConsolidatePacks(limit int) (int, error) {
 	if repo.PreciousObjects() { // extensions.preciousObjects: git deletes nothing, nor may grite
 		return 0, nil
 	}
@@ -160,9 +158,9 @@ func ConsolidatePacks(repo *gitdir.Repo, limit int) (int, error) {
 			}
 		}
 	}
-	name, err := repo.WriteRawPack(len(spans), func(i int) (gitdir.RawEntry, error) {
+	name, err := repo.WriteRawPack(len(spans), func(i int) (RawEntry, error) {
 		s := spans[i]
-		return gitdir.RawEntry{ID: s.id, Raw: s.p.data[s.off:s.end]}, nil
+		return RawEntry{ID: s.id, Raw: s.p.data[s.off:s.end]}, nil
 	})
 	if err != nil {
 		return 0, err
@@ -188,10 +186,11 @@ func indexCount(path string) (int, bool) {
 	}
 	defer f.Close()
 	var head [8 + 256*4]byte
-	if _, err := io.ReadFull(f, head[:]); err != nil || string(head[:8]) != "\xfftOc\x00\x00\x00\x02" {
+	if _, err := io.ReadFull(f, head[:]); err != nil {
 		return 0, false
 	}
-	return int(binary.BigEndian.Uint32(head[len(head)-4:])), true
+	n, v1, err := indexHeader(head[:])
+	return n, err == nil && !v1
 }
 
 // entrySpan is where the i-th object of a pack's index lies in the pack.
