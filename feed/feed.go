@@ -105,15 +105,12 @@ type Page struct {
 	HasMore bool
 }
 
-// Order is the feed's order of a commit's events: the original's read
-// order (wal.Events), chunk events last to first.
-func Order(c wal.Commit) []event.Event {
-	out := make([]event.Event, len(c.Events))
-	for i, e := range c.Events {
-		out[len(out)-1-i] = e
-	}
-	return out
-}
+// Order is the feed's order of a commit's events: as the chunk stores
+// them, which is the order they were written (an issue's creation before
+// the assignees added with it). The original grite's read order (see
+// wal.Events) reverses a chunk's events, which is fine for a fold that
+// does not care but reads backwards in a feed that promises oldest first.
+func Order(c wal.Commit) []event.Event { return c.Events }
 
 // Read returns up to limit (at least 1) events after since that match
 // (nil: all), in feed order: WAL commits oldest first. Events that do not

@@ -110,9 +110,9 @@ func (h *history) drain(since feed.Cursor, limit int) ([]event.EventID, feed.Cur
 func ids(groups ...[]event.Event) []event.EventID {
 	var out []event.EventID
 	for _, g := range groups {
-		// Feed order within a commit is the original's read order.
-		for i := len(g) - 1; i >= 0; i-- {
-			out = append(out, g[i].ID)
+		// Feed order within a commit is the order written.
+		for _, e := range g {
+			out = append(out, e.ID)
 		}
 	}
 	return out

@@ -222,7 +222,7 @@ func TestEveryResultMatchesItsOutputSchema(t *testing.T) {
 	run(me, "issue_claim", map[string]any{"id": closed}, tools.CodeConflict)
 	run(me, "issue_list", map[string]any{"claimed_by": "me"}, "")
 	run(me, "whoami", nil, "")
-	run(me, "whoami", map[string]any{"max_chars": 600}, "")
+	run(me, "whoami", map[string]any{"max_chars": 1000}, "")
 	run(me, "whoami", map[string]any{"max_chars": 10}, tools.CodeInvalidArgs)
 	run(me, "issue_release", map[string]any{"id": a}, "")
 	run(me, "issue_release", map[string]any{"id": a}, "") // not held: still released

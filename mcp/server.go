@@ -268,6 +268,9 @@ func (s *Server) handler(d Definition) server.ToolHandlerFunc {
 			obj["repo"] = s.repo
 		}
 		if len(warnings) > 0 {
+			for i, w := range warnings {
+				warnings[i] = forMCP.Replace(w)
+			}
 			obj["warnings"] = warnings
 			// Also in the text: a client may show the model only that.
 			text += "\nwarning: " + strings.Join(warnings, "\nwarning: ")
@@ -362,7 +365,7 @@ func (s *Server) progress(ctx context.Context, req mcpgo.CallToolRequest) func(d
 			"progressToken": token,
 			"progress":      done.Seconds(),
 			"total":         total.Seconds(),
-			"message":       fmt.Sprintf("waiting for events: %ds of %ds", int(done.Seconds()), int(total.Seconds())),
+			"message":       fmt.Sprintf("waiting: %ds of %ds", int(done.Seconds()), int(total.Seconds())),
 		})
 		if err != nil {
 			s.log.Debug("progress notification", "error", err)

@@ -122,6 +122,9 @@ func until(ms uint64) string {
 	return fmt.Sprintf("until %s (in %s)", at.UTC().Format(time.RFC3339), roughly(left))
 }
 
+// rfc3339 is a millisecond timestamp as people and models read it.
+func rfc3339(ms uint64) string { return time.UnixMilli(int64(ms)).UTC().Format(time.RFC3339) }
+
 // roughly is a duration to the second below a minute, else to the minute:
 // 45s, 29m, 2h, 1h30m, 3d4h.
 func roughly(d time.Duration) string {
@@ -595,7 +598,26 @@ func showDefinition(idProp mcpgo.ToolOption) Definition {
 			p.CommentsHasMore, p.CommentsNextCursor = true, strconv.Itoa(end)
 		}
 		i := p.Issue
-		text := fmt.Sprintf("%s [%s] %s\n%s\n(%d of %d comments shown)", i.IssueID, i.State, i.Title, i.Body, len(i.Comments), p.CommentsTotal)
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s [%s] %s\n%s\n", i.IssueID, i.State, i.Title, i.Body)
+		if h := i.Handoff; h != nil {
+			fmt.Fprintf(&b, "\nlatest handoff, by %s at %s:\ndone: %s\nnext: %s\n", h.Actor[:8], rfc3339(h.TS), h.Done, h.Next)
+			if h.Blocker != "" {
+				fmt.Fprintf(&b, "blocker: %s\n", h.Blocker)
+			}
+			if h.Evidence != "" {
+				fmt.Fprintf(&b, "evidence: %s\n", h.Evidence)
+			}
+		}
+		for _, c := range i.Comments {
+			body := c.Body
+			if i.Handoff != nil && c.EventID == i.Handoff.EventID {
+				body = "(the latest handoff, above)"
+			}
+			fmt.Fprintf(&b, "\n--- %s at %s\n%s\n", c.Actor[:8], rfc3339(c.TS), body)
+		}
+		fmt.Fprintf(&b, "\n(%d of %d comments shown)", len(i.Comments), p.CommentsTotal)
+		text := b.String()
 		return p, text, nil
 	})
 }

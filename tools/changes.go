@@ -11,6 +11,7 @@ import (
 	"grite/event"
 	"grite/feed"
 	"grite/gitdir"
+	"grite/handoff"
 	"grite/wal"
 )
 
@@ -283,6 +284,9 @@ func Summary(e event.Event) string {
 		s = strings.Join(parts, "; ")
 	case event.CommentAdded:
 		s = k.Body
+		if h, ok := handoff.Parse(k.Body); ok {
+			s = "handoff: done: " + oneLine(h.Done, 50) + "; next: " + oneLine(h.Next, 50)
+		}
 	case event.LabelAdded:
 		s = "+" + k.Label
 	case event.LabelRemoved:

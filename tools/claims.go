@@ -102,13 +102,13 @@ var IssueClaim = Op[ClaimInput, ClaimOutput]{
 		if strings.TrimSpace(in.TTL) == "" {
 			ttl = 0 // a new claim gets DefaultClaimTTL, a held one keeps its lease
 		}
+		if in.Wait != 0 && !in.Next {
+			return ClaimOutput{}, newErr(CodeInvalidArgs, "a wait is for claiming the next ready issue: give --next (MCP: next: true), not an ID")
+		}
 		if in.Next == (in.ID != "") {
 			return ClaimOutput{}, newErr(CodeInvalidArgs, "give either an issue ID or next, not both or neither")
 		}
 		if !in.Next {
-			if in.Wait != 0 {
-				return ClaimOutput{}, newErr(CodeInvalidArgs, "a wait is for claiming the next ready issue: give next, not an ID")
-			}
 			id, err := s.ResolveIssue(ctx, in.ID)
 			if err != nil {
 				return ClaimOutput{}, err
@@ -195,7 +195,7 @@ func WaitForWork(ctx context.Context, repo *gitdir.Repo, wait time.Duration, pro
 			progress(time.Since(start), wait)
 		case <-deadline.C:
 			return ClaimOutput{}, newErr(CodeNotFound, "no issue became ready to claim within %s", wait).
-				suggest("Wait again, or see what is blocked or claimed: grite issue list --state open")
+				suggest("Wait again, or run 'grite issue list --state open' to see what is blocked or claimed")
 		case <-ctx.Done():
 			return ClaimOutput{}, ctx.Err()
 		}

@@ -134,3 +134,24 @@ func TestClaimTellsWhoHeldTheIssueBefore(t *testing.T) {
 		})
 	}
 }
+
+// A writer whose own claim ran out, with nobody holding the issue since,
+// keeps its event and is told the claim expired.
+func TestWriteAfterTheClaimExpired(t *testing.T) {
+	r := newCoordRepo(t)
+	a := r.agent("slow")
+	id := a.create("left too long")
+	coordMust(a, tools.IssueClaim, tools.ClaimInput{ID: id, TTL: "1m"})
+	r.clock.advance(2 * time.Minute)
+	coordMust(a, tools.IssueComment, tools.IssueCommentInput{ID: id, Body: "late"})
+	if w := a.s.TakeWarnings(); len(w) != 1 || !strings.HasPrefix(w[0], "claim_expired:") {
+		t.Fatalf("warnings %q, want one claim_expired", w)
+	}
+	// Released, not expired: nothing to say.
+	coordMust(a, tools.IssueClaim, tools.ClaimInput{ID: id})
+	coordMust(a, tools.IssueRelease, tools.ReleaseInput{ID: id})
+	coordMust(a, tools.IssueComment, tools.IssueCommentInput{ID: id, Body: "after release"})
+	if w := a.s.TakeWarnings(); len(w) != 0 {
+		t.Fatalf("warnings after a release: %q", w)
+	}
+}

@@ -106,8 +106,12 @@ func (s *Session) refreshLockCache(ctx context.Context) {
 // its event is kept, and it learns to stop.
 func (s *Session) checkLockPolicy(ctx context.Context, issue event.IssueID) error {
 	policy, ce, err := s.lockedByOther("issue:" + issue.String())
-	if err != nil || ce == nil {
+	if err != nil {
 		return err
+	}
+	if ce == nil {
+		s.warnExpiredClaim(issue)
+		return nil
 	}
 	lost, err := s.hadClaim(ctx, issue)
 	if err != nil {
@@ -127,6 +131,18 @@ func (s *Session) checkLockPolicy(ctx context.Context, issue event.IssueID) erro
 	}
 	s.warn(msg)
 	return nil
+}
+
+// warnExpiredClaim tells a writer whose own claim on issue ran out (and
+// nobody took the issue since) that it no longer holds it: anyone may
+// claim it now. It starts "claim_expired:", as claim_lost does.
+func (s *Session) warnExpiredClaim(issue event.IssueID) {
+	e, ok, err := s.Locks.Read(lock.RefName("issue:" + issue.String()))
+	if err != nil || !ok || e.Lock.Owner != s.Actor.ID.String() || e.Lock.ExpiresUnixMS == 0 || e.Lock.Live(s.nowMS()) {
+		return
+	}
+	s.warn(fmt.Sprintf("claim_expired: your claim on issue %s expired at %s; your event is kept, but anyone may claim the issue now: claim it again to hold it ('grite issue claim %s')",
+		issue, time.UnixMilli(int64(e.Lock.ExpiresUnixMS)).UTC().Format(time.RFC3339), issue.String()[:8]))
 }
 
 // hadClaim reports whether the caller ever claimed issue: a claim assigns

@@ -49,9 +49,10 @@ func TestPrimerFitsItsBudget(t *testing.T) {
 	if len(full.Ready) != 10 || len(full.Context) != 1 || full.Context[0] != (tools.ContextEntry{Key: "build", Value: "go test ./..."}) || full.Cursor == "" || len(full.Omitted) != 0 {
 		t.Fatalf("ready %d, context %+v, cursor %q, omitted %v", len(full.Ready), full.Context, full.Cursor, full.Omitted)
 	}
-	for _, max := range []int{500, 800, 1500, 4000} {
+	for _, max := range []int{1000, 1500, 4000} {
 		out := coordMust(a, tools.WhoAmI, tools.WhoAmIInput{MaxChars: max})
-		b, _ := json.Marshal(out)
+		// As the CLI prints it: indented, in the envelope.
+		b, _ := json.MarshalIndent(map[string]any{"schema_version": 1, "ok": true, "data": out}, "", "  ")
 		if len(b) > max || len(out.Text()) > max {
 			t.Errorf("max %d: JSON %d, text %d characters", max, len(b), len(out.Text()))
 		}

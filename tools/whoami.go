@@ -30,7 +30,7 @@ type WhoAmIInput struct {
 // Primer sizes.
 const (
 	DefaultPrimerChars = 4000
-	MinPrimerChars     = 500
+	MinPrimerChars     = 1000
 	MaxPrimerChars     = 100000
 	primerReady        = 10 // ready issues listed at most
 	primerContext      = 20 // project context entries listed at most
@@ -61,6 +61,8 @@ type WhoAmIOutput struct {
 	Cursor string `json:"cursor"`
 	// Omitted counts what was left out to stay within max_chars, by list.
 	Omitted map[string]int `json:"omitted,omitempty"`
+	// text is the primer as text, trimmed to max_chars on its own.
+	text string
 }
 
 // Counts sizes the backlog.
@@ -160,7 +162,13 @@ var WhoAmI = Op[WhoAmIInput, WhoAmIOutput]{
 			return out, err
 		}
 		out.Cursor = cur.String()
-		out.fit(in.MaxChars)
+		// The text and the JSON are trimmed each to its own size: a long
+		// handoff weighs more in one than in the other.
+		text := out
+		text.Claims = slices.Clone(out.Claims)
+		text.fit(in.MaxChars, func(o *WhoAmIOutput) int { return len(o.render()) })
+		out.fit(in.MaxChars, jsonSize)
+		out.text = text.render()
 		return out, nil
 	},
 }
@@ -208,16 +216,12 @@ func (s *Session) projectContext(ctx context.Context) ([]ContextEntry, error) {
 	return out, nil
 }
 
-// fit trims the primer's lists until its text and its JSON are within
-// max characters: the ready queue first, then the project context, then
-// the claims' handoffs, then the claims; what is left out is counted in
+// fit trims the primer's lists until size says it is within max
+// characters: the ready queue first, then the project context, then the
+// claims' handoffs, then the claims; what is left out is counted in
 // Omitted.
-func (o *WhoAmIOutput) fit(max int) {
-	for {
-		b, _ := json.Marshal(o)
-		if len(b) <= max && len(o.Text()) <= max {
-			return
-		}
+func (o *WhoAmIOutput) fit(max int, size func(*WhoAmIOutput) int) {
+	for size(o) > max {
 		switch {
 		case len(o.Ready) > 0:
 			o.Ready = o.Ready[:len(o.Ready)-1]
@@ -236,7 +240,19 @@ func (o *WhoAmIOutput) fit(max int) {
 	}
 }
 
+// jsonSize is the primer's size as the CLI prints it: indented, inside
+// the --json envelope (whose own lines are jsonEnvelope characters).
+func jsonSize(o *WhoAmIOutput) int {
+	b, _ := json.MarshalIndent(o, "  ", "  ")
+	return len(b) + jsonEnvelope
+}
+
+// jsonEnvelope is what `{"schema_version": 1, "ok": true, "data": ...}`
+// adds around the data, indented, with its newlines.
+const jsonEnvelope = 64
+
 func (o *WhoAmIOutput) omit(list string) {
+	o.Omitted = maps.Clone(o.Omitted)
 	if o.Omitted == nil {
 		o.Omitted = map[string]int{}
 	}
@@ -253,8 +269,16 @@ func (o *WhoAmIOutput) dropHandoff() bool {
 	return false
 }
 
-// Text renders the primer for people and for a model's context.
+// Text is the primer for people and for a model's context, within the
+// max_chars it was made for.
 func (o WhoAmIOutput) Text() string {
+	if o.text != "" {
+		return o.text
+	}
+	return o.render()
+}
+
+func (o WhoAmIOutput) render() string {
 	var b strings.Builder
 	who := o.ActorID
 	if o.Label != "" {
