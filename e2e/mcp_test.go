@@ -89,7 +89,7 @@ func TestMCPWorkflowOverStdio(t *testing.T) {
 	if cl.IssueID != a || cl.Owner != me.ActorID || cl.ExpiresUnixMS == 0 || cl.Repo != dir {
 		t.Fatalf("claim next %+v: want the oldest ready issue %s owned by %s", cl, a, me.ActorID)
 	}
-	write("issue_comment", map[string]any{"id": a, "body": "Design done: see docs/api.md"})
+	write("issue_comment", map[string]any{"id": a, "body": "Design done: see the API notes in the design review"})
 	if w := write("issue_update", map[string]any{"id": a, "state": "closed"}); w.State != "closed" {
 		t.Fatalf("issue_update state: %+v", w)
 	}

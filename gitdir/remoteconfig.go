@@ -1,8 +1,6 @@
 package gitdir
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,39 +60,32 @@ type remoteConfig struct {
 }
 
 // scan adds what one config file says; false when it holds anything the
-// reader does not follow.
+// reader does not follow (includes among them).
 func (c *remoteConfig) scan(b []byte, name string) bool {
-	var section, sub string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
-		}
-		if line[0] == '[' {
-			var good bool
-			if section, sub, good = parseSectionHeader(line); !good {
-				return false
-			}
-			if section == "include" || section == "includeif" {
-				return false
-			}
-			continue
-		}
-		key, value, good := parseConfigLine(line)
-		if !good {
-			return false
+	entries, ok := scanConfig(b)
+	if !ok {
+		return false
+	}
+	for _, e := range entries {
+		// section.[sub.]key: the subsection is what lies between the
+		// first dot and the last (a remote's name may hold dots).
+		section, rest, _ := strings.Cut(e[0], ".")
+		sub, key := "", rest
+		if i := strings.LastIndexByte(rest, '.'); i >= 0 {
+			sub, key = rest[:i], rest[i+1:]
 		}
 		switch {
+		case section == "include" || section == "includeif":
+			return false
 		case section == "url" && key == "insteadof":
-			c.insteadOf = append(c.insteadOf, value)
+			c.insteadOf = append(c.insteadOf, e[1])
 		case section == "remote" && sub == name && key == "uploadpack":
 			c.uploadPack = true
 		case section == "remote" && sub == name && key == "url":
-			c.urls = append(c.urls, value)
+			c.urls = append(c.urls, e[1])
 		}
 	}
-	return sc.Err() == nil
+	return true
 }
 
 // outerConfigs are the config files git reads besides the repository's,

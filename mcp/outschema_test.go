@@ -336,9 +336,11 @@ func TestOutputSchemasCoverEveryResultField(t *testing.T) {
 	}
 }
 
+// resultField is a json field of a struct (results and arguments alike).
 type resultField struct {
 	name      string
 	omitempty bool
+	typ       reflect.Type
 }
 
 func resultFields(rt reflect.Type) []resultField {
@@ -354,7 +356,7 @@ func resultFields(rt reflect.Type) []resultField {
 		if name == "" {
 			name = f.Name
 		}
-		out = append(out, resultField{name, slices.Contains(strings.Split(opts, ","), "omitempty")})
+		out = append(out, resultField{name, slices.Contains(strings.Split(opts, ","), "omitempty"), f.Type})
 	}
 	return out
 }

@@ -370,18 +370,8 @@ func TestInputSchemasMatchTheArgumentStructs(t *testing.T) {
 			continue
 		}
 		fields := map[string]string{}
-		for _, f := range reflect.VisibleFields(d.Args) {
-			if f.Anonymous || !f.IsExported() {
-				continue
-			}
-			key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if key == "-" {
-				continue
-			}
-			if key == "" {
-				key = f.Name
-			}
-			fields[key] = argType(t, f.Type)
+		for _, f := range resultFields(d.Args) {
+			fields[f.name] = argType(t, f.typ)
 		}
 		props := map[string]string{}
 		for prop, v := range d.Tool.InputSchema.Properties {
