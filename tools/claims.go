@@ -409,17 +409,16 @@ func (p *PreviousClaim) Describe() string {
 // MaxCommentExcerpt bounds the comment a claim result quotes.
 const MaxCommentExcerpt = 2000
 
-// heartbeat renews the caller's live claim on issue after it wrote to the
-// issue: an agent that keeps reporting keeps its claim, one that goes
+// heartbeat renews the caller's live claim on issue (e: its lock, as read
+// before the write) after it wrote to the issue: an agent that keeps reporting keeps its claim, one that goes
 // silent loses it when the lease runs out. The lease gets its own length
 // again; a claim renewed within the last tenth of its length (at most a
 // minute) is left as it is, so a burst of writes renews once. Best effort:
 // the write is done, so a failure only warns.
-func (s *Session) heartbeat(issue event.IssueID) {
+func (s *Session) heartbeat(issue event.IssueID, e lock.Entry) {
 	resource := "issue:" + issue.String()
-	e, ok, err := s.Locks.Read(lock.RefName(resource))
 	now := s.Now()
-	if err != nil || !ok || !e.Lock.Live(uint64(now.UnixMilli())) || e.Lock.Owner != s.Actor.ID.String() {
+	if !e.Lock.Live(uint64(now.UnixMilli())) || e.Lock.Owner != s.Actor.ID.String() {
 		return
 	}
 	lease := e.Lease()

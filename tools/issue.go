@@ -106,16 +106,25 @@ func (s *Session) writeChanges(ctx context.Context, id event.IssueID, kinds []ev
 
 // writeEvents appends kinds on one issue as one WAL commit.
 func (s *Session) writeEvents(ctx context.Context, issue event.IssueID, kinds ...event.Kind) (WriteResult, error) {
-	if _, isCreate := kinds[0].(event.IssueCreated); !isCreate {
-		if err := s.checkLockPolicy(ctx, issue); err != nil {
-			return WriteResult{}, err
-		}
+	if _, isCreate := kinds[0].(event.IssueCreated); isCreate {
+		return s.writeEventsNoPolicy(ctx, issue, kinds...)
 	}
-	return s.writeEventsNoPolicy(ctx, issue, kinds...)
+	// The lock as the policy check read it also tells the heartbeat
+	// whether the writer holds the issue: the write does not change it.
+	e, held, err := s.checkLockPolicy(ctx, issue)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	r, err := s.writeEventsNoPolicy(ctx, issue, kinds...)
+	if err == nil && held && !s.skipHeartbeat {
+		s.heartbeat(issue, e)
+	}
+	return r, err
 }
 
-// writeEventsNoPolicy is writeEvents without the lock policy check (for
-// grite's own bookkeeping writes, such as undoing a lost claim).
+// writeEventsNoPolicy is writeEvents without the lock policy check and
+// the heartbeat (for grite's own bookkeeping writes, such as undoing a
+// lost claim).
 func (s *Session) writeEventsNoPolicy(ctx context.Context, issue event.IssueID, kinds ...event.Kind) (WriteResult, error) {
 	// A new issue (its ID drawn just now) has no events to come after.
 	_, isCreate := kinds[0].(event.IssueCreated)
@@ -131,9 +140,6 @@ func (s *Session) writeEventsNoPolicy(ctx context.Context, issue event.IssueID, 
 	head, err := s.append(ctx, events, isCreate)
 	if err != nil {
 		return WriteResult{}, err
-	}
-	if !isCreate && !s.skipHeartbeat {
-		s.heartbeat(issue)
 	}
 	r := WriteResult{IssueID: issue.String(), EventID: events[0].ID.String(), WALHead: head.String(), Changed: true}
 	if len(events) > 1 {

@@ -103,22 +103,24 @@ func (s *Session) refreshLockCache(ctx context.Context) {
 // on the issue was lost (it expired and was taken over, or lost at sync)
 // is told so whatever the policy, with a warning that starts with
 // "claim_lost:" (or, under require, the conflict's details.claim_lost):
-// its event is kept, and it learns to stop.
-func (s *Session) checkLockPolicy(ctx context.Context, issue event.IssueID) error {
-	policy, ce, err := s.lockedByOther("issue:" + issue.String())
+// its event is kept, and it learns to stop. It returns the issue's lock as
+// it read it (ok false: none), for the write's heartbeat.
+func (s *Session) checkLockPolicy(ctx context.Context, issue event.IssueID) (e lock.Entry, ok bool, err error) {
+	policy, e, ok, err := s.readLock("issue:" + issue.String())
 	if err != nil {
-		return err
+		return e, ok, err
 	}
+	ce := s.heldByOther(e, ok)
 	if ce == nil {
-		s.warnExpiredClaim(issue)
-		return nil
+		s.warnExpiredClaim(issue, e, ok)
+		return e, ok, nil
 	}
 	lost, err := s.hadClaim(ctx, issue)
 	if err != nil {
-		return err
+		return e, ok, err
 	}
 	if !lost {
-		return s.applyPolicy(policy, ce)
+		return e, ok, s.applyPolicy(policy, ce)
 	}
 	holder := ce.Holder
 	if a, err := s.Grite.Load(holder); err == nil && a.Config.Label != "" {
@@ -127,18 +129,18 @@ func (s *Session) checkLockPolicy(ctx context.Context, issue event.IssueID) erro
 	msg := fmt.Sprintf("claim_lost: your claim on issue %s is gone: %s holds it until %s; your event is kept, but stop working on the issue or ask its holder",
 		issue, holder, time.UnixMilli(int64(ce.ExpiresUnixMS)).UTC().Format(time.RFC3339))
 	if policy == actor.PolicyRequire {
-		return lockConflict(ce).(*Error).with("claim_lost", true)
+		return e, ok, lockConflict(ce).(*Error).with("claim_lost", true)
 	}
 	s.warn(msg)
-	return nil
+	return e, ok, nil
 }
 
 // warnExpiredClaim tells a writer whose own claim on issue ran out (and
-// nobody took the issue since) that it no longer holds it: anyone may
-// claim it now. It starts "claim_expired:", as claim_lost does.
-func (s *Session) warnExpiredClaim(issue event.IssueID) {
-	e, ok, err := s.Locks.Read(lock.RefName("issue:" + issue.String()))
-	if err != nil || !ok || e.Lock.Owner != s.Actor.ID.String() || e.Lock.ExpiresUnixMS == 0 || e.Lock.Live(s.nowMS()) {
+// nobody took the issue since: e, ok is its lock as read) that it no
+// longer holds it: anyone may claim it now. It starts "claim_expired:", as
+// claim_lost does.
+func (s *Session) warnExpiredClaim(issue event.IssueID, e lock.Entry, ok bool) {
+	if !ok || e.Lock.Owner != s.Actor.ID.String() || e.Lock.ExpiresUnixMS == 0 || e.Lock.Live(s.nowMS()) {
 		return
 	}
 	s.warn(fmt.Sprintf("claim_expired: your claim on issue %s expired at %s; your event is kept, but anyone may claim the issue now: claim it again to hold it ('grite issue claim %s')",
@@ -164,29 +166,34 @@ func (s *Session) hadClaim(ctx context.Context, issue event.IssueID) (bool, erro
 // another actor holds a live lock on resource; writes check issue:<id>,
 // sync's push checks repo:global (docs/format.md §8).
 func (s *Session) applyLockPolicy(resource string) error {
-	policy, ce, err := s.lockedByOther(resource)
-	if err != nil || ce == nil {
+	policy, e, ok, err := s.readLock(resource)
+	if err != nil {
 		return err
 	}
-	return s.applyPolicy(policy, ce)
+	if ce := s.heldByOther(e, ok); ce != nil {
+		return s.applyPolicy(policy, ce)
+	}
+	return nil
 }
 
-// lockedByOther reads lock_policy and, unless it is off, the live lock
-// another actor holds on resource (ce nil: none).
-func (s *Session) lockedByOther(resource string) (actor.Policy, *lock.ConflictError, error) {
+// readLock reads lock_policy and the lock on resource (ok false: none).
+func (s *Session) readLock(resource string) (actor.Policy, lock.Entry, bool, error) {
 	cfg, err := s.Grite.LoadRepoConfig()
 	if err != nil {
-		return "", nil, err
+		return "", lock.Entry{}, false, err
 	}
 	e, ok, err := s.Locks.Read(lock.RefName(resource))
-	if err != nil || !ok {
-		return cfg.LockPolicyValue(), nil, err
-	}
+	return cfg.LockPolicyValue(), e, ok, err
+}
+
+// heldByOther is the conflict of a live lock (e, as read) that another
+// actor holds, nil if none.
+func (s *Session) heldByOther(e lock.Entry, ok bool) *lock.ConflictError {
 	now := s.nowMS()
-	if !e.Lock.Live(now) || e.Lock.Owner == s.Actor.ID.String() {
-		return cfg.LockPolicyValue(), nil, nil
+	if !ok || !e.Lock.Live(now) || e.Lock.Owner == s.Actor.ID.String() {
+		return nil
 	}
-	return cfg.LockPolicyValue(), &lock.ConflictError{Resource: e.Lock.Resource, Holder: e.Lock.Owner, ExpiresUnixMS: e.Lock.ExpiresUnixMS, NowMS: now}, nil
+	return &lock.ConflictError{Resource: e.Lock.Resource, Holder: e.Lock.Owner, ExpiresUnixMS: e.Lock.ExpiresUnixMS, NowMS: now}
 }
 
 func (s *Session) applyPolicy(policy actor.Policy, ce *lock.ConflictError) error {
