@@ -7,6 +7,3 @@ func (r *Repo) UseNamedTemps() { r.namedTemps = true }
 // NamedTemps reports whether r writes loose objects through named
 // temporary files (set up so, or fallen back to).
 func (r *Repo) NamedTemps() bool { return r.namedTemps }
-
-// Owed is how many files PrepareFiles was asked for that no object took yet.
-func (r *Repo) Owed() int { return r.owed }

@@ -42,10 +42,8 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 	}
 	if !r.namedTemps {
 		var placed bool
-		spare := r.spare() // used by the first attempt only: placeUnnamed closes it
 		err := inFanOut(dir, func() (err error) {
-			placed, err = placeUnnamed(spare, dir, final, compressed)
-			spare = -1
+			placed, err = placeUnnamed(dir, final, compressed)
 			return err
 		})
 		if err != nil {
@@ -167,10 +165,6 @@ type objectWriter struct {
 	// namedTemps is set once the file system refused an unnamed file:
 	// objects then go through a named temporary and a rename.
 	namedTemps bool
-	// spares receives the unnamed files PrepareFiles creates; owed counts
-	// those asked for and not yet taken.
-	spares chan int
-	owed   int
 	// looseLog is grite's count of the loose objects it wrote (see
 	// LooseCount), opened at the first new object.
 	looseLog *os.File

@@ -15,14 +15,12 @@ import (
 )
 
 // writePaths are the ways WriteObject places a file: an unnamed file
-// linked in (where the kernel allows), the first few of them made ahead by
-// PrepareFiles, and a named temporary renamed.
+// linked in (where the kernel allows) and a named temporary renamed.
 var writePaths = []struct {
 	name  string
 	setup func(*gitdir.Repo)
 }{
 	{"unnamed file", func(*gitdir.Repo) {}},
-	{"unnamed files made ahead", func(r *gitdir.Repo) { r.PrepareFiles(3) }},
 	{"named temporary", (*gitdir.Repo).UseNamedTemps},
 }
 
@@ -163,52 +161,6 @@ func TestObjectHasherMatchesGoGit(t *testing.T) {
 	for i, tc := range cases {
 		if got, want := o.Sum(tc.t, tc.data), plumbing.ComputeHash(tc.t, tc.data); got != want {
 			t.Fatalf("case %d (%s, %d bytes): %s, go-git %s", i, tc.t, len(tc.data), got, want)
-		}
-	}
-}
-
-// Files made ahead by PrepareFiles become the next objects, each linked
-// under its own name, in fan-out directories that do not exist yet as well
-// as in existing ones; none is left over or seen by git, and the writer
-// does not fall back to named temporaries.
-func TestPreparedFilesBecomeObjects(t *testing.T) {
-	dir := testrepo.New(t)
-	r, err := gitdir.Discover(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	objects := filepath.Join(dir, ".git", "objects")
-	if !unnamedFilesWork(t, objects) {
-		t.Skip("no unnamed files on this file system")
-	}
-	const n = 24
-	r.PrepareFiles(n)
-	ids := make([]plumbing.Hash, n)
-	for i := range ids {
-		if ids[i], err = r.WriteObject(plumbing.BlobObject, fmt.Appendf(nil, "made ahead %d\n", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if r.Owed() != 0 || r.NamedTemps() {
-		t.Fatalf("owed %d, named temporaries %v", r.Owed(), r.NamedTemps())
-	}
-	for i, h := range ids {
-		if got := testrepo.Git(t, dir, "cat-file", "-p", h.String()); got != fmt.Sprintf("made ahead %d", i) {
-			t.Fatalf("object %d: %q", i, got)
-		}
-	}
-	testrepo.Git(t, dir, "fsck", "--full", "--strict")
-	// The initial commit, its tree and README are there too.
-	if got, want := testrepo.Git(t, dir, "count-objects"), fmt.Sprintf("%d objects,", n+3); !strings.HasPrefix(got, want) {
-		t.Fatalf("count-objects: %s, want %s", got, want)
-	}
-	ents, err := os.ReadDir(objects)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if len(e.Name()) != 2 && e.Name() != "info" && e.Name() != "pack" {
-			t.Fatalf("stray entry %s in the objects directory", e.Name())
 		}
 	}
 }

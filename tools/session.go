@@ -76,9 +76,6 @@ type OpenOptions struct {
 	Selection actor.Selection
 	Now       func() time.Time
 	Warn      func(string)
-	// Appends says the session will write one WAL commit: its object
-	// files are made (gitdir.Repo.PrepareFiles) while the view opens.
-	Appends bool
 	// WriteFirst says the session runs one operation marked
 	// Op.WriteFirst: the view opens in the background while the append
 	// writes its objects and moves the ref, and is caught up after the
@@ -103,9 +100,6 @@ func Open(ctx context.Context, opts OpenOptions) (*Session, error) {
 	repo, gd, err := OpenRepo(opts.Dir)
 	if err != nil {
 		return nil, err
-	}
-	if opts.Appends {
-		repo.PrepareFiles(wal.ObjectsPerCommit)
 	}
 	now := opts.Now
 	if now == nil {

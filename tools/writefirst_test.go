@@ -58,7 +58,7 @@ func TestWriteFirstCreate(t *testing.T) {
 			r := newCoordRepo(t)
 			a, b := r.agent("a"), r.agent("b")
 			want := tc.prepare(t, a, b)
-			s, err := tools.Open(ctx, tools.OpenOptions{Dir: r.dir, Selection: actor.Selection{ActorID: a.id}, Now: r.clock.Now, Appends: true, WriteFirst: true})
+			s, err := tools.Open(ctx, tools.OpenOptions{Dir: r.dir, Selection: actor.Selection{ActorID: a.id}, Now: r.clock.Now, WriteFirst: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -206,8 +206,7 @@ func TestReadsThroughAlternates(t *testing.T) {
 	}
 }
 
-// An append writes ObjectsPerCommit new objects, the number of files a
-// session makes ahead for it (gitdir.Repo.PrepareFiles).
+// An append writes ObjectsPerCommit new objects (docs/format.md §6).
 func TestAppendWritesObjectsPerCommit(t *testing.T) {
 	r, dir := openRepo(t)
 	w := wal.Open(r)

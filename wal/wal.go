@@ -82,7 +82,7 @@ type AppendResult struct {
 
 // ObjectsPerCommit is how many objects an append writes (docs/format.md §6): the
 // chunk blob, the four trees of events/YYYY/MM/DD, meta.json, the root tree
-// and the commit. gitdir.Repo.PrepareFiles makes their files ahead.
+// and the commit.
 const ObjectsPerCommit = 8
 
 // Append writes events as one chunk commit on top of the current head and

@@ -262,13 +262,11 @@ func (g *globals) warn(msg string) {
 }
 
 // session opens the repository as the selected actor.
-func (g *globals) session(ctx context.Context, appends, writeFirst bool) (*tools.Session, error) {
-	return tools.Open(ctx, tools.OpenOptions{Dir: ".", Selection: g.selection(), Warn: g.warn, Appends: appends, WriteFirst: writeFirst})
+func (g *globals) session(ctx context.Context, writeFirst bool) (*tools.Session, error) {
+	return tools.Open(ctx, tools.OpenOptions{Dir: ".", Selection: g.selection(), Warn: g.warn, WriteFirst: writeFirst})
 }
 
-// withSession runs fn in a session and prints its result. Operations whose
-// result is a tools.WriteResult append one WAL commit: their session makes
-// its object files while the view opens.
+// withSession runs fn in a session and prints its result.
 func withSession[O any](g *globals, fn func(ctx context.Context, s *tools.Session) (O, error), human func(io.Writer, O)) error {
 	return runSession(g, false, fn, human)
 }
@@ -281,9 +279,7 @@ func withOp[I, O any](g *globals, op tools.Op[I, O], in I, human func(io.Writer,
 
 func runSession[O any](g *globals, writeFirst bool, fn func(ctx context.Context, s *tools.Session) (O, error), human func(io.Writer, O)) error {
 	ctx := context.Background()
-	var zero O
-	_, appends := any(zero).(tools.WriteResult)
-	s, err := g.session(ctx, appends, writeFirst)
+	s, err := g.session(ctx, writeFirst)
 	if err != nil {
 		return g.reportErr(err)
 	}
