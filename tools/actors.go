@@ -214,7 +214,7 @@ func ActorList(ctx context.Context, s *Session) (ActorListOutput, error) {
 	if err != nil {
 		return ActorListOutput{}, err
 	}
-	last, err := s.Store.LastEventByActor(ctx)
+	last, err := s.Store().LastEventByActor(ctx)
 	if err != nil {
 		return ActorListOutput{}, err
 	}
@@ -299,7 +299,7 @@ func ActorGC(ctx context.Context, s *Session, in ActorGCInput) (ActorGCOutput, e
 	if err != nil {
 		return out, err
 	}
-	last, err := s.Store.LastEventByActor(ctx)
+	last, err := s.Store().LastEventByActor(ctx)
 	if err != nil {
 		return out, err
 	}

@@ -40,7 +40,7 @@ var IssueReady = Op[IssueReadyInput, IssueReadyOutput]{
 		if err := s.refreshLocks(ctx); err != nil {
 			return IssueReadyOutput{}, err
 		}
-		rows, err := s.Store.Ready(ctx, store.ReadyFilter{Labels: append(nonEmpty(in.Label), in.Labels...), Assignee: in.Assignee, Limit: in.Limit, NowMS: s.nowMS()})
+		rows, err := s.Store().Ready(ctx, store.ReadyFilter{Labels: append(nonEmpty(in.Label), in.Labels...), Assignee: in.Assignee, Limit: in.Limit, NowMS: s.nowMS()})
 		if err != nil {
 			return IssueReadyOutput{}, err
 		}
@@ -231,7 +231,7 @@ func (s *Session) claimFromHead(ctx context.Context, ttl time.Duration, limit in
 	}
 	cands := ready.Issues
 	if len(cands) > 1 {
-		others, err := s.Store.ClaimHolders(ctx, s.Actor.ID.String(), s.nowMS())
+		others, err := s.Store().ClaimHolders(ctx, s.Actor.ID.String(), s.nowMS())
 		if err != nil {
 			return ClaimOutput{}, err
 		}
@@ -272,7 +272,7 @@ var errHeld = errors.New("claimed by the caller already")
 // DefaultClaimTTL and an issue the caller holds its own lease length again.
 // With next, an issue the caller holds is errHeld, not renewed.
 func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration, next bool) (ClaimOutput, error) {
-	sum, ok, err := s.Store.Issue(ctx, id.String())
+	sum, ok, err := s.Store().Issue(ctx, id.String())
 	if err != nil {
 		return ClaimOutput{}, err
 	}
@@ -359,7 +359,7 @@ func (s *Session) previousClaim(ctx context.Context, id event.IssueID, prev lock
 	if a, err := s.Grite.Load(prev.Owner); err == nil {
 		p.Label = a.Config.Label
 	}
-	events, err := s.Store.IssueEvents(ctx, id)
+	events, err := s.Store().IssueEvents(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -440,7 +440,7 @@ func (s *Session) claimValue(ctx context.Context, id event.IssueID, owner string
 	if a, err := s.Grite.Load(owner); err == nil {
 		return a.DisplayName(), nil
 	}
-	events, err := s.Store.IssueEvents(ctx, id)
+	events, err := s.Store().IssueEvents(ctx, id)
 	if err != nil {
 		return "", err
 	}
@@ -497,7 +497,7 @@ var IssueRelease = Op[ReleaseInput, ReleaseOutput]{
 			}
 			return out, err
 		}
-		sum, _, err := s.Store.Issue(ctx, id.String())
+		sum, _, err := s.Store().Issue(ctx, id.String())
 		if err != nil {
 			return out, err
 		}

@@ -38,7 +38,7 @@ func TestDeferredViewUpdates(t *testing.T) {
 			if !a.s.ViewBehind() {
 				t.Fatal("ViewBehind false after a deferred write")
 			}
-			if _, ok, err := a.s.Store.Issue(ctx, w.IssueID); err != nil || ok {
+			if _, ok, err := a.s.Store().Issue(ctx, w.IssueID); err != nil || ok {
 				t.Fatalf("the view has the deferred issue before any flush (%v, %v)", ok, err)
 			}
 			var other string
@@ -55,11 +55,11 @@ func TestDeferredViewUpdates(t *testing.T) {
 				if id == "" {
 					continue
 				}
-				if _, ok, err := a.s.Store.Issue(ctx, id); err != nil || !ok {
+				if _, ok, err := a.s.Store().Issue(ctx, id); err != nil || !ok {
 					t.Fatalf("issue %s missing from the view (%v)", id, err)
 				}
 			}
-			applied, err := a.s.Store.Meta(ctx, "wal_head")
+			applied, err := a.s.Store().Meta(ctx, "wal_head")
 			if err != nil {
 				t.Fatal(err)
 			}

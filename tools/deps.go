@@ -65,7 +65,7 @@ var IssueDep = Op[DepInput, DepOutput]{
 				return DepOutput{}, err
 			}
 		}
-		deps, err := s.Store.Deps(ctx, src.String(), false)
+		deps, err := s.Store().Deps(ctx, src.String(), false)
 		if err != nil {
 			return DepOutput{}, err
 		}
@@ -121,7 +121,7 @@ func (s *Session) checkCycle(ctx context.Context, src, tgt event.IssueID, dt eve
 	if !ok {
 		return nil
 	}
-	edges, err := s.Store.AllDeps(ctx)
+	edges, err := s.Store().AllDeps(ctx)
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func relationOf(depType string, incoming bool) string {
 func (s *Session) relations(ctx context.Context, id string) ([]DepRelation, error) {
 	out := []DepRelation{}
 	for _, incoming := range []bool{false, true} {
-		deps, err := s.Store.Deps(ctx, id, incoming)
+		deps, err := s.Store().Deps(ctx, id, incoming)
 		if err != nil {
 			return nil, err
 		}
@@ -216,7 +216,7 @@ var DepList = Op[DepListInput, DepListOutput]{
 		if err != nil {
 			return DepListOutput{}, err
 		}
-		deps, err := s.Store.Deps(ctx, id.String(), in.Reverse)
+		deps, err := s.Store().Deps(ctx, id.String(), in.Reverse)
 		if err != nil {
 			return DepListOutput{}, err
 		}
@@ -254,7 +254,7 @@ var DepTopo = Op[DepTopoInput, DepTopoOutput]{
 		if err != nil {
 			return DepTopoOutput{}, err
 		}
-		edges, err := s.Store.AllDeps(ctx)
+		edges, err := s.Store().AllDeps(ctx)
 		if err != nil {
 			return DepTopoOutput{}, err
 		}

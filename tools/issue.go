@@ -50,7 +50,7 @@ func (s *Session) dropNoOps(ctx context.Context, id event.IssueID, kinds []event
 			return nil, nil, err
 		}
 	}
-	sum, ok, err := s.Store.Issue(ctx, id.String())
+	sum, ok, err := s.Store().Issue(ctx, id.String())
 	if err != nil || !ok {
 		return kinds, nil, err
 	}
@@ -464,7 +464,7 @@ var IssueList = Op[IssueListInput, IssueListOutput]{
 			}
 			f.NowMS = s.nowMS()
 		}
-		rows, total, err := s.Store.ListIssues(ctx, f)
+		rows, total, err := s.Store().ListIssues(ctx, f)
 		if err != nil {
 			return IssueListOutput{}, err
 		}
@@ -621,7 +621,7 @@ var IssueShow = Op[IssueShowInput, IssueShowOutput]{
 		if err != nil {
 			return IssueShowOutput{}, err
 		}
-		events, err := s.Store.IssueEvents(ctx, id)
+		events, err := s.Store().IssueEvents(ctx, id)
 		if err != nil {
 			return IssueShowOutput{}, err
 		}

@@ -65,7 +65,7 @@ func (s *Session) refreshLocks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cached, err := s.Store.LockCommits(ctx)
+	cached, err := s.Store().LockCommits(ctx)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (s *Session) refreshLocks(ctx context.Context) error {
 	if len(changed) == 0 && len(removed) == 0 {
 		return nil
 	}
-	return s.Store.Update(ctx, func(tx *store.Tx) error { return tx.SetLocks(changed, removed) })
+	return s.Store().Update(ctx, func(tx *store.Tx) error { return tx.SetLocks(changed, removed) })
 }
 
 // refreshLockCache refreshes the view's lock cache after a lock change
@@ -150,7 +150,7 @@ func (s *Session) warnExpiredClaim(issue event.IssueID, e lock.Entry, ok bool) {
 // hadClaim reports whether the caller ever claimed issue: a claim assigns
 // the claimer, so the caller wrote an AssigneeAdded on it.
 func (s *Session) hadClaim(ctx context.Context, issue event.IssueID) (bool, error) {
-	events, err := s.Store.IssueEvents(ctx, issue)
+	events, err := s.Store().IssueEvents(ctx, issue)
 	if err != nil {
 		return false, err
 	}

@@ -149,7 +149,7 @@ type DBStatsOutput = store.Stats
 
 // DBStats reports the view's counts.
 func DBStats(ctx context.Context, s *Session) (DBStatsOutput, error) {
-	return s.Store.Stats(ctx)
+	return s.Store().Stats(ctx)
 }
 
 // ExportOutput is the JSON export: every issue in full and the events.
@@ -173,7 +173,7 @@ func Export(ctx context.Context, s *Session, format, since string) (ExportOutput
 		if ts, err := strconv.ParseUint(since, 10, 64); err == nil && len(since) < 20 {
 			sinceTS = ts
 		} else if _, err := event.ParseEventID(since); err == nil {
-			ts, ok, err := s.Store.EventTS(ctx, strings.ToLower(since))
+			ts, ok, err := s.Store().EventTS(ctx, strings.ToLower(since))
 			if err != nil {
 				return ExportOutput{}, err
 			}
@@ -185,7 +185,7 @@ func Export(ctx context.Context, s *Session, format, since string) (ExportOutput
 			return ExportOutput{}, newErr(CodeInvalidArgs, "--since must be a ms timestamp or a 64-hex event ID")
 		}
 	}
-	all, err := s.Store.AllEvents(ctx)
+	all, err := s.Store().AllEvents(ctx)
 	if err != nil {
 		return ExportOutput{}, err
 	}
@@ -311,11 +311,11 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 		}
 		add(Check{Name: "orphan_events", OK: true, Message: fmt.Sprintf("%s %s events but no creation yet (kept until it arrives)", Plural(len(pend), "issue"), have)})
 	}
-	applied, err := s.Store.Meta(ctx, "wal_head")
+	applied, err := s.Store().Meta(ctx, "wal_head")
 	if err != nil {
 		return out, err
 	}
-	st, err := s.Store.Stats(ctx)
+	st, err := s.Store().Stats(ctx)
 	if err != nil {
 		return out, err
 	}
@@ -354,7 +354,7 @@ func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
 
 // depCycles lists the view's wait cycles, each as its space-separated IDs.
 func depCycles(ctx context.Context, s *Session) ([]string, error) {
-	edges, err := s.Store.AllDeps(ctx)
+	edges, err := s.Store().AllDeps(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ func TestDoctorAcceptsTheViewOfAnEmptyWAL(t *testing.T) {
 			a := newCoordRepo(t).agent("a")
 			ctx := context.Background()
 			if tc.applied != "" {
-				if err := a.s.Store.Update(ctx, func(tx *store.Tx) error { return tx.SetMeta("wal_head", tc.applied) }); err != nil {
+				if err := a.s.Store().Update(ctx, func(tx *store.Tx) error { return tx.SetMeta("wal_head", tc.applied) }); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -27,7 +27,7 @@ func (s *Session) ResolveIssue(ctx context.Context, text string) (event.IssueID,
 	if len(p) < MinPrefix {
 		return event.IssueID{}, newErr(CodeInvalidArgs, "issue ID prefix %q is too short: give at least %d hex characters", p, MinPrefix)
 	}
-	matches, err := s.Store.MatchPrefix(ctx, p, 11)
+	matches, err := s.Store().MatchPrefix(ctx, p, 11)
 	if err != nil {
 		return event.IssueID{}, err
 	}

@@ -30,18 +30,20 @@ type Session struct {
 	ActorSource actor.Source
 	WAL         *wal.WAL
 	Locks       *lock.Manager
-	Store       *store.Store
 	Now         func() time.Time
 	// Warn receives non-fatal problems (e.g. an unreadable WAL commit while
 	// catching up); the CLI prints them on stderr, MCP adds them to results.
 	Warn func(string)
 
+	// view is the session's SQLite view; read it through Store, which
+	// waits for one opening in the background.
+	view     *store.Store
 	warnings []string
 	// deferView and pending: see DeferViewUpdates.
 	deferView bool
 	pending   []pendingWrite
 	// viewOpening is closed once a view opening in the background (see
-	// OpenOptions.WriteFirst) has set Store or viewErr; nil otherwise.
+	// OpenOptions.WriteFirst) has set view or viewErr; nil otherwise.
 	viewOpening chan struct{}
 	viewErr     error
 	// skipHeartbeat: the write in progress is a claim's own (see heartbeat).
@@ -135,9 +137,18 @@ func openWriteFirst(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src 
 			s.viewErr = err
 			return
 		}
-		s.Store = st
+		s.view = st
 	}()
 	return s, nil
+}
+
+// Store returns the session's view, waiting for one opening in the
+// background (OpenOptions.WriteFirst). It is nil only when that opening
+// failed, which append reports as a warning: a WriteFirst operation reads
+// nothing of the view, so no operation meets a nil view.
+func (s *Session) Store() *store.Store {
+	s.awaitView()
+	return s.view
 }
 
 // awaitView waits for a view opening in the background, if any.
@@ -162,7 +173,7 @@ func OpenAs(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.So
 	}
 	s := &Session{
 		Repo: repo, Grite: actor.Dir(repo.GriteDir()), Actor: a, ActorSource: src,
-		WAL: wal.Open(repo), Locks: lock.New(repo), Store: st, Now: now, Warn: warn,
+		WAL: wal.Open(repo), Locks: lock.New(repo), view: st, Now: now, Warn: warn,
 		letGoActor: release,
 	}
 	if err := s.CatchUp(ctx); err != nil {
@@ -194,7 +205,7 @@ func (s *Session) letGo(end func(*store.Store) error) error {
 	if len(s.pending) > 0 {
 		s.FlushView(context.Background())
 	}
-	return end(s.Store)
+	return end(s.view)
 }
 
 func (s *Session) warn(msg string) {
@@ -258,7 +269,7 @@ func (s *Session) eventTS(ctx context.Context, issue event.IssueID, edit bool) (
 	if !edit {
 		return ts, nil
 	}
-	if max, err := s.Store.MaxIssueTS(ctx, issue.String()); err != nil {
+	if max, err := s.Store().MaxIssueTS(ctx, issue.String()); err != nil {
 		return 0, err
 	} else if max >= ts {
 		ts = max + 1

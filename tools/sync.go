@@ -207,7 +207,7 @@ func (s *Session) applyPulled(ctx context.Context, events []event.Event) error {
 	if len(events) == 0 {
 		return s.CatchUp(ctx)
 	}
-	return s.Store.Update(ctx, func(tx *store.Tx) error {
+	return s.Store().Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Apply(events); err != nil {
 			return err
 		}
@@ -251,7 +251,7 @@ func (s *Session) unassignLostClaims(ctx context.Context, lost []gitsync.LockLos
 		if err != nil {
 			return err
 		}
-		sum, ok, err := s.Store.Issue(ctx, id.String())
+		sum, ok, err := s.Store().Issue(ctx, id.String())
 		if err != nil || !ok || !contains(sum.Assignees, value) {
 			continue
 		}

@@ -139,7 +139,7 @@ func (s *Session) catchUp(ctx context.Context) error {
 	// applied before head: the view only ever records heads that were
 	// current, so applied is then an ancestor of head unless history was
 	// rewritten (a rebased sync), which is what triggers a rebuild below.
-	applied, err := s.Store.Meta(ctx, "wal_head")
+	applied, err := s.Store().Meta(ctx, "wal_head")
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (s *Session) catchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if applied == head.String() || (applied == "" && head.IsZero() && !s.Store.Recreated) {
+	if applied == head.String() || (applied == "" && head.IsZero() && !s.Store().Recreated) {
 		return nil
 	}
 	appliedHash := plumbing.NewHash(applied)
@@ -172,7 +172,7 @@ func (s *Session) catchUp(ctx context.Context) error {
 		events = append(events, commits[i].Events...)
 	}
 	rebuild := !found && walkErr == nil // applied head is not in history any more
-	err = s.Store.Update(ctx, func(tx *store.Tx) error {
+	err = s.Store().Update(ctx, func(tx *store.Tx) error {
 		if cur, err := tx.Meta("wal_head"); err != nil {
 			return err
 		} else if cur != applied {
@@ -239,7 +239,7 @@ func (s *Session) Rebuild(ctx context.Context) (plumbing.Hash, int, error) {
 	}()
 	// The fold is order-independent, so it too goes commit by commit.
 	p, n := crdt.NewProjection(), 0
-	err = s.Store.Update(ctx, func(tx *store.Tx) error {
+	err = s.Store().Update(ctx, func(tx *store.Tx) error {
 		if err := tx.Reset(); err != nil {
 			return err
 		}
@@ -273,7 +273,7 @@ func (s *Session) Rebuild(ctx context.Context) (plumbing.Hash, int, error) {
 }
 
 func (s *Session) load(ctx context.Context, events []event.Event, head plumbing.Hash) error {
-	err := s.Store.Update(ctx, func(tx *store.Tx) error {
+	err := s.Store().Update(ctx, func(tx *store.Tx) error {
 		if err := tx.Reset(); err != nil {
 			return err
 		}
@@ -297,7 +297,7 @@ func (s *Session) applyWritten(ctx context.Context, w pendingWrite) error {
 	if w.res.Prev.IsZero() {
 		return errViewMoved
 	}
-	return s.Store.Update(ctx, func(tx *store.Tx) error {
+	return s.Store().Update(ctx, func(tx *store.Tx) error {
 		if cur, err := tx.Meta("wal_head"); err != nil {
 			return err
 		} else if cur != w.res.Prev.String() {

@@ -57,7 +57,7 @@ func TestNewActorViewStartsFromAnother(t *testing.T) {
 			a, b := r.agent("a"), r.agent("b")
 			n := tc.prepare(t, a, b)
 			c := r.agent("c")
-			if seeded := !c.s.Store.Recreated; seeded != tc.wantSeeded {
+			if seeded := !c.s.Store().Recreated; seeded != tc.wantSeeded {
 				t.Fatalf("seeded %v, want %v", seeded, tc.wantSeeded)
 			}
 			out, err := tools.IssueList.Call(context.Background(), c.s, tools.IssueListInput{})

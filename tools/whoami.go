@@ -89,7 +89,7 @@ func (s *Session) ownClaims(ctx context.Context) ([]ClaimJSON, error) {
 	if err := s.refreshLocks(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.Store.Claims(ctx, s.Actor.ID.String(), s.nowMS())
+	rows, err := s.Store().Claims(ctx, s.Actor.ID.String(), s.nowMS())
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ var WhoAmI = Op[WhoAmIInput, WhoAmIOutput]{
 			// Never pushed: every event is unpushed, and the view (caught
 			// up as the session opened) counts them without a walk of the
 			// whole history.
-			out.UnpushedEvents, err = s.Store.EventCount(ctx)
+			out.UnpushedEvents, err = s.Store().EventCount(ctx)
 		} else {
 			err = s.WAL.Walk(ctx, head, wal.ReadOptions{Stop: func(h plumbing.Hash) bool { return h == pushed }},
 				func(c wal.Commit) error { out.UnpushedEvents += len(c.Events); return nil })
@@ -146,10 +146,10 @@ var WhoAmI = Op[WhoAmIInput, WhoAmIOutput]{
 				return out, err
 			}
 		}
-		if out.Ready, err = s.Store.Ready(ctx, store.ReadyFilter{Limit: primerReady, NowMS: s.nowMS()}); err != nil {
+		if out.Ready, err = s.Store().Ready(ctx, store.ReadyFilter{Limit: primerReady, NowMS: s.nowMS()}); err != nil {
 			return out, err
 		}
-		if out.Counts, err = s.Store.Counts(ctx, s.Actor.ID.String(), s.nowMS()); err != nil {
+		if out.Counts, err = s.Store().Counts(ctx, s.Actor.ID.String(), s.nowMS()); err != nil {
 			return out, err
 		}
 		if out.Context, err = s.projectContext(ctx); err != nil {
@@ -179,7 +179,7 @@ func (s *Session) issueHandoff(ctx context.Context, issue string) (*HandoffJSON,
 	if err != nil {
 		return nil, err
 	}
-	events, err := s.Store.IssueEvents(ctx, id)
+	events, err := s.Store().IssueEvents(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (s *Session) issueHandoff(ctx context.Context, issue string) (*HandoffJSON,
 // projectContext is the latest value of each project context key (last
 // writer wins, in the fold's order), by key, at most primerContext.
 func (s *Session) projectContext(ctx context.Context) ([]ContextEntry, error) {
-	events, err := s.Store.EventsOfKind(ctx, event.ProjectContextUpdated{}.Tag())
+	events, err := s.Store().EventsOfKind(ctx, event.ProjectContextUpdated{}.Tag())
 	if err != nil {
 		return nil, err
 	}

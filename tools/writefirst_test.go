@@ -80,7 +80,7 @@ func TestWriteFirstCreate(t *testing.T) {
 				if err := b.s.CatchUp(ctx); err != nil {
 					t.Fatal(err)
 				}
-				if _, ok, err := b.s.Store.Issue(ctx, w.IssueID); err != nil || !ok {
+				if _, ok, err := b.s.Store().Issue(ctx, w.IssueID); err != nil || !ok {
 					t.Fatalf("another actor does not see the issue (%v)", err)
 				}
 				return
@@ -94,11 +94,11 @@ func TestWriteFirstCreate(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer check.Close()
-			if applied, _ := check.Store.Meta(ctx, "wal_head"); applied != w.WALHead {
+			if applied, _ := check.Store().Meta(ctx, "wal_head"); applied != w.WALHead {
 				t.Fatalf("view at %q, WAL at %s", applied, w.WALHead)
 			}
 			for _, id := range append(want, w.IssueID) {
-				if _, ok, err := check.Store.Issue(ctx, id); err != nil || !ok {
+				if _, ok, err := check.Store().Issue(ctx, id); err != nil || !ok {
 					t.Fatalf("issue %s missing from the view (%v)", id, err)
 				}
 			}
