@@ -72,8 +72,8 @@ func annotate[I, O any](op tools.Op[I, O]) []mcpgo.ToolOption {
 // define builds a Definition: args decode strictly into A (unknown fields
 // are invalid_args), convert to the operation's input, run it, and render
 // the result as data D (the structured content) and text.
-func define[A, I, O, D any](op tools.Op[I, O], desc string, props []mcpgo.ToolOption, conv func(A) (I, error), render func(O) (D, string)) Definition {
-	return defineRaw(op, desc, props, func(ctx context.Context, s *tools.Session, a A) (D, string, error) {
+func define[A, I, O, D any](op tools.Op[I, O], props []mcpgo.ToolOption, conv func(A) (I, error), render func(O) (D, string)) Definition {
+	return defineRaw(op, props, func(ctx context.Context, s *tools.Session, a A) (D, string, error) {
 		var zero D
 		in, err := conv(a)
 		if err != nil {
@@ -293,13 +293,13 @@ type lockArgs struct {
 func Definitions() []Definition {
 	idProp := mcpgo.WithString("id", mcpgo.Required(), mcpgo.Description("Issue ID or a unique prefix of 4+ hex characters"))
 	return []Definition{
-		define(tools.IssueCreate, "Create an issue.", []mcpgo.ToolOption{
+		define(tools.IssueCreate, []mcpgo.ToolOption{
 			mcpgo.WithString("title", mcpgo.Required(), mcpgo.Description("One-line title (1-1024 bytes)")),
 			mcpgo.WithString("body", mcpgo.Description("Markdown body")),
 			stringArray("labels", "Labels"),
 			stringArray("assignees", "Assignees"),
 		}, same[tools.IssueCreateInput], writeText("created")),
-		define(tools.IssueUpdate, "Change title, body, state, labels or assignees of an issue in one call.", []mcpgo.ToolOption{
+		define(tools.IssueUpdate, []mcpgo.ToolOption{
 			idProp,
 			mcpgo.WithString("title", mcpgo.Description("New title")),
 			mcpgo.WithString("body", mcpgo.Description("New body")),
@@ -309,10 +309,7 @@ func Definitions() []Definition {
 			stringArray("add_assignees", "Assignees to add"),
 			stringArray("remove_assignees", "Assignees to remove"),
 		}, same[tools.IssueUpdateInput], writeText("updated")),
-		define(tools.IssueComment, "Add a comment to an issue; or, with kind \"handoff\", a handoff for whoever continues "+
-			"(you after a restart or a compaction, or another agent): done, next, blocker, evidence, recorded with the "+
-			"repository's HEAD and whether the working tree is clean. issue_show shows the latest handoff apart; "+
-			"leave one before you stop or release.", []mcpgo.ToolOption{
+		define(tools.IssueComment, []mcpgo.ToolOption{
 			idProp,
 			mcpgo.WithString("body", mcpgo.Description("Comment text (required for a comment; a handoff has none)")),
 			mcpgo.WithString("kind", mcpgo.Enum("comment", "handoff"), mcpgo.Description("comment (the default) or handoff")),
@@ -324,7 +321,7 @@ func Definitions() []Definition {
 		showDefinition(idProp),
 		listDefinition(),
 		changesDefinition(),
-		define(tools.IssueReady, "List ready issues: open, no open blocker, no live claim (yours included: see whoami for your claims); oldest first.", []mcpgo.ToolOption{
+		define(tools.IssueReady, []mcpgo.ToolOption{
 			mcpgo.WithString("label", mcpgo.Description("Only issues with this label")),
 			mcpgo.WithString("assignee", mcpgo.Description("Only issues assigned to this name")),
 			mcpgo.WithInteger("limit", mcpgo.Description("At most this many (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
@@ -338,11 +335,11 @@ func Definitions() []Definition {
 			return o, summaryLines(o.Issues)
 		}),
 		claimDefinition(),
-		define(tools.IssueRelease, "Release your claim on an issue.", []mcpgo.ToolOption{idProp},
+		define(tools.IssueRelease, []mcpgo.ToolOption{idProp},
 			same[tools.ReleaseInput], func(o tools.ReleaseOutput) (tools.ReleaseOutput, string) {
 				return o, "released " + o.IssueID
 			}),
-		define(tools.IssueDep, "Add or remove a dependency. 'A blocks B': B waits for A; 'A depends_on B': A waits for B.", []mcpgo.ToolOption{
+		define(tools.IssueDep, []mcpgo.ToolOption{
 			idProp,
 			mcpgo.WithString("target", mcpgo.Required(), mcpgo.Description("The other issue")),
 			mcpgo.WithString("type", mcpgo.Required(), mcpgo.Enum("blocks", "depends_on", "related_to"), mcpgo.Description("Edge from id to target")),
@@ -353,7 +350,7 @@ func Definitions() []Definition {
 			}
 			return o, fmt.Sprintf("%s %s %s %s", o.Action, o.IssueID, o.DepType, o.Target)
 		}),
-		define(tools.Lock, "Acquire, renew or release a lease lock on repo:NAME, path:PATH or issue:ID.", []mcpgo.ToolOption{
+		define(tools.Lock, []mcpgo.ToolOption{
 			mcpgo.WithString("action", mcpgo.Required(), mcpgo.Enum("acquire", "renew", "release"), mcpgo.Description("What to do with the lock")),
 			mcpgo.WithString("resource", mcpgo.Required(), mcpgo.Description("repo:global, path:src/, issue:<id>")),
 			withTTL("Lease: duration (\"15m\") or seconds; default 5m"),
@@ -365,12 +362,12 @@ func Definitions() []Definition {
 			}
 			return o, fmt.Sprintf("%s held by %s %s", o.Lock.Resource, o.Lock.Owner, until(o.Lock.ExpiresUnixMS))
 		}),
-		define(tools.LockStatus, "List live locks; with resource, also those conflicting with it.", []mcpgo.ToolOption{
+		define(tools.LockStatus, []mcpgo.ToolOption{
 			mcpgo.WithString("resource", mcpgo.Description("Resource to check for conflicts")),
 		}, same[tools.LockStatusInput], func(o tools.LockStatusOutput) (tools.LockStatusOutput, string) {
 			return o, fmt.Sprintf("%s, %d conflicting", tools.Plural(len(o.Locks), "live lock"), len(o.Conflicts))
 		}),
-		define(tools.Sync, "Pull and/or push issues through a git remote (default origin).", []mcpgo.ToolOption{
+		define(tools.Sync, []mcpgo.ToolOption{
 			mcpgo.WithString("mode", mcpgo.Required(), mcpgo.Enum("full", "pull", "push"), mcpgo.Description("full = pull then push")),
 			mcpgo.WithString("remote", mcpgo.Description("Remote name (default origin)")),
 			mcpgo.WithNumber("timeout_seconds", mcpgo.Description("Bound on each fetch or push with the remote (default 60)"), mcpgo.Min(1), mcpgo.Max(tools.MaxRetryBudget.Seconds())),
@@ -383,10 +380,7 @@ func Definitions() []Definition {
 			}
 			return in, nil
 		}, func(o tools.SyncOutput) (tools.SyncOutput, string) { return o, o.Message }),
-		define(tools.WhoAmI, "Your session primer: call it first in a session and again after a compaction. "+
-			"Repository and your actor; your live claims with expiry and their latest handoffs (how a restarted agent finds its work); "+
-			"the top of the ready queue; counts (open, ready, blocked, claimed); project context; events not yet pushed "+
-			"(remote is empty when there is no origin); and the change cursor to pass to changes.", []mcpgo.ToolOption{
+		define(tools.WhoAmI, []mcpgo.ToolOption{
 			mcpgo.WithInteger("max_chars", mcpgo.Description("Fit the primer (text and structured) within this many characters by trimming lists (default 4000)"),
 				mcpgo.Min(tools.MinPrimerChars), mcpgo.Max(tools.MaxPrimerChars)),
 		}, same[tools.WhoAmIInput], func(o tools.WhoAmIOutput) (tools.WhoAmIOutput, string) { return o, o.Text() }),
@@ -395,8 +389,8 @@ func Definitions() []Definition {
 
 // defineRaw is define for tools that page: the call sees the decoded
 // arguments and returns the structured data D and text itself.
-func defineRaw[A, I, O, D any](op tools.Op[I, O], desc string, props []mcpgo.ToolOption, call func(ctx context.Context, s *tools.Session, a A) (D, string, error)) Definition {
-	opts := append([]mcpgo.ToolOption{mcpgo.WithDescription(desc)}, annotate(op)...)
+func defineRaw[A, I, O, D any](op tools.Op[I, O], props []mcpgo.ToolOption, call func(ctx context.Context, s *tools.Session, a A) (D, string, error)) Definition {
+	opts := append([]mcpgo.ToolOption{mcpgo.WithDescription(op.Description)}, annotate(op)...)
 	opts = append(opts, props...)
 	opts = append(opts, mcpgo.WithRawOutputSchema(outputSchema[D](!op.ReadOnly)))
 	return Definition{
@@ -442,9 +436,7 @@ func claimDefinition() Definition {
 		}
 		return o, text
 	}
-	d := define(tools.IssueClaim, "Atomically claim an issue (or the next ready one) with a lease and assign it to yourself. "+
-		"With next and wait_seconds, waits for an issue to become ready (created, unblocked, released, lease expired) and claims it, "+
-		"or fails with not_found when the time is up: how an idle agent waits for work without polling.", []mcpgo.ToolOption{
+	d := define(tools.IssueClaim, []mcpgo.ToolOption{
 		mcpgo.WithString("id", mcpgo.Description("Issue ID or prefix; omit with next=true")),
 		mcpgo.WithBoolean("next", mcpgo.Description("Claim the first ready issue")),
 		withTTL("Lease: duration (\"30m\") or seconds; default 30m"),
@@ -511,10 +503,7 @@ func changesDefinition() Definition {
 		}
 		return s.PrepareChanges(ctx, tools.ChangesInput{Since: a.Since, Issue: a.Issue, Kinds: a.Kinds, Limit: limit, Wait: wait})
 	}
-	d := defineRaw(tools.Changes, "List events after a cursor, oldest first: issue, actor, kind and a one-line summary each, "+
-		"and next_cursor to pass back as since. Without since: from the beginning; since \"now\": only what comes next. "+
-		"With wait_seconds, waits until a matching event is written (by any agent of this repository, or brought by a sync) "+
-		"and returns it, or returns no events when the time is up: how to learn when other agents finish without polling.", []mcpgo.ToolOption{
+	d := defineRaw(tools.Changes, []mcpgo.ToolOption{
 		mcpgo.WithString("since", mcpgo.Description("next_cursor of an earlier call, or \"now\"; omit for the whole history")),
 		mcpgo.WithString("issue", mcpgo.Description("Only this issue's events (ID or unique prefix)")),
 		stringArray("kinds", "Only events of these kinds, e.g. IssueCreated, CommentAdded, StateChanged, AssigneeAdded"),
@@ -570,7 +559,7 @@ func changesText(o tools.ChangesOutput) string {
 }
 
 func showDefinition(idProp mcpgo.ToolOption) Definition {
-	return defineRaw(tools.IssueShow, "Show an issue with its comments (paged) and dependencies.", []mcpgo.ToolOption{
+	return defineRaw(tools.IssueShow, []mcpgo.ToolOption{
 		idProp,
 		mcpgo.WithInteger("comments_limit", mcpgo.Description("Comments per page (default 50)"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
 		mcpgo.WithString("comments_cursor", mcpgo.Description("comments_next_cursor of the previous page")),
@@ -623,7 +612,7 @@ func showDefinition(idProp mcpgo.ToolOption) Definition {
 }
 
 func listDefinition() Definition {
-	return defineRaw(tools.IssueList, "List issues oldest first, filtered by state, label, assignee or text; paged.", []mcpgo.ToolOption{
+	return defineRaw(tools.IssueList, []mcpgo.ToolOption{
 		mcpgo.WithString("state", mcpgo.Enum("open", "closed"), mcpgo.Description("Default: all states")),
 		mcpgo.WithString("label", mcpgo.Description("Only issues with this label")),
 		mcpgo.WithString("assignee", mcpgo.Description("Only issues assigned to this name")),

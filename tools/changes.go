@@ -64,8 +64,11 @@ type ChangesOutput struct {
 // waiting for the next ones.
 var Changes = Op[ChangesInput, ChangesOutput]{
 	Name: "changes", Title: "Changes",
-	Description: "List events after a cursor (issue, actor, kind, summary) with the cursor to continue from; optionally wait for the next ones.",
-	ReadOnly:    true, Idempotent: true,
+	ReadOnly: true, Idempotent: true,
+	Description: "List events after a cursor, oldest first: issue, actor, kind and a one-line summary each, " +
+		"and next_cursor to pass back as since. Without since: from the beginning; since \"now\": only what comes next. " +
+		"With wait_seconds, waits until a matching event is written (by any agent of this repository, or brought by a sync) " +
+		"and returns it, or returns no events when the time is up: how to learn when other agents finish without polling.",
 	Run: func(ctx context.Context, s *Session, in ChangesInput) (ChangesOutput, error) {
 		q, err := s.PrepareChanges(ctx, in)
 		if err != nil {

@@ -32,7 +32,7 @@ type IssueReadyOutput struct {
 
 var IssueReady = Op[IssueReadyInput, IssueReadyOutput]{
 	Name: "issue_ready", Title: "List ready issues", ReadOnly: true, Idempotent: true,
-	Description: "Open issues with no open blocker and no live claim (yours included), oldest first.",
+	Description: "List ready issues: open, no open blocker, no live claim (yours included: see whoami for your claims); oldest first.",
 	Run: func(ctx context.Context, s *Session, in IssueReadyInput) (IssueReadyOutput, error) {
 		if in.Limit < 0 {
 			return IssueReadyOutput{}, newErr(CodeInvalidArgs, "limit must not be negative")
@@ -93,7 +93,9 @@ type PreviousClaim struct {
 
 var IssueClaim = Op[ClaimInput, ClaimOutput]{
 	Name: "issue_claim", Title: "Claim an issue",
-	Description: "Atomically take an issue (or the next ready one) with a lease lock and assign it to yourself.",
+	Description: "Atomically claim an issue (or the next ready one) with a lease and assign it to yourself. " +
+		"With next and wait_seconds, waits for an issue to become ready (created, unblocked, released, lease expired) and claims it, " +
+		"or fails with not_found when the time is up: how an idle agent waits for work without polling.",
 	Run: func(ctx context.Context, s *Session, in ClaimInput) (ClaimOutput, error) {
 		ttl, err := ParseTTL(in.TTL, DefaultClaimTTL)
 		if err != nil {
@@ -482,7 +484,7 @@ type ReleaseOutput struct {
 
 var IssueRelease = Op[ReleaseInput, ReleaseOutput]{
 	Name: "issue_release", Title: "Release a claim", Idempotent: true,
-	Description: "Release your claim on an issue: frees the lease and removes your assignment.",
+	Description: "Release your claim on an issue.",
 	Run: func(ctx context.Context, s *Session, in ReleaseInput) (ReleaseOutput, error) {
 		id, err := s.ResolveIssue(ctx, in.ID)
 		if err != nil {

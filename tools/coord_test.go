@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"grite/actor"
-	"grite/event"
 	"grite/internal/testrepo"
 	"grite/lock"
 	"grite/tools"
@@ -225,7 +224,7 @@ func TestClaimTwiceAndReleaseInProcess(t *testing.T) {
 	if got := b.ready(); !slices.Equal(got, []string{id}) {
 		t.Fatalf("ready after release %v", got)
 	}
-	coordMust(a, tools.IssueApply, tools.IssueKindInput{ID: id, Kind: event.StateChanged{State: event.StateClosed}})
+	coordMust(a, tools.IssueUpdate, tools.IssueUpdateInput{ID: id, State: "closed"})
 	_, err = coordCall(b, tools.IssueClaim, tools.ClaimInput{ID: id})
 	if tools.AsError(err).Code != tools.CodeConflict {
 		t.Fatalf("claim of a closed issue: %v, want conflict", err)

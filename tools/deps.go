@@ -35,7 +35,7 @@ type DepOutput struct {
 
 var IssueDep = Op[DepInput, DepOutput]{
 	Name: "issue_dep", Title: "Add or remove a dependency", Idempotent: true,
-	Description: "Add or remove a dependency edge: 'A blocks B' (B waits for A), 'A depends_on B' (A waits for B), or related_to.",
+	Description: "Add or remove a dependency. 'A blocks B': B waits for A; 'A depends_on B': A waits for B.",
 	Run: func(ctx context.Context, s *Session, in DepInput) (DepOutput, error) {
 		if in.Action != "add" && in.Action != "remove" {
 			return DepOutput{}, newErr(CodeInvalidArgs, "action must be add or remove, got %q", in.Action)

@@ -3,9 +3,9 @@ package tools_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
-	"grite/event"
 	"grite/internal/testrepo"
 	"grite/tools"
 )
@@ -36,11 +36,13 @@ func TestHostileInputIsInvalidArgsInEveryTextField(t *testing.T) {
 	}
 	const bad = "bad \xff\xfe"
 	ptr := func(v string) *string { return &v }
-	apply := func(k event.Kind) func() error {
-		return func() error {
-			_, err := tools.IssueApply.Call(ctx, s, tools.IssueKindInput{ID: id, Kind: k})
-			return err
-		}
+	link := func(in tools.IssueLinkInput) func() error {
+		in.ID = id
+		return func() error { _, err := tools.IssueLinkAdd.Call(ctx, s, in); return err }
+	}
+	attach := func(in tools.IssueAttachInput) func() error {
+		in.ID, in.SHA256 = id, strings.Repeat("ab", 32)
+		return func() error { _, err := tools.IssueAttachmentAdd.Call(ctx, s, in); return err }
 	}
 	create := func(in tools.IssueCreateInput) func() error {
 		return func() error { _, err := tools.IssueCreate.Call(ctx, s, in); return err }
@@ -77,14 +79,14 @@ func TestHostileInputIsInvalidArgsInEveryTextField(t *testing.T) {
 			_, err := tools.IssueComment.Call(ctx, s, tools.IssueCommentInput{ID: id, Body: bad})
 			return err
 		}},
-		{"label added", apply(event.LabelAdded{Label: bad})},
-		{"label removed", apply(event.LabelRemoved{Label: bad})},
-		{"assignee added", apply(event.AssigneeAdded{User: bad})},
-		{"assignee removed", apply(event.AssigneeRemoved{User: bad})},
-		{"link url", apply(event.LinkAdded{URL: "https://example.com/" + bad})},
-		{"link note", apply(event.LinkAdded{URL: "https://example.com/", Note: ptr(bad)})},
-		{"attachment name", apply(event.AttachmentAdded{Name: bad, MIME: "text/plain"})},
-		{"attachment mime", apply(event.AttachmentAdded{Name: "f.txt", MIME: bad})},
+		{"label added", update(tools.IssueUpdateInput{AddLabels: []string{bad}})},
+		{"label removed", update(tools.IssueUpdateInput{RemoveLabels: []string{bad}})},
+		{"assignee added", update(tools.IssueUpdateInput{AddAssignees: []string{bad}})},
+		{"assignee removed", update(tools.IssueUpdateInput{RemoveAssignees: []string{bad}})},
+		{"link url", link(tools.IssueLinkInput{URL: "https://example.com/" + bad})},
+		{"link note", link(tools.IssueLinkInput{URL: "https://example.com/", Note: ptr(bad)})},
+		{"attachment name", attach(tools.IssueAttachInput{Name: bad, MIME: "text/plain"})},
+		{"attachment mime", attach(tools.IssueAttachInput{Name: "f.txt", MIME: bad})},
 		{"lock resource", lockOn("path:" + bad)},
 		{"lock resource with NUL", lockOn("path:a\x00b")},
 		{"lock resource with newline", lockOn("issue:a\nb")},

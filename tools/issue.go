@@ -160,7 +160,7 @@ type IssueCreateInput struct {
 
 var IssueCreate = Op[IssueCreateInput, WriteResult]{
 	Name: "issue_create", Title: "Create issue", WriteLast: true, WriteFirst: true,
-	Description: "Create an issue with a title and optional body, labels and assignees.",
+	Description: "Create an issue.",
 	Run: func(ctx context.Context, s *Session, in IssueCreateInput) (WriteResult, error) {
 		if err := checkTitle(in.Title); err != nil {
 			return WriteResult{}, err
@@ -283,7 +283,10 @@ type IssueCommentInput struct {
 
 var IssueComment = Op[IssueCommentInput, WriteResult]{
 	Name: "issue_comment", Title: "Comment on issue", WriteLast: true,
-	Description: "Add a comment, or a handoff (done, next, blocker, evidence), to an issue.",
+	Description: "Add a comment to an issue; or, with kind \"handoff\", a handoff for whoever continues " +
+		"(you after a restart or a compaction, or another agent): done, next, blocker, evidence, recorded with the " +
+		"repository's HEAD and whether the working tree is clean. issue_show shows the latest handoff apart; " +
+		"leave one before you stop or release.",
 	Run: func(ctx context.Context, s *Session, in IssueCommentInput) (WriteResult, error) {
 		id, err := s.ResolveIssue(ctx, in.ID)
 		if err != nil {
@@ -335,65 +338,72 @@ func (s *Session) commentBody(ctx context.Context, in IssueCommentInput) (string
 	return handoff.Format(h), nil
 }
 
-// IssueKindInput is one single-event change on an issue (CLI subcommands).
-type IssueKindInput struct {
-	ID   string
-	Kind event.Kind
+// IssueLinkInput adds a link (URL and an optional note) to an issue.
+type IssueLinkInput struct {
+	ID   string  `json:"id"`
+	URL  string  `json:"url"`
+	Note *string `json:"note,omitempty"`
 }
 
-// IssueApply appends one already-built event kind after validating it; the
-// CLI's small commands (close, label add, link add...) go through it.
-var IssueApply = Op[IssueKindInput, WriteResult]{
-	Name: "issue_apply", Title: "Apply one change",
-	Run: func(ctx context.Context, s *Session, in IssueKindInput) (WriteResult, error) {
-		id, err := s.ResolveIssue(ctx, in.ID)
-		if err != nil {
+// IssueLinkAdd adds a link to an issue.
+var IssueLinkAdd = Op[IssueLinkInput, WriteResult]{
+	Name: "issue_link_add", Title: "Add a link",
+	Description: "Add a link (a URL and an optional note) to an issue.",
+	Run: func(ctx context.Context, s *Session, in IssueLinkInput) (WriteResult, error) {
+		if strings.TrimSpace(in.URL) == "" {
+			return WriteResult{}, newErr(CodeInvalidArgs, "url must not be empty")
+		}
+		if err := checkText("url", in.URL, MaxURLBytes); err != nil {
 			return WriteResult{}, err
 		}
-		if err := validateKind(in.Kind); err != nil {
+		if err := checkURL(in.URL); err != nil {
 			return WriteResult{}, err
 		}
-		r, err := s.writeChanges(ctx, id, []event.Kind{in.Kind})
-		if sc, ok := in.Kind.(event.StateChanged); ok && err == nil {
-			r.State = string(sc.State)
+		if in.Note != nil {
+			if err := checkText("note", *in.Note, MaxBodyBytes); err != nil {
+				return WriteResult{}, err
+			}
 		}
-		return r, err
+		return s.writeOne(ctx, in.ID, event.LinkAdded{URL: in.URL, Note: in.Note})
 	},
 }
 
-func validateKind(k event.Kind) error {
-	switch k := k.(type) {
-	case event.LabelAdded:
-		return checkName("label", k.Label)
-	case event.LabelRemoved:
-		return checkName("label", k.Label)
-	case event.AssigneeAdded:
-		return checkName("assignee", k.User)
-	case event.AssigneeRemoved:
-		return checkName("assignee", k.User)
-	case event.StateChanged:
-		_, err := event.ParseState(string(k.State))
-		return err
-	case event.LinkAdded:
-		if strings.TrimSpace(k.URL) == "" {
-			return newErr(CodeInvalidArgs, "url must not be empty")
+// IssueAttachInput records an attachment: a name, the SHA-256 of the
+// content (64 hex characters) and a MIME type. The content itself is not
+// stored.
+type IssueAttachInput struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	MIME   string `json:"mime"`
+}
+
+// IssueAttachmentAdd records an attachment reference on an issue.
+var IssueAttachmentAdd = Op[IssueAttachInput, WriteResult]{
+	Name: "issue_attachment_add", Title: "Record an attachment",
+	Description: "Record an attachment (name, SHA-256 of the content, MIME type) on an issue.",
+	Run: func(ctx context.Context, s *Session, in IssueAttachInput) (WriteResult, error) {
+		h, err := ParseSHA256(in.SHA256)
+		if err != nil {
+			return WriteResult{}, err
 		}
-		if err := checkText("url", k.URL, MaxURLBytes); err != nil {
-			return err
+		if err := checkName("name", in.Name); err != nil {
+			return WriteResult{}, err
 		}
-		if err := checkURL(k.URL); err != nil {
-			return err
+		if err := checkName("mime", in.MIME); err != nil {
+			return WriteResult{}, err
 		}
-		if k.Note != nil {
-			return checkText("note", *k.Note, MaxBodyBytes)
-		}
-	case event.AttachmentAdded:
-		if err := checkName("name", k.Name); err != nil {
-			return err
-		}
-		return checkName("mime", k.MIME)
+		return s.writeOne(ctx, in.ID, event.AttachmentAdded{Name: in.Name, SHA256: h, MIME: in.MIME})
+	},
+}
+
+// writeOne appends one validated change to the issue idOrPrefix names.
+func (s *Session) writeOne(ctx context.Context, idOrPrefix string, k event.Kind) (WriteResult, error) {
+	id, err := s.ResolveIssue(ctx, idOrPrefix)
+	if err != nil {
+		return WriteResult{}, err
 	}
-	return nil
+	return s.writeChanges(ctx, id, []event.Kind{k})
 }
 
 // ParseSHA256 parses 64 hex characters.
@@ -436,7 +446,7 @@ type IssueListOutput struct {
 
 var IssueList = Op[IssueListInput, IssueListOutput]{
 	Name: "issue_list", Title: "List issues", ReadOnly: true, Idempotent: true,
-	Description: "List issues, oldest first, filtered by state, label, assignee or text.",
+	Description: "List issues oldest first, filtered by state, label, assignee or text; paged.",
 	Run: func(ctx context.Context, s *Session, in IssueListInput) (IssueListOutput, error) {
 		if strings.EqualFold(in.State, "all") {
 			in.State = "" // what the help calls the default
@@ -615,7 +625,7 @@ type IssueShowOutput struct {
 
 var IssueShow = Op[IssueShowInput, IssueShowOutput]{
 	Name: "issue_show", Title: "Show issue", ReadOnly: true, Idempotent: true,
-	Description: "Show one issue with its comments, dependencies and events.",
+	Description: "Show an issue with its comments (paged) and dependencies.",
 	Run: func(ctx context.Context, s *Session, in IssueShowInput) (IssueShowOutput, error) {
 		id, err := s.ResolveIssue(ctx, in.ID)
 		if err != nil {

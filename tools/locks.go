@@ -234,7 +234,7 @@ func (s *Session) lockJSON(l lock.Lock) LockJSON {
 
 var Lock = Op[LockInput, LockOutput]{
 	Name: "lock", Title: "Acquire, renew or release a lock",
-	Description: "Lease locks on resources repo:NAME, path:PATH or issue:ID; acquire fails with conflict naming the holder.",
+	Description: "Acquire, renew or release a lease lock on repo:NAME, path:PATH or issue:ID.",
 	Run: func(ctx context.Context, s *Session, in LockInput) (LockOutput, error) {
 		resource, err := s.resolveResource(ctx, in.Resource)
 		if err != nil {
@@ -306,7 +306,7 @@ type LockStatusOutput struct {
 
 var LockStatus = Op[LockStatusInput, LockStatusOutput]{
 	Name: "lock_status", Title: "Show locks", ReadOnly: true, Idempotent: true,
-	Description: "List live locks; with a resource, also which of them conflict with it.",
+	Description: "List live locks; with resource, also those conflicting with it.",
 	Run: func(ctx context.Context, s *Session, in LockStatusInput) (LockStatusOutput, error) {
 		if in.Resource != "" {
 			r, err := s.resolveResource(ctx, in.Resource)

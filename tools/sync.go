@@ -96,7 +96,7 @@ type SyncOutput struct {
 // auto-rebase and bounded retries), then applies pulled events to the view.
 var Sync = Op[SyncInput, SyncOutput]{
 	Name: "sync", Title: "Sync with remote", OpenWorld: true,
-	Description: "Pull and/or push refs/grite/* with a git remote; local-only events are re-appended on a rejected push.",
+	Description: "Pull and/or push issues through a git remote (default origin).",
 	Run: func(ctx context.Context, s *Session, in SyncInput) (SyncOutput, error) {
 		mode := in.Mode
 		if mode == "" {

@@ -102,7 +102,10 @@ func (s *Session) ownClaims(ctx context.Context) ([]ClaimJSON, error) {
 
 var WhoAmI = Op[WhoAmIInput, WhoAmIOutput]{
 	Name: "whoami", Title: "Who am I", ReadOnly: true, Idempotent: true,
-	Description: "The session primer: your actor, your live claims with their latest handoffs, the top of the ready queue, counts, project context, events not yet pushed and the change cursor.",
+	Description: "Your session primer: call it first in a session and again after a compaction. " +
+		"Repository and your actor; your live claims with expiry and their latest handoffs (how a restarted agent finds its work); " +
+		"the top of the ready queue; counts (open, ready, blocked, claimed); project context; events not yet pushed " +
+		"(remote is empty when there is no origin); and the change cursor to pass to changes.",
 	Run: func(ctx context.Context, s *Session, in WhoAmIInput) (WhoAmIOutput, error) {
 		if in.MaxChars == 0 {
 			in.MaxChars = DefaultPrimerChars

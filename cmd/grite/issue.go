@@ -374,20 +374,19 @@ func issueCommentCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// applyCmd runs one single-event change (holding issue:<id> with --lock).
-func applyCmd(g *globals, c *cobra.Command, id string, k event.Kind, verb string) error {
+// writeCmd runs one write on the issue id (holding issue:<id> with --lock).
+func writeCmd[I any](g *globals, c *cobra.Command, op tools.Op[I, tools.WriteResult], id string, in I, verb string) error {
 	useLock, _ := c.Flags().GetBool("lock")
 	return withSession(g, func(ctx context.Context, s *tools.Session) (tools.WriteResult, error) {
-		return lockedIf(ctx, s, useLock, id, func() (tools.WriteResult, error) {
-			return tools.IssueApply.Call(ctx, s, tools.IssueKindInput{ID: id, Kind: k})
-		})
+		return lockedIf(ctx, s, useLock, id, func() (tools.WriteResult, error) { return op.Call(ctx, s, in) })
 	}, printWrite(verb))
 }
 
 func issueStateCmd(g *globals, name string, st event.State) *cobra.Command {
 	c := &cobra.Command{Use: name + " ID", Short: strings.ToUpper(name[:1]) + name[1:] + " an issue", Args: exactArgs(1, "an issue ID"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return applyCmd(g, c, args[0], event.StateChanged{State: st}, map[string]string{"close": "closed", "reopen": "reopened"}[name])
+			in := tools.IssueUpdateInput{ID: args[0], State: string(st)}
+			return writeCmd(g, c, tools.IssueUpdate, in.ID, in, map[string]string{"close": "closed", "reopen": "reopened"}[name])
 		}}
 	c.Flags().Bool("lock", false, "hold issue:<id> during the write")
 	return c
@@ -433,11 +432,11 @@ func issueLinkCmd(g *globals) *cobra.Command {
 	var url, note string
 	c := &cobra.Command{Use: "add ID --url U [--note N]", Short: "Add a link to an issue", Args: argsAndFlag(1, "an issue ID", "URL", "url"),
 		RunE: func(c *cobra.Command, args []string) error {
-			k := event.LinkAdded{URL: url}
+			in := tools.IssueLinkInput{ID: args[0], URL: url}
 			if c.Flags().Changed("note") {
-				k.Note = &note
+				in.Note = &note
 			}
-			return applyCmd(g, c, args[0], k, "link added to")
+			return writeCmd(g, c, tools.IssueLinkAdd, in.ID, in, "link added to")
 		}}
 	c.Flags().StringVar(&url, "url", "", "URL (required)")
 	c.Flags().StringVar(&note, "note", "", "note")
@@ -452,11 +451,8 @@ func issueAttachmentCmd(g *globals) *cobra.Command {
 	var name, sum, mime string
 	c := &cobra.Command{Use: "add ID --name N --sha256 HEX --mime M", Short: "Record an attachment", Args: exactArgs(1, "an issue ID"),
 		RunE: func(c *cobra.Command, args []string) error {
-			h, err := tools.ParseSHA256(sum)
-			if err != nil {
-				return g.reportErr(err)
-			}
-			return applyCmd(g, c, args[0], event.AttachmentAdded{Name: name, SHA256: h, MIME: mime}, "attachment added to")
+			in := tools.IssueAttachInput{ID: args[0], Name: name, SHA256: sum, MIME: mime}
+			return writeCmd(g, c, tools.IssueAttachmentAdd, in.ID, in, "attachment added to")
 		}}
 	c.Flags().StringVar(&name, "name", "", "file name (required)")
 	c.Flags().StringVar(&sum, "sha256", "", "SHA-256 of the content, 64 hex (required)")
