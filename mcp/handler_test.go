@@ -121,7 +121,7 @@ func TestFailedFirstCallDoesNotCreateASecondActor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.Close()
-	list, err := tools.ActorList(context.Background(), sess)
+	list, err := tools.ActorList.Call(context.Background(), sess, tools.NoInput{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func TestActorGC(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			keyed, err := tools.ActorInit(ctx, bare, tools.ActorInitInput{Label: "keyed", GenerateKey: true})
+			keyed, err := tools.ActorInit.Call(ctx, bare, tools.ActorInitInput{Label: "keyed", GenerateKey: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +49,7 @@ func TestActorGC(t *testing.T) {
 			if err := def.s.CatchUp(ctx); err != nil { // as every command does first
 				t.Fatal(err)
 			}
-			out, err := tools.ActorGC(ctx, def.s, tools.ActorGCInput{OlderThan: 30 * 24 * time.Hour, DryRun: dryRun})
+			out, err := tools.ActorGC.Call(ctx, def.s, tools.ActorGCInput{OlderThan: 30 * 24 * time.Hour, DryRun: dryRun})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +80,7 @@ func TestActorGC(t *testing.T) {
 			if gone := errors.Is(statErr, os.ErrNotExist); gone == dryRun {
 				t.Fatalf("data dir of a removed actor: gone %v in a dry run %v (%v)", gone, dryRun, statErr)
 			}
-			list, err := tools.ActorList(ctx, def.s)
+			list, err := tools.ActorList.Call(ctx, def.s, tools.NoInput{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -54,45 +54,49 @@ type InitOutput struct {
 
 // Init creates an actor and makes it the repo default (keeping an existing
 // default), and adds the Grite section to AGENTS.md once.
-func Init(ctx context.Context, s *Session, in InitInput) (InitOutput, error) {
-	out := InitOutput{GriteDir: string(s.Grite), AgentsMD: "skipped"}
-	if in.Label != "" {
-		if err := checkName("label", in.Label); err != nil {
-			return out, err
-		}
-	}
-	var a *actor.Actor
-	err := s.Grite.WithLock("actor-init", func() error {
-		c, err := s.Grite.LoadRepoConfig()
-		if err != nil {
-			return err
-		}
-		if c.DefaultActor != "" {
-			if a, err = s.Grite.Load(c.DefaultActor); err == nil {
-				if in.Label != "" || in.GenerateKey {
-					// The options describe the actor init would create;
-					// dropping them silently would leave the caller
-					// believing the default actor has them.
-					return existingActorErr(a, in)
-				}
-				return nil
+var Init = Op[InitInput, InitOutput]{
+	Name: "init", Title: "Set up grite", Idempotent: true,
+	Description: "Set up grite in this repository: the default actor and, unless told not to, the Grite section of AGENTS.md.",
+	Run: func(ctx context.Context, s *Session, in InitInput) (InitOutput, error) {
+		out := InitOutput{GriteDir: string(s.Grite), AgentsMD: "skipped"}
+		if in.Label != "" {
+			if err := checkName("label", in.Label); err != nil {
+				return out, err
 			}
 		}
-		if a, err = s.Grite.Create(in.Label, in.GenerateKey, s.Now()); err != nil {
-			return err
+		var a *actor.Actor
+		err := s.Grite.WithLock("actor-init", func() error {
+			c, err := s.Grite.LoadRepoConfig()
+			if err != nil {
+				return err
+			}
+			if c.DefaultActor != "" {
+				if a, err = s.Grite.Load(c.DefaultActor); err == nil {
+					if in.Label != "" || in.GenerateKey {
+						// The options describe the actor init would create;
+						// dropping them silently would leave the caller
+						// believing the default actor has them.
+						return existingActorErr(a, in)
+					}
+					return nil
+				}
+			}
+			if a, err = s.Grite.Create(in.Label, in.GenerateKey, s.Now()); err != nil {
+				return err
+			}
+			out.Created = true
+			return s.Grite.SetDefault(a.ID.String())
+		})
+		if err != nil {
+			return out, err
 		}
-		out.Created = true
-		return s.Grite.SetDefault(a.ID.String())
-	})
-	if err != nil {
+		out.ActorID, out.DataDir = a.ID.String(), a.DataDir
+		if !in.NoAgentsMD && s.Repo.WorkTree != "" {
+			out.AgentsMD, err = writeAgentsMD(filepath.Join(s.Repo.WorkTree, "AGENTS.md"))
+		}
+		out.Message = initMessage(a, out)
 		return out, err
-	}
-	out.ActorID, out.DataDir = a.ID.String(), a.DataDir
-	if !in.NoAgentsMD && s.Repo.WorkTree != "" {
-		out.AgentsMD, err = writeAgentsMD(filepath.Join(s.Repo.WorkTree, "AGENTS.md"))
-	}
-	out.Message = initMessage(a, out)
-	return out, err
+	},
 }
 
 // describeActor names an actor with its label and age, so that a caller
@@ -171,31 +175,35 @@ type ActorInitInput struct {
 }
 
 // ActorInit creates a new actor (the default only if asked or none is set).
-func ActorInit(ctx context.Context, s *Session, in ActorInitInput) (ActorInfo, error) {
-	if in.Label != "" {
-		if err := checkName("label", in.Label); err != nil {
+var ActorInit = Op[ActorInitInput, ActorInfo]{
+	Name: "actor_init", Title: "Create an actor",
+	Description: "Create an actor, optionally with a signing key and as the repository default.",
+	Run: func(ctx context.Context, s *Session, in ActorInitInput) (ActorInfo, error) {
+		if in.Label != "" {
+			if err := checkName("label", in.Label); err != nil {
+				return ActorInfo{}, err
+			}
+		}
+		var a *actor.Actor
+		err := s.Grite.WithLock("actor-init", func() error {
+			var err error
+			if a, err = s.Grite.Create(in.Label, in.GenerateKey, s.Now()); err != nil {
+				return err
+			}
+			c, err := s.Grite.LoadRepoConfig()
+			if err != nil {
+				return err
+			}
+			if in.MakeDefault || c.DefaultActor == "" {
+				return s.Grite.SetDefault(a.ID.String())
+			}
+			return nil
+		})
+		if err != nil {
 			return ActorInfo{}, err
 		}
-	}
-	var a *actor.Actor
-	err := s.Grite.WithLock("actor-init", func() error {
-		var err error
-		if a, err = s.Grite.Create(in.Label, in.GenerateKey, s.Now()); err != nil {
-			return err
-		}
-		c, err := s.Grite.LoadRepoConfig()
-		if err != nil {
-			return err
-		}
-		if in.MakeDefault || c.DefaultActor == "" {
-			return s.Grite.SetDefault(a.ID.String())
-		}
-		return nil
-	})
-	if err != nil {
-		return ActorInfo{}, err
-	}
-	return actorInfo(a), nil
+		return actorInfo(a), nil
+	},
 }
 
 // ActorListOutput lists actors.
@@ -205,26 +213,30 @@ type ActorListOutput struct {
 
 // ActorList lists the repository's actors, oldest first, with their last
 // activity.
-func ActorList(ctx context.Context, s *Session) (ActorListOutput, error) {
-	all, err := s.Grite.List()
-	if err != nil {
-		return ActorListOutput{}, err
-	}
-	c, err := s.Grite.LoadRepoConfig()
-	if err != nil {
-		return ActorListOutput{}, err
-	}
-	last, err := s.Store().LastEventByActor(ctx)
-	if err != nil {
-		return ActorListOutput{}, err
-	}
-	out := ActorListOutput{Actors: []ActorInfo{}}
-	for _, a := range all {
-		info := activeInfo(a, last)
-		info.Default = info.ActorID == c.DefaultActor
-		out.Actors = append(out.Actors, info)
-	}
-	return out, nil
+var ActorList = Op[NoInput, ActorListOutput]{
+	Name: "actor_list", Title: "List actors", ReadOnly: true, Idempotent: true,
+	Description: "List the actors of this clone with their last activity.",
+	Run: func(ctx context.Context, s *Session, in NoInput) (ActorListOutput, error) {
+		all, err := s.Grite.List()
+		if err != nil {
+			return ActorListOutput{}, err
+		}
+		c, err := s.Grite.LoadRepoConfig()
+		if err != nil {
+			return ActorListOutput{}, err
+		}
+		last, err := s.Store().LastEventByActor(ctx)
+		if err != nil {
+			return ActorListOutput{}, err
+		}
+		out := ActorListOutput{Actors: []ActorInfo{}}
+		for _, a := range all {
+			info := activeInfo(a, last)
+			info.Default = info.ActorID == c.DefaultActor
+			out.Actors = append(out.Actors, info)
+		}
+		return out, nil
+	},
 }
 
 // activeInfo is a's info with its last activity: its last event, the
@@ -285,99 +297,122 @@ type KeptActor struct {
 // actor, actors holding a live lock or claim, actors with a signing key
 // (their public key is what verifies their events here) and actors a
 // running session uses (actor.Actor.Hold).
-func ActorGC(ctx context.Context, s *Session, in ActorGCInput) (ActorGCOutput, error) {
-	if in.OlderThan <= 0 {
-		in.OlderThan = DefaultActorGCAge
-	}
-	out := ActorGCOutput{Removed: []ActorInfo{}, Kept: []KeptActor{}, DryRun: in.DryRun,
-		Cutoff: uint64(s.Now().Add(-in.OlderThan).UnixMilli())}
-	all, err := s.Grite.List()
-	if err != nil {
-		return out, err
-	}
-	c, err := s.Grite.LoadRepoConfig()
-	if err != nil {
-		return out, err
-	}
-	last, err := s.Store().LastEventByActor(ctx)
-	if err != nil {
-		return out, err
-	}
-	locks, err := s.Locks.List()
-	if err != nil {
-		return out, err
-	}
-	holding := map[string]bool{}
-	for _, e := range locks {
-		if e.Lock.Live(s.nowMS()) {
-			holding[e.Lock.Owner] = true
+var ActorGC = Op[ActorGCInput, ActorGCOutput]{
+	Name: "actor_gc", Title: "Remove idle actors", Idempotent: true,
+	Description: "Remove the local data of actors idle for longer than a given age (their events stay).",
+	Run: func(ctx context.Context, s *Session, in ActorGCInput) (ActorGCOutput, error) {
+		if in.OlderThan <= 0 {
+			in.OlderThan = DefaultActorGCAge
 		}
-	}
-	for _, a := range all {
-		info := activeInfo(a, last)
-		reason := ""
-		switch {
-		case info.ActorID == c.DefaultActor:
-			reason = "the repository default"
-		case info.ActorID == s.Actor.ID.String():
-			reason = "this session's actor"
-		case info.LastActiveTS >= out.Cutoff:
-			reason = "active since the cutoff"
-		case holding[info.ActorID]:
-			reason = "holds a live lock or claim"
-		case a.Config.PublicKey != "":
-			reason = "has a signing key (its public key verifies its events)"
+		out := ActorGCOutput{Removed: []ActorInfo{}, Kept: []KeptActor{}, DryRun: in.DryRun,
+			Cutoff: uint64(s.Now().Add(-in.OlderThan).UnixMilli())}
+		all, err := s.Grite.List()
+		if err != nil {
+			return out, err
 		}
-		if reason == "" {
-			gone := false
-			if in.DryRun {
-				busy, err := s.Grite.InUse(a)
-				gone = !busy && err == nil
-			} else if gone, err = s.Grite.Remove(a); err != nil {
-				return out, err
-			}
-			if !gone {
-				reason = "in use by a running session"
+		c, err := s.Grite.LoadRepoConfig()
+		if err != nil {
+			return out, err
+		}
+		last, err := s.Store().LastEventByActor(ctx)
+		if err != nil {
+			return out, err
+		}
+		locks, err := s.Locks.List()
+		if err != nil {
+			return out, err
+		}
+		holding := map[string]bool{}
+		for _, e := range locks {
+			if e.Lock.Live(s.nowMS()) {
+				holding[e.Lock.Owner] = true
 			}
 		}
-		if reason != "" {
-			out.Kept = append(out.Kept, KeptActor{info, reason})
-			continue
+		for _, a := range all {
+			info := activeInfo(a, last)
+			reason := ""
+			switch {
+			case info.ActorID == c.DefaultActor:
+				reason = "the repository default"
+			case info.ActorID == s.Actor.ID.String():
+				reason = "this session's actor"
+			case info.LastActiveTS >= out.Cutoff:
+				reason = "active since the cutoff"
+			case holding[info.ActorID]:
+				reason = "holds a live lock or claim"
+			case a.Config.PublicKey != "":
+				reason = "has a signing key (its public key verifies its events)"
+			}
+			if reason == "" {
+				gone := false
+				if in.DryRun {
+					busy, err := s.Grite.InUse(a)
+					gone = !busy && err == nil
+				} else if gone, err = s.Grite.Remove(a); err != nil {
+					return out, err
+				}
+				if !gone {
+					reason = "in use by a running session"
+				}
+			}
+			if reason != "" {
+				out.Kept = append(out.Kept, KeptActor{info, reason})
+				continue
+			}
+			out.Removed = append(out.Removed, info)
 		}
-		out.Removed = append(out.Removed, info)
-	}
-	return out, nil
+		return out, nil
+	},
+}
+
+// ActorIDInput names an actor (32 hex characters).
+type ActorIDInput struct {
+	ID string `json:"id"`
 }
 
 // ActorShow shows one actor (the current one when id is empty).
-func ActorShow(ctx context.Context, s *Session, id string) (ActorInfo, error) {
-	if id == "" {
-		return ActorCurrent(ctx, s)
-	}
-	a, err := s.Grite.Find(id)
-	if err != nil {
-		return ActorInfo{}, err
-	}
-	return actorInfo(a), nil
+var ActorShow = Op[ActorIDInput, ActorInfo]{
+	Name: "actor_show", Title: "Show an actor", ReadOnly: true, Idempotent: true,
+	Description: "Show an actor of this clone.",
+	Run: func(ctx context.Context, s *Session, in ActorIDInput) (ActorInfo, error) {
+		id := in.ID
+		if id == "" {
+			return ActorCurrent.Run(ctx, s, NoInput{})
+		}
+		a, err := s.Grite.Find(id)
+		if err != nil {
+			return ActorInfo{}, err
+		}
+		return actorInfo(a), nil
+	},
 }
 
 // ActorCurrent reports the session's actor and how it was chosen.
-func ActorCurrent(ctx context.Context, s *Session) (ActorInfo, error) {
-	info := actorInfo(s.Actor)
-	info.Source = string(s.ActorSource)
-	return info, nil
+var ActorCurrent = Op[NoInput, ActorInfo]{
+	Name: "actor_current", Title: "Current actor", ReadOnly: true, Idempotent: true,
+	Description: "Show the actor commands act as.",
+	Run: func(ctx context.Context, s *Session, in NoInput) (ActorInfo, error) {
+		info := actorInfo(s.Actor)
+		info.Source = string(s.ActorSource)
+		return info, nil
+	},
 }
 
 // ActorUse makes an existing actor the repo default.
-func ActorUse(ctx context.Context, s *Session, id string) (ActorInfo, error) {
-	a, err := s.Grite.Find(id)
-	if err != nil {
-		return ActorInfo{}, err
-	}
-	if err := s.Grite.SetDefault(a.ID.String()); err != nil {
-		return ActorInfo{}, err
-	}
-	info := actorInfo(a)
-	info.Default = true
-	return info, nil
+var ActorUse = Op[ActorIDInput, ActorInfo]{
+	Name: "actor_use", Title: "Set the default actor", Idempotent: true,
+	Description: "Make an actor the repository default.",
+	Run: func(ctx context.Context, s *Session, in ActorIDInput) (ActorInfo, error) {
+		id := in.ID
+		a, err := s.Grite.Find(id)
+		if err != nil {
+			return ActorInfo{}, err
+		}
+		if err := s.Grite.SetDefault(a.ID.String()); err != nil {
+			return ActorInfo{}, err
+		}
+		info := actorInfo(a)
+		info.Default = true
+		return info, nil
+	},
 }

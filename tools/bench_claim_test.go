@@ -60,7 +60,7 @@ func BenchmarkClaimSwarm8(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			info, err := tools.ActorInit(ctx, bare, tools.ActorInitInput{Label: fmt.Sprintf("swarm%d", i)})
+			info, err := tools.ActorInit.Call(ctx, bare, tools.ActorInitInput{Label: fmt.Sprintf("swarm%d", i)})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -267,7 +267,7 @@ func BenchmarkRebuild100k(b *testing.B) {
 	cpu := cpuTime()
 	for b.Loop() {
 		start := time.Now()
-		out, err := tools.Rebuild(ctx, s, false)
+		out, err := tools.Rebuild.Call(ctx, s, tools.RebuildInput{})
 		if err != nil {
 			b.Fatal(err)
 		}

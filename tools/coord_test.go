@@ -51,7 +51,7 @@ func (r *coordRepo) agent(label string) *coordAgent {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	info, err := tools.ActorInit(ctx, bare, tools.ActorInitInput{Label: label})
+	info, err := tools.ActorInit.Call(ctx, bare, tools.ActorInitInput{Label: label})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -517,7 +517,7 @@ func TestDepCycleFromStaleViewsIsReportedByDoctor(t *testing.T) {
 	if err := a.s.CatchUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	out, err := tools.Doctor(ctx, a.s, false)
+	out, err := tools.Doctor.Call(ctx, a.s, tools.DoctorInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -543,7 +543,7 @@ func TestDepCycleFromStaleViewsIsReportedByDoctor(t *testing.T) {
 	if err := a.s.CatchUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if out, err = tools.Doctor(ctx, a.s, false); err != nil || !out.Healthy {
+	if out, err = tools.Doctor.Call(ctx, a.s, tools.DoctorInput{}); err != nil || !out.Healthy {
 		t.Fatalf("doctor after removing an edge: %+v %v", out, err)
 	}
 	if got := a.ready(); !slices.Equal(got, []string{y}) {

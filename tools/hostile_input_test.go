@@ -95,7 +95,7 @@ func TestHostileInputIsInvalidArgsInEveryTextField(t *testing.T) {
 			return err
 		}},
 		{"actor label", func() error {
-			_, err := tools.ActorInit(ctx, s, tools.ActorInitInput{Label: bad})
+			_, err := tools.ActorInit.Call(ctx, s, tools.ActorInitInput{Label: bad})
 			return err
 		}},
 	} {

@@ -27,40 +27,50 @@ type RebuildOutput struct {
 	SnapshotRef    string `json:"snapshot_ref,omitempty"`
 }
 
+// RebuildInput: FromSnapshot starts from the latest snapshot.
+type RebuildInput struct {
+	FromSnapshot bool `json:"from_snapshot,omitempty"`
+}
+
 // Rebuild refills the view from the WAL, or from the newest snapshot plus
 // the WAL commits after the snapshot's head (the original's docs; its code
 // loads the snapshot alone, which would hide newer events).
-func Rebuild(ctx context.Context, s *Session, fromSnapshot bool) (RebuildOutput, error) {
-	if !fromSnapshot {
-		head, n, err := s.Rebuild(ctx)
-		return RebuildOutput{WALHead: hashOrEmpty(head), EventCount: n}, err
-	}
-	snaps, err := wal.ListSnapshots(s.Repo)
-	if err != nil {
-		return RebuildOutput{}, err
-	}
-	if len(snaps) == 0 {
-		return RebuildOutput{}, newErr(CodeNotFound, "no snapshot exists").suggest("Run 'grite snapshot' to create one", "Run 'grite rebuild' to rebuild from the WAL")
-	}
-	meta, events, err := wal.ReadSnapshot(ctx, s.Repo, snaps[0])
-	if err != nil {
-		return RebuildOutput{}, err
-	}
-	head, err := s.WAL.Head()
-	if err != nil {
-		return RebuildOutput{}, err
-	}
-	since := plumbing.NewHash(meta.WALHead)
-	newer, err := s.WAL.ReadSince(ctx, head, since, wal.ReadOptions{})
-	if err != nil {
-		return RebuildOutput{}, err
-	}
-	snapCount := len(events)
-	events = append(events, wal.Events(newer)...)
-	if err := s.load(ctx, events, head); err != nil {
-		return RebuildOutput{}, err
-	}
-	return RebuildOutput{WALHead: hashOrEmpty(head), EventCount: len(events), FromSnapshot: true, SnapshotEvents: snapCount, SnapshotRef: snaps[0].Ref}, nil
+var Rebuild = Op[RebuildInput, RebuildOutput]{
+	Name: "rebuild", Title: "Rebuild the view", Idempotent: true,
+	Description: "Rebuild the SQLite view from the WAL (or from the latest snapshot and the WAL after it).",
+	Run: func(ctx context.Context, s *Session, in RebuildInput) (RebuildOutput, error) {
+		fromSnapshot := in.FromSnapshot
+		if !fromSnapshot {
+			head, n, err := s.Rebuild(ctx)
+			return RebuildOutput{WALHead: hashOrEmpty(head), EventCount: n}, err
+		}
+		snaps, err := wal.ListSnapshots(s.Repo)
+		if err != nil {
+			return RebuildOutput{}, err
+		}
+		if len(snaps) == 0 {
+			return RebuildOutput{}, newErr(CodeNotFound, "no snapshot exists").suggest("Run 'grite snapshot' to create one", "Run 'grite rebuild' to rebuild from the WAL")
+		}
+		meta, events, err := wal.ReadSnapshot(ctx, s.Repo, snaps[0])
+		if err != nil {
+			return RebuildOutput{}, err
+		}
+		head, err := s.WAL.Head()
+		if err != nil {
+			return RebuildOutput{}, err
+		}
+		since := plumbing.NewHash(meta.WALHead)
+		newer, err := s.WAL.ReadSince(ctx, head, since, wal.ReadOptions{})
+		if err != nil {
+			return RebuildOutput{}, err
+		}
+		snapCount := len(events)
+		events = append(events, wal.Events(newer)...)
+		if err := s.load(ctx, events, head); err != nil {
+			return RebuildOutput{}, err
+		}
+		return RebuildOutput{WALHead: hashOrEmpty(head), EventCount: len(events), FromSnapshot: true, SnapshotEvents: snapCount, SnapshotRef: snaps[0].Ref}, nil
+	},
 }
 
 func hashOrEmpty(h plumbing.Hash) string {
@@ -78,19 +88,23 @@ type SnapshotCreateOutput struct {
 }
 
 // SnapshotCreate writes the whole WAL (in the original's read order) as a snapshot.
-func SnapshotCreate(ctx context.Context, s *Session) (SnapshotCreateOutput, error) {
-	events, head, err := s.WAL.ReadAll(ctx)
-	if err != nil {
-		return SnapshotCreateOutput{}, err
-	}
-	if len(events) == 0 {
-		return SnapshotCreateOutput{}, newErr(CodeInvalidArgs, "the WAL is empty: nothing to snapshot")
-	}
-	snap, err := wal.CreateSnapshot(s.Repo, events, head, s.Now())
-	if err != nil {
-		return SnapshotCreateOutput{}, err
-	}
-	return SnapshotCreateOutput{SnapshotRef: snap.Ref, WALHead: head.String(), EventCount: len(events)}, nil
+var SnapshotCreate = Op[NoInput, SnapshotCreateOutput]{
+	Name: "snapshot_create", Title: "Create a snapshot",
+	Description: "Write a snapshot of every event so far under refs/grite/snapshots/.",
+	Run: func(ctx context.Context, s *Session, in NoInput) (SnapshotCreateOutput, error) {
+		events, head, err := s.WAL.ReadAll(ctx)
+		if err != nil {
+			return SnapshotCreateOutput{}, err
+		}
+		if len(events) == 0 {
+			return SnapshotCreateOutput{}, newErr(CodeInvalidArgs, "the WAL is empty: nothing to snapshot")
+		}
+		snap, err := wal.CreateSnapshot(s.Repo, events, head, s.Now())
+		if err != nil {
+			return SnapshotCreateOutput{}, err
+		}
+		return SnapshotCreateOutput{SnapshotRef: snap.Ref, WALHead: head.String(), EventCount: len(events)}, nil
+	},
 }
 
 // SnapshotInfo is one snapshot in a listing.
@@ -106,13 +120,17 @@ type SnapshotListOutput struct {
 }
 
 // SnapshotList lists snapshot refs.
-func SnapshotList(ctx context.Context, s *Session) (SnapshotListOutput, error) {
-	snaps, err := wal.ListSnapshots(s.Repo)
-	out := SnapshotListOutput{Snapshots: []SnapshotInfo{}}
-	for _, sn := range snaps {
-		out.Snapshots = append(out.Snapshots, SnapshotInfo{sn.Ref, sn.CreatedTS, sn.Commit.String()})
-	}
-	return out, err
+var SnapshotList = Op[NoInput, SnapshotListOutput]{
+	Name: "snapshot_list", Title: "List snapshots", ReadOnly: true, Idempotent: true,
+	Description: "List the snapshots, newest first.",
+	Run: func(ctx context.Context, s *Session, in NoInput) (SnapshotListOutput, error) {
+		snaps, err := wal.ListSnapshots(s.Repo)
+		out := SnapshotListOutput{Snapshots: []SnapshotInfo{}}
+		for _, sn := range snaps {
+			out.Snapshots = append(out.Snapshots, SnapshotInfo{sn.Ref, sn.CreatedTS, sn.Commit.String()})
+		}
+		return out, err
+	},
 }
 
 // SnapshotGCOutput reports deleted snapshot refs.
@@ -121,35 +139,49 @@ type SnapshotGCOutput struct {
 	Kept    int      `json:"kept"`
 }
 
+// SnapshotGCInput: Keep is how many of the newest snapshots stay.
+type SnapshotGCInput struct {
+	Keep int `json:"keep"`
+}
+
 // SnapshotGC deletes all but the keep newest snapshot refs (local only).
-func SnapshotGC(ctx context.Context, s *Session, keep int) (SnapshotGCOutput, error) {
-	if keep < 0 {
-		return SnapshotGCOutput{}, newErr(CodeInvalidArgs, "--keep must not be negative")
-	}
-	snaps, err := wal.ListSnapshots(s.Repo)
-	if err != nil {
-		return SnapshotGCOutput{}, err
-	}
-	out := SnapshotGCOutput{Deleted: []string{}}
-	for i, sn := range snaps {
-		if i < keep {
-			out.Kept++
-			continue
+var SnapshotGC = Op[SnapshotGCInput, SnapshotGCOutput]{
+	Name: "snapshot_gc", Title: "Remove old snapshots", Idempotent: true,
+	Description: "Remove all but the newest snapshots.",
+	Run: func(ctx context.Context, s *Session, in SnapshotGCInput) (SnapshotGCOutput, error) {
+		keep := in.Keep
+		if keep < 0 {
+			return SnapshotGCOutput{}, newErr(CodeInvalidArgs, "--keep must not be negative")
 		}
-		if err := s.Repo.DeleteRef(sn.Ref, sn.Commit); err != nil {
-			return out, err
+		snaps, err := wal.ListSnapshots(s.Repo)
+		if err != nil {
+			return SnapshotGCOutput{}, err
 		}
-		out.Deleted = append(out.Deleted, sn.Ref)
-	}
-	return out, nil
+		out := SnapshotGCOutput{Deleted: []string{}}
+		for i, sn := range snaps {
+			if i < keep {
+				out.Kept++
+				continue
+			}
+			if err := s.Repo.DeleteRef(sn.Ref, sn.Commit); err != nil {
+				return out, err
+			}
+			out.Deleted = append(out.Deleted, sn.Ref)
+		}
+		return out, nil
+	},
 }
 
 // DBStatsOutput are the view's counts.
 type DBStatsOutput = store.Stats
 
 // DBStats reports the view's counts.
-func DBStats(ctx context.Context, s *Session) (DBStatsOutput, error) {
-	return s.Store().Stats(ctx)
+var DBStats = Op[NoInput, DBStatsOutput]{
+	Name: "db_stats", Title: "View statistics", ReadOnly: true, Idempotent: true,
+	Description: "Sizes and counts of the view (SQLite) and the WAL it has applied.",
+	Run: func(ctx context.Context, s *Session, in NoInput) (DBStatsOutput, error) {
+		return s.Store().Stats(ctx)
+	},
 }
 
 // ExportOutput is the JSON export: every issue in full and the events.
@@ -262,94 +294,104 @@ type DoctorOutput struct {
 	Fixed   bool    `json:"fixed"`
 }
 
+// DoctorInput: Fix rebuilds what is derived (the view) when a check fails.
+type DoctorInput struct {
+	Fix bool `json:"fix,omitempty"`
+}
+
 // Doctor checks the repository, the WAL (every commit strictly: shape,
 // chunk_hash, event IDs, known signatures), the actor config and the view.
 // fix only rebuilds local state; it never touches refs.
-func Doctor(ctx context.Context, s *Session, fix bool) (DoctorOutput, error) {
-	out := DoctorOutput{Healthy: true}
-	add := func(c Check) {
-		if !c.OK {
-			out.Healthy = false
+var Doctor = Op[DoctorInput, DoctorOutput]{
+	Name: "doctor", Title: "Check the repository", Idempotent: true,
+	Description: "Check the repository, the actor, the WAL, the view and the dependency graph; with fix, rebuild what is derived.",
+	Run: func(ctx context.Context, s *Session, in DoctorInput) (DoctorOutput, error) {
+		fix := in.Fix
+		out := DoctorOutput{Healthy: true}
+		add := func(c Check) {
+			if !c.OK {
+				out.Healthy = false
+			}
+			out.Checks = append(out.Checks, c)
 		}
-		out.Checks = append(out.Checks, c)
-	}
-	add(Check{Name: "repository", OK: true, Message: "git dir " + s.Repo.CommonDir})
-	add(Check{Name: "actor", OK: true, Message: fmt.Sprintf("%s (%s)", s.Actor.ID, s.ActorSource)})
-	keys, kerr := s.Grite.PublicKeys()
-	if kerr != nil {
-		add(Check{Name: "actor_config", OK: false, Message: kerr.Error(), Code: CodeIO})
-	}
-	head, err := s.WAL.Head()
-	if err != nil {
-		return out, err
-	}
-	var events []event.Event
-	commits := 0
-	walkErr := s.WAL.Walk(ctx, head, wal.ReadOptions{Strict: true, PublicKey: func(a event.ActorID) ed25519.PublicKey { return keys[a] }},
-		func(c wal.Commit) error { commits++; events = append(events, c.Events...); return nil })
-	var werr *wal.Error
-	switch {
-	case walkErr == nil:
-		add(Check{Name: "wal", OK: true, Message: Plural(commits, "commit") + ", " + Plural(len(events), "event") + ", hashes verified"})
-	case errors.As(walkErr, &werr):
-		msg, code := werr.Error(), CodeWAL
-		if note := partialCloneNote(s.Repo, walkErr); note != "" {
-			msg, code = msg+": "+note, CodeGit // incomplete here, not invalid
+		add(Check{Name: "repository", OK: true, Message: "git dir " + s.Repo.CommonDir})
+		add(Check{Name: "actor", OK: true, Message: fmt.Sprintf("%s (%s)", s.Actor.ID, s.ActorSource)})
+		keys, kerr := s.Grite.PublicKeys()
+		if kerr != nil {
+			add(Check{Name: "actor_config", OK: false, Message: kerr.Error(), Code: CodeIO})
 		}
-		add(Check{Name: "wal", OK: false, Message: msg, Code: code, Commit: werr.Commit.String()})
-	default:
-		return out, walkErr
-	}
-	p := crdt.Fold(events)
-	if dups := p.DuplicateCreations(); len(dups) > 0 {
-		add(Check{Name: "duplicate_creations", OK: false, Code: CodeWAL, Message: Plural(len(dups), "IssueCreated event") + " lost to an earlier creation of the same issue (ignored)"})
-	}
-	if pend := p.Pending(); len(pend) > 0 {
-		have := "have"
-		if len(pend) == 1 {
-			have = "has"
-		}
-		add(Check{Name: "orphan_events", OK: true, Message: fmt.Sprintf("%s %s events but no creation yet (kept until it arrives)", Plural(len(pend), "issue"), have)})
-	}
-	applied, err := s.Store().Meta(ctx, "wal_head")
-	if err != nil {
-		return out, err
-	}
-	st, err := s.Store().Stats(ctx)
-	if err != nil {
-		return out, err
-	}
-	// Compared as hashes: a view that an earlier grite caught up with an
-	// empty WAL recorded the zero hash rather than nothing.
-	viewOK := walkErr != nil || (plumbing.NewHash(applied) == head && st.Issues == len(p.Issues()))
-	msg := fmt.Sprintf("view at %s, %s, %s", shortHash(applied), Plural(st.Issues, "issue"), Plural(st.Events, "event"))
-	if !viewOK {
-		msg = fmt.Sprintf("view is stale: applied %s, WAL head %s; %s in view, %d in WAL", shortHash(applied), shortHash(hashOrEmpty(head)), Plural(st.Issues, "issue"), len(p.Issues()))
-	}
-	add(Check{Name: "view", OK: viewOK, Message: msg})
-	cycles, err := depCycles(ctx, s)
-	if err != nil {
-		return out, err
-	}
-	if len(cycles) == 0 {
-		add(Check{Name: "dependency_cycles", OK: true, Message: "no dependency cycles"})
-	} else {
-		// Concurrent edges from different clones can close a cycle that
-		// each clone's own check allowed; its issues are never ready.
-		add(Check{Name: "dependency_cycles", OK: false, Code: CodeConflict,
-			Message: fmt.Sprintf("%s (their issues are never ready): %s; remove one edge of each with 'grite issue dep remove'", Plural(len(cycles), "dependency cycle"), strings.Join(cycles, "; "))})
-	}
-	if fix {
-		// A rebuild cannot get past an unreadable WAL commit (it leaves the
-		// view as it was); only a rebuild that happened counts as fixed.
-		_, _, err := s.Rebuild(ctx)
-		if err != nil && walkErr == nil {
+		head, err := s.WAL.Head()
+		if err != nil {
 			return out, err
 		}
-		out.Fixed = err == nil
-	}
-	sort.SliceStable(out.Checks, func(i, j int) bool { return out.Checks[i].OK && !out.Checks[j].OK })
-	return out, nil
+		var events []event.Event
+		commits := 0
+		walkErr := s.WAL.Walk(ctx, head, wal.ReadOptions{Strict: true, PublicKey: func(a event.ActorID) ed25519.PublicKey { return keys[a] }},
+			func(c wal.Commit) error { commits++; events = append(events, c.Events...); return nil })
+		var werr *wal.Error
+		switch {
+		case walkErr == nil:
+			add(Check{Name: "wal", OK: true, Message: Plural(commits, "commit") + ", " + Plural(len(events), "event") + ", hashes verified"})
+		case errors.As(walkErr, &werr):
+			msg, code := werr.Error(), CodeWAL
+			if note := partialCloneNote(s.Repo, walkErr); note != "" {
+				msg, code = msg+": "+note, CodeGit // incomplete here, not invalid
+			}
+			add(Check{Name: "wal", OK: false, Message: msg, Code: code, Commit: werr.Commit.String()})
+		default:
+			return out, walkErr
+		}
+		p := crdt.Fold(events)
+		if dups := p.DuplicateCreations(); len(dups) > 0 {
+			add(Check{Name: "duplicate_creations", OK: false, Code: CodeWAL, Message: Plural(len(dups), "IssueCreated event") + " lost to an earlier creation of the same issue (ignored)"})
+		}
+		if pend := p.Pending(); len(pend) > 0 {
+			have := "have"
+			if len(pend) == 1 {
+				have = "has"
+			}
+			add(Check{Name: "orphan_events", OK: true, Message: fmt.Sprintf("%s %s events but no creation yet (kept until it arrives)", Plural(len(pend), "issue"), have)})
+		}
+		applied, err := s.Store().Meta(ctx, "wal_head")
+		if err != nil {
+			return out, err
+		}
+		st, err := s.Store().Stats(ctx)
+		if err != nil {
+			return out, err
+		}
+		// Compared as hashes: a view that an earlier grite caught up with an
+		// empty WAL recorded the zero hash rather than nothing.
+		viewOK := walkErr != nil || (plumbing.NewHash(applied) == head && st.Issues == len(p.Issues()))
+		msg := fmt.Sprintf("view at %s, %s, %s", shortHash(applied), Plural(st.Issues, "issue"), Plural(st.Events, "event"))
+		if !viewOK {
+			msg = fmt.Sprintf("view is stale: applied %s, WAL head %s; %s in view, %d in WAL", shortHash(applied), shortHash(hashOrEmpty(head)), Plural(st.Issues, "issue"), len(p.Issues()))
+		}
+		add(Check{Name: "view", OK: viewOK, Message: msg})
+		cycles, err := depCycles(ctx, s)
+		if err != nil {
+			return out, err
+		}
+		if len(cycles) == 0 {
+			add(Check{Name: "dependency_cycles", OK: true, Message: "no dependency cycles"})
+		} else {
+			// Concurrent edges from different clones can close a cycle that
+			// each clone's own check allowed; its issues are never ready.
+			add(Check{Name: "dependency_cycles", OK: false, Code: CodeConflict,
+				Message: fmt.Sprintf("%s (their issues are never ready): %s; remove one edge of each with 'grite issue dep remove'", Plural(len(cycles), "dependency cycle"), strings.Join(cycles, "; "))})
+		}
+		if fix {
+			// A rebuild cannot get past an unreadable WAL commit (it leaves the
+			// view as it was); only a rebuild that happened counts as fixed.
+			_, _, err := s.Rebuild(ctx)
+			if err != nil && walkErr == nil {
+				return out, err
+			}
+			out.Fixed = err == nil
+		}
+		sort.SliceStable(out.Checks, func(i, j int) bool { return out.Checks[i].OK && !out.Checks[j].OK })
+		return out, nil
+	},
 }
 
 // depCycles lists the view's wait cycles, each as its space-separated IDs.

@@ -25,7 +25,7 @@ func TestDoctorAcceptsTheViewOfAnEmptyWAL(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			out, err := tools.Doctor(ctx, a.s, false)
+			out, err := tools.Doctor.Call(ctx, a.s, tools.DoctorInput{})
 			if err != nil {
 				t.Fatal(err)
 			}

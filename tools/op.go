@@ -22,6 +22,9 @@ type Op[I, O any] struct {
 	Run        func(ctx context.Context, s *Session, in I) (O, error)
 }
 
+// NoInput is the input of an operation that takes none.
+type NoInput struct{}
+
 // Call runs the operation and maps any failure onto the error taxonomy.
 func (op Op[I, O]) Call(ctx context.Context, s *Session, in I) (O, error) {
 	out, err := op.Run(ctx, s, in)

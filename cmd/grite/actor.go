@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -16,9 +15,7 @@ func initCmd(g *globals) *cobra.Command {
 	var in tools.InitInput
 	c := &cobra.Command{Use: "init [--no-agents-md]", Short: "Set up grite in this repository", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withBare(g, func(ctx context.Context, s *tools.Session) (tools.InitOutput, error) {
-				return tools.Init(ctx, s, in)
-			}, func(w io.Writer, o tools.InitOutput) {
+			return withBareOp(g, tools.Init, in, func(w io.Writer, o tools.InitOutput) {
 				fmt.Fprintln(w, o.Message)
 			})
 		}}
@@ -50,16 +47,14 @@ func actorCmd(g *globals) *cobra.Command {
 	var in tools.ActorInitInput
 	initC := &cobra.Command{Use: "init [--label L] [--generate-key]", Short: "Create an actor", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withBare(g, func(ctx context.Context, s *tools.Session) (tools.ActorInfo, error) {
-				return tools.ActorInit(ctx, s, in)
-			}, printActor)
+			return withBareOp(g, tools.ActorInit, in, printActor)
 		}}
 	initC.Flags().StringVar(&in.Label, "label", "", "a name for the actor (labels need not be unique)")
 	initC.Flags().BoolVar(&in.GenerateKey, "generate-key", false, "give the actor an Ed25519 signing key")
 	initC.Flags().BoolVar(&in.MakeDefault, "default", false, "make it the repository default")
 	list := &cobra.Command{Use: "list", Short: "List actors with their last activity", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSession(g, tools.ActorList, func(w io.Writer, o tools.ActorListOutput) {
+			return withOp(g, tools.ActorList, tools.NoInput{}, func(w io.Writer, o tools.ActorListOutput) {
 				now := time.Now()
 				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "ACTOR\tLABEL\tLAST ACTIVE\tLAST EVENT\t")
@@ -94,32 +89,24 @@ a running session uses.`,
 				return g.reportErr(err)
 			}
 			gcIn.OlderThan = d
-			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.ActorGCOutput, error) {
-				return tools.ActorGC(ctx, s, gcIn)
-			}, printActorGC)
+			return withOp(g, tools.ActorGC, gcIn, printActorGC)
 		}}
 	gc.Flags().StringVar(&olderThan, "older-than", "30d", "remove actors idle for longer than this (30d, 12h, 90m)")
 	gc.Flags().BoolVar(&gcIn.DryRun, "dry-run", false, "say what would be removed, remove nothing")
 	show := &cobra.Command{Use: "show [ID]", Short: "Show an actor", Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return withSession(g, func(ctx context.Context, s *tools.Session) (tools.ActorInfo, error) {
-					return tools.ActorCurrent(ctx, s)
-				}, printActor)
+				return withOp(g, tools.ActorCurrent, tools.NoInput{}, printActor)
 			}
-			return withBare(g, func(ctx context.Context, s *tools.Session) (tools.ActorInfo, error) {
-				return tools.ActorShow(ctx, s, args[0])
-			}, printActor)
+			return withBareOp(g, tools.ActorShow, tools.ActorIDInput{ID: args[0]}, printActor)
 		}}
 	current := &cobra.Command{Use: "current", Short: "Show the actor commands act as", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSession(g, tools.ActorCurrent, printActor)
+			return withOp(g, tools.ActorCurrent, tools.NoInput{}, printActor)
 		}}
 	use := &cobra.Command{Use: "use ID", Short: "Make an actor the repository default", Args: exactArgs(1, "an actor ID"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return withBare(g, func(ctx context.Context, s *tools.Session) (tools.ActorInfo, error) {
-				return tools.ActorUse(ctx, s, args[0])
-			}, printActor)
+			return withBareOp(g, tools.ActorUse, tools.ActorIDInput{ID: args[0]}, printActor)
 		}}
 	c.AddCommand(initC, list, show, current, use, gc)
 	return c

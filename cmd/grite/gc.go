@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -23,9 +22,7 @@ loose objects have accumulated (set GRITE_AUTO_PACK=0 to turn that off);
 --auto packs only then.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withBare(g, func(ctx context.Context, s *tools.Session) (tools.GCOutput, error) {
-				return tools.GC.Call(ctx, s, in)
-			}, func(w io.Writer, o tools.GCOutput) {
+			return withBareOp(g, tools.GC, in, func(w io.Writer, o tools.GCOutput) {
 				switch {
 				case o.Skipped != "":
 					fmt.Fprintf(w, "nothing packed: %s\n", o.Skipped)

@@ -310,13 +310,14 @@ func withWarnings(data any, warnings []string) any {
 	return obj
 }
 
-// withBare runs fn in a session without an actor (init, actor commands).
-func withBare[O any](g *globals, fn func(ctx context.Context, s *tools.Session) (O, error), human func(io.Writer, O)) error {
+// withBareOp runs one operation in a session without an actor (init, actor
+// commands, gc) and prints its result.
+func withBareOp[I, O any](g *globals, op tools.Op[I, O], in I, human func(io.Writer, O)) error {
 	s, err := tools.OpenBare(".", nil)
 	if err != nil {
 		return g.reportErr(err)
 	}
-	out, err := fn(context.Background(), s)
+	out, err := op.Call(context.Background(), s, in)
 	if err != nil {
 		return g.reportErr(err)
 	}

@@ -14,9 +14,7 @@ func addMaintenance(root *cobra.Command, g *globals) {
 	var fromSnapshot bool
 	rebuild := &cobra.Command{Use: "rebuild [--from-snapshot]", Short: "Rebuild the local view from the WAL", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.RebuildOutput, error) {
-				return tools.Rebuild(ctx, s, fromSnapshot)
-			}, func(w io.Writer, o tools.RebuildOutput) {
+			return withOp(g, tools.Rebuild, tools.RebuildInput{FromSnapshot: fromSnapshot}, func(w io.Writer, o tools.RebuildOutput) {
 				if o.FromSnapshot {
 					fmt.Fprintf(w, "rebuilt from %s: %s + %d newer\n", o.SnapshotRef, tools.Plural(o.SnapshotEvents, "snapshot event"), o.EventCount-o.SnapshotEvents)
 				} else {
@@ -27,7 +25,7 @@ func addMaintenance(root *cobra.Command, g *globals) {
 	rebuild.Flags().BoolVar(&fromSnapshot, "from-snapshot", false, "start from the newest snapshot")
 
 	snapshotCreate := func(c *cobra.Command, args []string) error {
-		return withSession(g, tools.SnapshotCreate, func(w io.Writer, o tools.SnapshotCreateOutput) {
+		return withOp(g, tools.SnapshotCreate, tools.NoInput{}, func(w io.Writer, o tools.SnapshotCreateOutput) {
 			fmt.Fprintf(w, "created %s (%s)\n", o.SnapshotRef, tools.Plural(o.EventCount, "event"))
 		})
 	}
@@ -35,9 +33,7 @@ func addMaintenance(root *cobra.Command, g *globals) {
 	var keep int
 	gc := &cobra.Command{Use: "gc [--keep N]", Short: "Delete all but the newest N snapshot refs (local)", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.SnapshotGCOutput, error) {
-				return tools.SnapshotGC(ctx, s, keep)
-			}, func(w io.Writer, o tools.SnapshotGCOutput) {
+			return withOp(g, tools.SnapshotGC, tools.SnapshotGCInput{Keep: keep}, func(w io.Writer, o tools.SnapshotGCOutput) {
 				fmt.Fprintf(w, "deleted %s, kept %d\n", tools.Plural(len(o.Deleted), "snapshot"), o.Kept)
 			})
 		}}
@@ -46,7 +42,7 @@ func addMaintenance(root *cobra.Command, g *globals) {
 		&cobra.Command{Use: "create", Short: "Create a snapshot of the WAL", Args: noArgs, RunE: snapshotCreate},
 		&cobra.Command{Use: "list", Short: "List snapshots, newest first", Args: noArgs,
 			RunE: func(c *cobra.Command, args []string) error {
-				return withSession(g, tools.SnapshotList, func(w io.Writer, o tools.SnapshotListOutput) {
+				return withOp(g, tools.SnapshotList, tools.NoInput{}, func(w io.Writer, o tools.SnapshotListOutput) {
 					for _, s := range o.Snapshots {
 						fmt.Fprintf(w, "%s  %s\n", s.Ref, s.Commit[:12])
 					}
@@ -58,7 +54,7 @@ func addMaintenance(root *cobra.Command, g *globals) {
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() }}
 	db.AddCommand(&cobra.Command{Use: "stats", Short: "Counts of the local view", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSession(g, tools.DBStats, func(w io.Writer, st tools.DBStatsOutput) {
+			return withOp(g, tools.DBStats, tools.NoInput{}, func(w io.Writer, st tools.DBStatsOutput) {
 				fmt.Fprintf(w, "path:    %s\nsize:    %d bytes\nevents:  %d\nissues:  %d\nlabels:  %d\ndeps:    %d\nwal:     %s\n",
 					st.Path, st.SizeBytes, st.Events, st.Issues, st.Labels, st.Deps, st.AppliedWAL)
 			})
@@ -86,7 +82,7 @@ func addMaintenance(root *cobra.Command, g *globals) {
 			var out tools.DoctorOutput
 			err := withSession(g, func(ctx context.Context, s *tools.Session) (tools.DoctorOutput, error) {
 				var err error
-				out, err = tools.Doctor(ctx, s, fix)
+				out, err = tools.Doctor.Call(ctx, s, tools.DoctorInput{Fix: fix})
 				return out, err
 			}, func(w io.Writer, o tools.DoctorOutput) {
 				for _, ch := range o.Checks {
