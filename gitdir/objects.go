@@ -25,7 +25,7 @@ import (
 // plus a rename changed each fan-out directory twice per object. Elsewhere
 // it is a named temporary file renamed into place, as git does.
 //
-// go-git's object writer cost ~75% of an append: it allocates and clears a
+// go-git's object writer was most of an append's cost: it allocates and clears a
 // default-level deflater (640 KiB of tables) per object and lstats every
 // path component; an append writes eight objects (docs/format.md §6). An object
 // already stored loose is not written again: linking an unnamed file fails
@@ -88,8 +88,8 @@ func inFanOut(dir string, write func() error) error {
 
 // storedMax is the largest object written as a stored (uncompressed) zlib
 // stream. Nearly every WAL object is a few hundred bytes, which deflate
-// barely shrinks, while setting up a deflater costs 0.3-0.5 ms in a fresh
-// process (its tables are most of a megabyte); larger objects (long
+// barely shrinks, while setting up a deflater is dear in a fresh process
+// (its tables are most of a megabyte); larger objects (long
 // bodies) are compressed at git's default loose level.
 const storedMax = 8 << 10
 

@@ -230,7 +230,7 @@ func (s *Syncer) fetch(ctx context.Context) error {
 // remote's own (a wrapper or hook must run as it would for any fetch).
 // git fetch from such a remote is git reading the same files; here it cost
 // three processes and more time than all of grite's own work on the
-// pulled history (~170 ms for 1,000 commits).
+// pulled history (bench/sync.sh times both; docs/performance.md).
 func (s *Syncer) localRemote() *gitdir.Repo {
 	url := s.cfg.Remote
 	urls, ok := gitdir.PlainRemoteURLs(s.repo.CommonDir, url)

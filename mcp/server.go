@@ -338,7 +338,7 @@ func (s *Server) call(ctx context.Context, d Definition, raw json.RawMessage, pr
 	// A write's view update follows its answer: the events are in the
 	// WAL (git) when it is sent, and every call catches the view up
 	// under s.mu before it runs, so none ever reads a view without
-	// them. The agent gets its answer ~0.5 ms sooner.
+	// them. The agent gets its answer sooner.
 	sess.DeferViewUpdates(d.WriteLast)
 	data, text, err = d.Call(ctx, sess, raw)
 	sess.DeferViewUpdates(false)

@@ -169,7 +169,7 @@ func open(ctx context.Context, path string) (*Store, error) {
 	// waits for the disk. A killed process loses nothing (the kernel has
 	// the writes); an OS crash may roll the view back, and it catches up
 	// again from the wal_head it holds, or is rebuilt if damaged. With
-	// NORMAL each short-lived command paid four fsyncs (~2 ms here): the
+	// NORMAL each short-lived command paid four fsyncs: the
 	// header of the WAL file recreated at open, its directory, and the
 	// checkpoint at close.
 	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=" + strconv.Itoa(int(busyTimeout.Milliseconds())) +
@@ -616,7 +616,7 @@ func (t *Tx) collect(set map[string]bool, query string, args ...any) error {
 
 // refreshOneByOne is the size up to which refreshBlocked runs a statement
 // per issue: for a write's one or two issues that is cheaper than the
-// statements that take a JSON list (measured: ~0.7 ms a create).
+// statements that take a JSON list (docs/performance.md).
 const refreshOneByOne = 16
 
 // refreshEach is refreshBlocked one issue at a time. An inserted issue
