@@ -169,18 +169,17 @@ func arrival(r *rand.Rand, events []event.Event) []event.Event {
 
 // referenceIssue is the original's projection record, applied in rebuild order.
 type referenceIssue struct {
-	created                  bool
-	title, body              string
-	state                    event.State
-	labels, assignees        map[string]bool
-	deps                     map[Dep]bool
-	comments                 []Comment
-	links                    []Link
-	attachments              []Attachment
-	createdBy                event.ActorID
-	createdTS, updatedTS     uint64
-	eventCount               int
-	duplicateCreationEventID []event.EventID
+	created              bool
+	title, body          string
+	state                event.State
+	labels, assignees    map[string]bool
+	deps                 map[Dep]bool
+	comments             []Comment
+	links                []Link
+	attachments          []Attachment
+	createdBy            event.ActorID
+	createdTS, updatedTS uint64
+	eventCount           int
 }
 
 // referenceFold is docs/format.md §10's rebuild written as plainly as possible:

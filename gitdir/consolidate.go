@@ -171,7 +171,7 @@ func (repo *Repo) ConsolidatePacks(limit int) (int, error) {
 		}
 		// Index first: readers find a pack through its index.
 		for _, ext := range []string{".idx", ".pack", ".rev", ".bitmap", ".mtimes"} {
-			os.Remove(c.base + ext)
+			_ = os.Remove(c.base + ext)
 		}
 	}
 	return k, repo.KeepPackList(repo.GritePacks())
@@ -245,7 +245,7 @@ func consolidationLock(griteDir string) (unlock func(), ok bool) {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err == nil {
 			f.Close()
-			return func() { os.Remove(path) }, true
+			return func() { _ = os.Remove(path) }, true
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			if os.MkdirAll(griteDir, 0o755) != nil {
@@ -257,7 +257,7 @@ func consolidationLock(griteDir string) (unlock func(), ok bool) {
 		if serr != nil || time.Since(fi.ModTime()) < time.Minute {
 			return nil, false
 		}
-		os.Remove(path)
+		_ = os.Remove(path)
 	}
 	return nil, false
 }

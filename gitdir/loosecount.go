@@ -23,7 +23,7 @@ func (r *Repo) noteLoose() {
 		}
 		r.looseLog = f
 	}
-	r.looseLog.Write([]byte{'.'})
+	_, _ = r.looseLog.Write([]byte{'.'})
 }
 
 // LooseCount is how many loose objects grite wrote since they were last
@@ -60,7 +60,7 @@ func (r *Repo) recordPack(name string) {
 		return
 	}
 	defer f.Close()
-	f.Write([]byte(name + "\n"))
+	_, _ = f.Write([]byte(name + "\n"))
 }
 
 // GritePacks returns the names of the packs grite wrote ("pack-<hex>").

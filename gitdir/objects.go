@@ -67,7 +67,7 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 		return h, fmt.Errorf("write object %s: %w", name, err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp)
 		return h, fmt.Errorf("write object %s: %w", name, err)
 	}
 	r.noteLoose()

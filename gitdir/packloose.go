@@ -82,7 +82,7 @@ func (repo *Repo) PackLoose(collect func(*Reader) ([]Object, error)) (PackResult
 		// each holds a block. A writer that finds its directory gone makes
 		// it again; one that is not empty stays.
 		for d := range fans {
-			os.Remove(d)
+			_ = os.Remove(d)
 		}
 	}
 	// ConsolidatePacks takes the lock itself.

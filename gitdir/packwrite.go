@@ -119,7 +119,7 @@ func (r *Repo) writePack(n int, entry func(i int) (plumbing.Hash, []byte, []byte
 		if err != nil {
 			for _, p := range []string{tmpPack, tmpIdx} {
 				if p != "" {
-					os.Remove(p)
+					_ = os.Remove(p)
 				}
 			}
 		}
@@ -147,8 +147,8 @@ func (r *Repo) writePack(n int, entry func(i int) (plumbing.Hash, []byte, []byte
 	// this very pack is already complete. A .pack without its .idx (a
 	// writer killed between the renames) is overwritten with the same bytes.
 	if _, err := os.Stat(base + ".idx"); err == nil {
-		os.Remove(tmpPack)
-		os.Remove(tmpIdx)
+		_ = os.Remove(tmpPack)
+		_ = os.Remove(tmpIdx)
 	} else {
 		if err := os.Rename(tmpPack, base+".pack"); err != nil {
 			return "", err
@@ -178,7 +178,9 @@ func writePackData(w io.Writer, n int, entry func(i int) (plumbing.Hash, []byte,
 	copy(head[:], "PACK")
 	binary.BigEndian.PutUint32(head[4:], 2)
 	binary.BigEndian.PutUint32(head[8:], uint32(n))
-	mw.Write(head[:])
+	// Writes to bw and h: a hash never fails, and bufio keeps the first
+	// write error for Flush, whose error is returned.
+	_, _ = mw.Write(head[:])
 	off := uint64(len(head))
 	entries := make([]packEntry, 0, n)
 	for i := 0; i < n; i++ {
@@ -188,12 +190,12 @@ func writePackData(w io.Writer, n int, entry func(i int) (plumbing.Hash, []byte,
 		}
 		crc := crc32.Update(crc32.ChecksumIEEE(hdr), crc32.IEEETable, rest)
 		entries = append(entries, packEntry{id: id, offset: off, crc: crc})
-		mw.Write(hdr)
-		mw.Write(rest)
+		_, _ = mw.Write(hdr)
+		_, _ = mw.Write(rest)
 		off += uint64(len(hdr) + len(rest))
 	}
 	h.Sum(sum[:0])
-	bw.Write(sum[:])
+	_, _ = bw.Write(sum[:])
 	return entries, sum, bw.Flush()
 }
 
@@ -276,7 +278,7 @@ func writeTempFile(dir, prefix string, write func(io.Writer) error) (string, err
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(f.Name())
+		_ = os.Remove(f.Name())
 		return "", err
 	}
 	return f.Name(), nil

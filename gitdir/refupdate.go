@@ -69,7 +69,7 @@ func (r *Repo) UpdateRef(name string, newHash, old plumbing.Hash) error {
 	defer func() {
 		if !committed {
 			f.Close()
-			os.Remove(lock)
+			_ = os.Remove(lock)
 		}
 	}()
 	cur, _, err := r.readRef(name)
@@ -126,7 +126,7 @@ func removeIfStale(lock string) bool {
 	}
 	aside := fmt.Sprintf("%s.stale-%d", lock, rand.Uint64())
 	if os.Rename(lock, aside) == nil {
-		os.Remove(aside)
+		_ = os.Remove(aside)
 	}
 	return true
 }

@@ -48,11 +48,11 @@ func (r *Repo) WatchRef(name string, dirs ...string) (*RefWatch, error) {
 		// watch is in place for it (git ignores empty directories
 		// under refs).
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			fw.Close()
+			_ = fw.Close()
 			return nil, err
 		}
 		if err := fw.Add(dir); err != nil {
-			fw.Close()
+			_ = fw.Close()
 			return nil, err
 		}
 	}

@@ -339,7 +339,7 @@ func (s *Syncer) completeFetch() error {
 	}
 	// Each local fetch writes a pack; merge small ones before they add up
 	// (it never fails the fetch: the objects are in place either way).
-	s.repo.ConsolidatePacks(gitdir.PackLimit)
+	_, _ = s.repo.ConsolidatePacks(gitdir.PackLimit)
 	for _, u := range p.refs {
 		if err := s.repo.UpdateRef(u.name, u.new, u.old); err != nil {
 			return fmt.Errorf("update %s: %w", u.name, err)

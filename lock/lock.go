@@ -69,7 +69,7 @@ func jsonString(s string) string {
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	enc.Encode(s) // cannot fail for a string
+	_ = enc.Encode(s) // cannot fail for a string
 	return strings.TrimSuffix(b.String(), "\n")
 }
 

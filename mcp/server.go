@@ -181,11 +181,11 @@ func (s *Server) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	pr, pw := io.Pipe()
 	go guard.forward(ctx, in, pw)
 	err := std.Listen(ctx, pr, guard)
-	pr.Close() // stops forward if Listen ended before stdin did
+	_ = pr.Close() // stops forward if Listen ended before stdin did
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.session != nil {
-		s.session.Close()
+		_ = s.session.Close()
 		s.session = nil
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
@@ -410,7 +410,7 @@ func errorResult(e *tools.Error) *mcpgo.CallToolResult {
 	var text strings.Builder
 	enc := json.NewEncoder(&text)
 	enc.SetEscapeHTML(false)
-	enc.Encode(body) // a map of strings and JSON values: cannot fail
+	_ = enc.Encode(body) // a map of strings and JSON values: cannot fail
 	res := mcpgo.NewToolResultStructured(body, strings.TrimSuffix(text.String(), "\n"))
 	res.IsError = true
 	return res

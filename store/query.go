@@ -128,7 +128,7 @@ func (s *Store) summaries(ctx context.Context, size int, from string, args ...an
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		defer func() { _ = rows.Close() }()
 		vals := make([]driver.Value, 8)
 		for {
 			if err := rows.Next(vals); err == io.EOF {

@@ -27,8 +27,8 @@ import (
 // another schema is refused (ErrNotSeedable), leaving dst absent.
 func Seed(ctx context.Context, dst, src string) error {
 	tmp := dst + ".seed-" + strconv.Itoa(os.Getpid())
-	os.Remove(tmp)
-	defer os.Remove(tmp)
+	_ = os.Remove(tmp)
+	defer func() { _ = os.Remove(tmp) }()
 	if err := backup(ctx, tmp, src); err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func backup(ctx context.Context, tmp, src string) error {
 		return err
 	}
 	from := sql.OpenDB(connector{"file:" + src + "?_busy_timeout=" + strconv.Itoa(int(busyTimeout.Milliseconds()))})
-	defer from.Close()
+	defer func() { _ = from.Close() }()
 	var v string
 	if err := from.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='schema'`).Scan(&v); err != nil {
 		return fmt.Errorf("%w: %v", ErrNotSeedable, mapErr(err))
@@ -59,7 +59,7 @@ func backup(ctx context.Context, tmp, src string) error {
 		return fmt.Errorf("%w: schema %s, want %s", ErrNotSeedable, v, schemaVersion)
 	}
 	to := sql.OpenDB(plainConnector{"file:" + tmp + "?_journal_mode=OFF&_synchronous=OFF&_locking_mode=EXCLUSIVE&_cache_size=64"})
-	defer to.Close()
+	defer func() { _ = to.Close() }()
 	fc, err := from.Conn(ctx)
 	if err != nil {
 		return mapErr(err)
@@ -82,7 +82,7 @@ func backup(ctx context.Context, tmp, src string) error {
 				return mapErr(err)
 			}
 			if _, err := b.Step(-1); err != nil {
-				b.Finish()
+				_ = b.Finish()
 				return mapErr(err)
 			}
 			return mapErr(b.Finish())

@@ -182,11 +182,11 @@ func open(ctx context.Context, path string) (*Store, error) {
 	case err == nil && v == schemaVersion:
 		return s, nil
 	case err == nil:
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("view schema %s, want %s", v, schemaVersion)
 	case errors.Is(err, sql.ErrNoRows) || (err != nil && strings.Contains(err.Error(), "no such table")):
 	default:
-		db.Close()
+		_ = db.Close()
 		return nil, mapErr(err)
 	}
 	if err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -196,7 +196,7 @@ func open(ctx context.Context, path string) (*Store, error) {
 		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta(key, value) VALUES('schema', ?)`, schemaVersion)
 		return err
 	}); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	s.Recreated = true
@@ -235,7 +235,7 @@ func (s *Store) keepLogFiles() {
 	if _, err := c.ExecContext(ctx, "PRAGMA journal_size_limit = 0"); err != nil {
 		return
 	}
-	c.Raw(func(dc any) error {
+	_ = c.Raw(func(dc any) error {
 		if sc, ok := dc.(*sqlite3.SQLiteConn); ok {
 			return sc.SetFileControlInt("", sqlite3.SQLITE_FCNTL_PERSIST_WAL, 1)
 		}
@@ -247,7 +247,7 @@ func (s *Store) keepLogFiles() {
 func (s *Store) Close() error {
 	s.preparedMu.Lock()
 	for _, st := range s.prepared {
-		st.Close()
+		_ = st.Close()
 	}
 	s.prepared = nil
 	s.preparedMu.Unlock()
@@ -308,7 +308,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return mapErr(err)
 	}
 	if err := fn(tx); err != nil {
-		tx.Rollback()
+		_ = tx.Rollback()
 		return mapErr(err)
 	}
 	return mapErr(tx.Commit())

@@ -162,8 +162,10 @@ func writeAgentsMD(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
 	_, err = f.WriteString(sep + prompts.AgentsSection)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	return "appended", err
 }
 

@@ -152,7 +152,7 @@ func (q *ChangesQuery) Run(ctx context.Context) (ChangesOutput, error) {
 		if watch, err = q.repo.WatchRef(wal.Ref); err != nil {
 			return ChangesOutput{}, err
 		}
-		defer watch.Close()
+		defer func() { _ = watch.Close() }()
 	}
 	r := q.wal.NewReader()
 	defer r.Close()

@@ -172,7 +172,7 @@ func WaitForWork(ctx context.Context, repo *gitdir.Repo, wait time.Duration, pro
 	if err != nil {
 		return ClaimOutput{}, err
 	}
-	defer watch.Close()
+	defer func() { _ = watch.Close() }()
 	start := time.Now()
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
@@ -332,7 +332,7 @@ func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration
 		s.skipHeartbeat = false
 		if err != nil {
 			if !acq.Existing {
-				s.Locks.Release(resource, s.Actor.ID, s.Now()) // best effort: do not strand the lease
+				_, _ = s.Locks.Release(resource, s.Actor.ID, s.Now()) // best effort: do not strand the lease
 			}
 			return out, err
 		}

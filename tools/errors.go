@@ -153,7 +153,7 @@ func explainMissing(repo *gitdir.Repo, err error) error {
 	ne := &Error{Code: CodeGit, Message: err.Error() + ": " + note, cause: err}
 	var we *wal.Error
 	if errors.As(err, &we) {
-		ne.with("commit", we.Commit.String())
+		ne = ne.with("commit", we.Commit.String())
 	}
 	return ne.suggest("Run " + refetchCommand(repo.PromisorRemote()) + ", then retry")
 }

@@ -147,7 +147,7 @@ func openWriteFirst(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src 
 // failed, which append reports as a warning: a WriteFirst operation reads
 // nothing of the view, so no operation meets a nil view.
 func (s *Session) Store() *store.Store {
-	s.awaitView()
+	_ = s.awaitView()
 	return s.view
 }
 
@@ -177,7 +177,7 @@ func OpenAs(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.So
 		letGoActor: release,
 	}
 	if err := s.CatchUp(ctx); err != nil {
-		st.Close()
+		_ = st.Close()
 		release()
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func (s *Session) letGo(end func(*store.Store) error) error {
 		return nil // no view was opened
 	}
 	if len(s.pending) > 0 {
-		s.FlushView(context.Background())
+		_ = s.FlushView(context.Background())
 	}
 	return end(s.view)
 }

@@ -323,8 +323,8 @@ func syncError(err error, remote string, partial bool) error {
 	case errors.As(err, &pe):
 		// A limitation of this clone, not damage on the remote.
 		e := &Error{Code: CodeGit, Message: pe.Error(), cause: err}
-		e.with("missing", pe.Missing).with("missing_count", pe.Count)
-		e.suggest("Nothing was merged and your local WAL is intact",
+		e = e.with("missing", pe.Missing).with("missing_count", pe.Count)
+		e = e.suggest("Nothing was merged and your local WAL is intact",
 			"Check that "+remote+" lets clients fetch single objects by ID (git protocol version 2, or uploadpack.allowAnySHA1InWant), then run 'grite sync' again",
 			"Or fetch grite's refs whole with git 2.36 or later: "+refetchCommand(remote)+", then run 'grite sync' again")
 		return e.with("remote", remote)
@@ -349,28 +349,28 @@ func syncError(err error, remote string, partial bool) error {
 		switch re.Kind {
 		case gitsync.UnknownRemote:
 			e.Code = CodeNotFound
-			e.suggest("Run 'git remote -v' to see configured remotes", "Pass --remote NAME")
+			e = e.suggest("Run 'git remote -v' to see configured remotes", "Pass --remote NAME")
 		case gitsync.PushRejected:
 			e.Code = CodeConflict
-			e.with("attempts", re.Attempts).with("elapsed_ms", re.Elapsed.Milliseconds())
-			e.suggest("Your events are safe in the local WAL (re-appended on the remote's latest head); run 'grite sync' again",
+			e = e.with("attempts", re.Attempts).with("elapsed_ms", re.Elapsed.Milliseconds())
+			e = e.suggest("Your events are safe in the local WAL (re-appended on the remote's latest head); run 'grite sync' again",
 				"Give sync longer while many clones push at once: --retry-budget 2m, or retry_budget_seconds in the [sync] table of .git/grite/config.toml")
 		case gitsync.PushRefused:
 			e.Code = CodeGit
-			e.suggest("Check that you may push to "+remote+" (permissions, server hooks)", "Your events are safe in the local WAL; they go out on the next successful sync")
+			e = e.suggest("Check that you may push to "+remote+" (permissions, server hooks)", "Your events are safe in the local WAL; they go out on the next successful sync")
 		case gitsync.TimedOut:
 			e.Code = CodeGit
-			e.suggest("Check the remote URL and your network; 'git fetch "+remote+"' shows whether it answers",
+			e = e.suggest("Check the remote URL and your network; 'git fetch "+remote+"' shows whether it answers",
 				"Give a slow remote longer with --timeout 5m", "Your events are safe in the local WAL; they go out on the next successful sync")
 		case gitsync.OtherObjectFormat:
 			e.Code = CodeGit
-			e.suggest("Sync with a SHA-1 repository: grite's issue history is SHA-1 objects and refs, in every clone", "Your events are safe in the local WAL")
+			e = e.suggest("Sync with a SHA-1 repository: grite's issue history is SHA-1 objects and refs, in every clone", "Your events are safe in the local WAL")
 		case gitsync.RemoteCorrupt:
 			e.Code = CodeGit
-			e.suggest("Run 'git fsck' in the remote repository to find the damage", "Nothing was merged and your local WAL is intact")
+			e = e.suggest("Run 'git fsck' in the remote repository to find the damage", "Nothing was merged and your local WAL is intact")
 		default:
 			e.Code = CodeGit
-			e.suggest("Check the remote URL and your network; 'git fetch "+remote+"' shows the same problem", "Your events are safe in the local WAL; they go out on the next successful sync")
+			e = e.suggest("Check the remote URL and your network; 'git fetch "+remote+"' shows the same problem", "Your events are safe in the local WAL; they go out on the next successful sync")
 		}
 		return e.with("remote", remote)
 	case errors.As(err, &we):

@@ -111,7 +111,7 @@ func CopyHistory(dst, src *gitdir.Repo, tips, haves []plumbing.Hash) (CopyResult
 			return res, fmt.Errorf("copy object %s: %w", it.h, err)
 		}
 		for _, r := range refs {
-			stack = append(stack, item{r.h, r.t})
+			stack = append(stack, item(r))
 		}
 		batch.Add(it.h, t, data)
 		if caching {

@@ -37,7 +37,7 @@ func run(dir string, n, comments, deps int) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	start := time.Now()
 	var first string
 	ids := make([]event.IssueID, 0, n)

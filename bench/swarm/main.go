@@ -96,7 +96,7 @@ func (s *session) call(ctx context.Context, name string, args map[string]any) (m
 	}
 	var data map[string]any
 	b, _ := json.Marshal(res.StructuredContent)
-	json.Unmarshal(b, &data)
+	_ = json.Unmarshal(b, &data)
 	if res.IsError {
 		code, _ := data["code"].(string)
 		if code == "" {
@@ -155,7 +155,7 @@ func run(bin, dir string, n int, deadline time.Duration) error {
 	}
 	defer func() {
 		for _, s := range ss {
-			s.c.Close()
+			_ = s.c.Close()
 		}
 	}()
 	go_ := make(chan struct{})

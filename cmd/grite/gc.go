@@ -52,6 +52,6 @@ func packInBackground(dir string) {
 	cmd.Dir = dir
 	detach(cmd)
 	if cmd.Start() == nil {
-		cmd.Process.Release()
+		_ = cmd.Process.Release()
 	}
 }

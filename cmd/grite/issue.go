@@ -159,7 +159,7 @@ func printList(w io.Writer, out tools.IssueListOutput, colour bool) {
 			line = appendPadded(line, assignee, assigneeW+2)
 			line = append(line, updated...)
 			line = append(bytes.TrimRight(line, " "), '\n')
-			w.Write(line)
+			_, _ = w.Write(line)
 		}
 		row("ID", "STATE", "TITLE", "LABELS", "ASSIGNEES", "UPDATED")
 		for i, is := range out.Issues {
@@ -221,7 +221,7 @@ func printIDs(w io.Writer, out tools.IssueListOutput) {
 	var b []byte
 	for _, is := range out.Issues {
 		b = append(append(b[:0], is.IssueID...), '\n')
-		w.Write(b)
+		_, _ = w.Write(b)
 	}
 }
 

@@ -32,9 +32,10 @@ type ptrMarshaler struct{ N int }
 func (p *ptrMarshaler) MarshalJSON() ([]byte, error) { return []byte(fmt.Sprintf(`"p%d"`, p.N)), nil }
 
 type oddTags struct {
-	A     int    `json:"a,string"`
-	B     string `json:"-"`
-	C     string `json:"c-d"`
+	A int    `json:"a,string"`
+	B string `json:"-"`
+	C string `json:"c-d"`
+	//lint:ignore U1000 an unexported field, which the encoder must skip
 	inner int
 }
 

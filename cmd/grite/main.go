@@ -142,7 +142,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.actorID, "actor", "", "actor ID to act as")
 	pf.BoolVar(&g.noDaemon, "no-daemon", false, "accepted for compatibility; grite has no daemon")
 	// Kept working for the original grite's scripts, not offered to new ones.
-	pf.MarkHidden("no-daemon")
+	_ = pf.MarkHidden("no-daemon")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		// "issue label ad ID --label x": the flag is unknown only because
 		// the subcommand is, which is the thing to report.
@@ -283,7 +283,7 @@ func runSession[O any](g *globals, writeFirst bool, fn func(ctx context.Context,
 	if err != nil {
 		return g.reportErr(err)
 	}
-	defer s.Release() // the process exits next
+	defer func() { _ = s.Release() }() // the process exits next
 	out, err := fn(ctx, s)
 	if err != nil {
 		return g.reportErr(err)

@@ -58,7 +58,7 @@ func BuildBinaries(t testing.TB) Binaries {
 // RemoveBinaries deletes what BuildBinaries built (call it from TestMain).
 func RemoveBinaries() {
 	if buildDir != "" {
-		os.RemoveAll(buildDir)
+		_ = os.RemoveAll(buildDir)
 	}
 }
 

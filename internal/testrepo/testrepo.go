@@ -154,7 +154,7 @@ func RemoveBenchRepos() {
 	benchRoot.Lock()
 	defer benchRoot.Unlock()
 	if benchRoot.dir != "" {
-		os.RemoveAll(benchRoot.dir)
+		_ = os.RemoveAll(benchRoot.dir)
 		benchRoot.dir = ""
 	}
 }
