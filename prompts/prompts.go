@@ -23,3 +23,9 @@ var Handoff string
 const Instructions = `grite is this repository's issue tracker, shared with other agents through git; you act as your own actor.
 Loop: issue_ready → issue_claim → work → issue_comment → issue_update state=closed → issue_release → sync.
 Errors carry a stable code (invalid_args, not_found, conflict, ...) and safe suggestions; a conflict means another agent holds it.`
+
+// Skill is the agent skill `grite install-skill` writes: the CLI and MCP
+// workflow, with the front matter agent harnesses read skills by.
+//
+//go:embed skill.md
+var Skill string

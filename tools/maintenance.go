@@ -368,6 +368,17 @@ var Doctor = Op[DoctorInput, DoctorOutput]{
 			msg = fmt.Sprintf("view is stale: applied %s, WAL head %s; %s in view, %d in WAL", shortHash(applied), shortHash(hashOrEmpty(head)), Plural(st.Issues, "issue"), len(p.Issues()))
 		}
 		add(Check{Name: "view", OK: viewOK, Message: msg})
+		viewEvents, err := s.Store().AllEvents(ctx)
+		if err != nil {
+			return out, err
+		}
+		if r := checkEvents(viewEvents, false); r.Healthy() {
+			add(Check{Name: "view_events", OK: true, Message: Plural(r.EventsChecked, "event") + " of the view hash to their IDs"})
+		} else {
+			// The view is a cache: a rebuild from the WAL replaces it.
+			add(Check{Name: "view_events", OK: false, Code: CodeInternal,
+				Message: fmt.Sprintf("%s of the view do not hash to their IDs (first: %s %s); 'grite doctor --fix' rebuilds the view", Plural(r.CorruptCount, "event"), r.Errors[0].EventID, r.Errors[0].Error)})
+		}
 		cycles, err := depCycles(ctx, s)
 		if err != nil {
 			return out, err

@@ -59,6 +59,51 @@ func addMaintenance(root *cobra.Command, g *globals) {
 					st.Path, st.SizeBytes, st.Events, st.Issues, st.Labels, st.Deps, st.AppliedWAL)
 			})
 		}})
+	var verifyParents bool
+	check := &cobra.Command{Use: "check [--verify-parents]", Short: "Check that the view's events hash to their IDs", Args: noArgs,
+		Long: `Check every event of the local view (the SQLite cache): its ID must be the
+hash of its content; with --verify-parents, its parent must be an event of the
+same issue. Exits 1 when an event fails; 'grite doctor --fix' rebuilds the view
+from the WAL.`,
+		RunE: func(c *cobra.Command, args []string) error {
+			var out tools.DBCheckOutput
+			err := withSession(g, func(ctx context.Context, s *tools.Session) (tools.DBCheckOutput, error) {
+				var err error
+				out, err = tools.DBCheck.Call(ctx, s, tools.DBCheckInput{VerifyParents: verifyParents})
+				return out, err
+			}, func(w io.Writer, o tools.DBCheckOutput) {
+				fmt.Fprintf(w, "%s checked, %d valid, %d corrupt\n", tools.Plural(o.EventsChecked, "event"), o.EventsValid, o.CorruptCount)
+				for _, e := range o.Errors {
+					fmt.Fprintf(w, "  %s (issue %s): %s\n", e.EventID, e.IssueID, e.Error)
+				}
+			})
+			if err == nil && !out.Healthy() {
+				return &reported{exit: 1}
+			}
+			return err
+		}}
+	check.Flags().BoolVar(&verifyParents, "verify-parents", false, "also check that every event's parent is in the view")
+	var verbose bool
+	verify := &cobra.Command{Use: "verify [--verbose]", Short: "Verify the signatures of the view's events", Args: noArgs,
+		Long: `Verify the Ed25519 signature of every event of the local view against the
+public keys of this clone's actors. As in the original grite, an unsigned event
+and one whose actor's key is unknown here are listed too; signing is optional,
+so the report does not fail the command. The first ten problems are listed
+unless --verbose.`,
+		RunE: func(c *cobra.Command, args []string) error {
+			return withOp(g, tools.DBVerify, tools.DBVerifyInput{Verbose: verbose}, func(w io.Writer, o tools.DBVerifyOutput) {
+				fmt.Fprintf(w, "%s checked: %d signatures valid, %d invalid, %d by actors with no key here, %d unsigned\n",
+					tools.Plural(o.EventsChecked, "event"), o.SignaturesValid, o.Invalid, o.UnknownKey, o.Unsigned)
+				for _, e := range o.Errors {
+					fmt.Fprintf(w, "  %s (actor %s): %s\n", e.EventID, e.ActorID, e.Error)
+				}
+				if n := o.ErrorCount - len(o.Errors); n > 0 {
+					fmt.Fprintf(w, "  ... and %d more (--verbose lists all)\n", n)
+				}
+			})
+		}}
+	verify.Flags().BoolVar(&verbose, "verbose", false, "list every problem, not only the first ten")
+	db.AddCommand(check, verify)
 
 	var format, since string
 	export := &cobra.Command{Use: "export --format md|json [--since TS_OR_EVENT_ID]", Short: "Export issues", Args: noArgs,
@@ -102,5 +147,18 @@ func addMaintenance(root *cobra.Command, g *globals) {
 			return err
 		}}
 	doctor.Flags().BoolVar(&fix, "fix", false, "rebuild local state (never touches refs)")
-	root.AddCommand(rebuild, snapshot, db, export, doctor)
+	var skill tools.InstallSkillInput
+	installSkill := &cobra.Command{Use: "install-skill [--global] [--force]", Short: "Install the grite skill for agent harnesses", Args: noArgs,
+		Long: `Write the grite skill (how to use the tracker, through the CLI and the MCP
+tools) to .claude/skills/grite/SKILL.md at the top of this repository's
+working tree, or in your home directory with --global, where agent harnesses
+read skills. An existing skill is kept unless --force.`,
+		RunE: func(c *cobra.Command, args []string) error {
+			return withBareOp(g, tools.InstallSkill, skill, func(w io.Writer, o tools.InstallSkillOutput) {
+				fmt.Fprintf(w, "%s skill at %s\n", o.Action, o.Path)
+			})
+		}}
+	installSkill.Flags().BoolVar(&skill.Global, "global", false, "install in your home directory instead of this repository")
+	installSkill.Flags().BoolVar(&skill.Force, "force", false, "overwrite an existing skill file")
+	root.AddCommand(rebuild, snapshot, db, export, doctor, installSkill)
 }
