@@ -20,8 +20,8 @@ type doctorOutput struct {
 		Name    string `json:"name"`
 		OK      bool   `json:"ok"`
 		Message string `json:"message"`
-		Code    string `json:"code"`
-		Commit  string `json:"commit"`
+		Code    string `json:"code,omitempty"`
+		Commit  string `json:"commit,omitempty"`
 	} `json:"checks"`
 	Fixed bool `json:"fixed"`
 }

@@ -21,22 +21,31 @@ import (
 
 // syncOutput is the data of `grite sync --json` (docs/cli.md decision 4).
 type syncOutput struct {
-	Pulled        bool          `json:"pulled"`
-	Pushed        bool          `json:"pushed"`
-	WALHead       string        `json:"wal_head"`
-	RemoteWALHead string        `json:"remote_wal_head"`
-	Remote        string        `json:"remote"`
-	EventsPulled  int           `json:"events_pulled"`
-	EventsPushed  int           `json:"events_pushed"`
-	EventsRebased int           `json:"events_rebased"`
-	Rebased       bool          `json:"rebased"`
-	RemoteEmpty   bool          `json:"remote_was_empty"`
-	Retries       int           `json:"retries"`
-	Attempts      int           `json:"attempts"`
-	LocksLost     []relLockLost `json:"locks_lost"`
-	Message       string        `json:"message"`
-	// Warnings are on stderr too; --json adds them to data.
-	Warnings []string `json:"warnings"`
+	Pulled        bool       `json:"pulled"`
+	Pushed        bool       `json:"pushed"`
+	WALHead       string     `json:"wal_head"`
+	RemoteWALHead string     `json:"remote_wal_head"`
+	Remote        string     `json:"remote"`
+	EventsPulled  int        `json:"events_pulled"`
+	EventsPushed  int        `json:"events_pushed"`
+	EventsRebased int        `json:"events_rebased"`
+	Rebased       bool       `json:"rebased"`
+	RemoteEmpty   bool       `json:"remote_was_empty"`
+	Retries       int        `json:"retries"`
+	Attempts      int        `json:"attempts"`
+	LocksLost     []lockLost `json:"locks_lost"`
+	Message       string     `json:"message"`
+	// Warnings are on stderr too; --json adds them to data when there
+	// are any.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// lockLost is a claim or lock this clone lost to the remote's.
+type lockLost struct {
+	Resource      string `json:"resource"`
+	LocalOwner    string `json:"local_owner"`
+	Holder        string `json:"holder"`
+	ExpiresUnixMS uint64 `json:"expires_unix_ms"`
 }
 
 // syncRemoteAndClones makes a bare remote and n clones of it. Each clone
@@ -51,21 +60,12 @@ func syncRemoteAndClones(t *testing.T, n int) (remote string, clones []string) {
 }
 
 // mustSync runs `grite sync --json` with extra flags and requires success.
-// It decodes strictly: a field the output gained or renamed that this
-// independent copy of its type lacks fails the test, so the copy cannot
-// drift from what grite prints.
+// It decodes strictly (decodeStrict), so the copy of the output type
+// cannot drift from what grite prints.
 func mustSync(t *testing.T, dir string, flags ...string) syncOutput {
 	t.Helper()
 	var out syncOutput
-	env, r := gjson(t, dir, append([]string{"sync"}, flags...)...)
-	if !env.OK || r.code != 0 {
-		t.Fatalf("want success\n%s", r)
-	}
-	dec := json.NewDecoder(bytes.NewReader(env.Data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&out); err != nil {
-		t.Fatalf("decode sync output strictly: %v\n%s", err, r)
-	}
+	mustStrict(t, dir, &out, append([]string{"sync"}, flags...)...)
 	return out
 }
 
