@@ -280,3 +280,24 @@ func twoClonesSharing(t *testing.T, title string) (remote, a, b, issue string) {
 	mustSync(t, b)
 	return remote, a, b, issue
 }
+
+// raceAfterFetch makes clone fetch from origin through an upload-pack
+// wrapper that, once a fetch is served, has rival comment on issue and
+// sync: another clone pushing between this clone's fetch and its push.
+// times > 0 limits it to the first that many fetches. (The rival's output
+// is discarded: the wrapper's stdout is the protocol.)
+func raceAfterFetch(t *testing.T, clone, rival, issue string, times int) {
+	t.Helper()
+	bin := testrepo.BuildBinaries(t).Grite
+	dir := t.TempDir()
+	script := "#!/bin/sh\ngit upload-pack \"$@\" || exit $?\n"
+	if times > 0 {
+		script += fmt.Sprintf("n=$(cat %[1]q 2>/dev/null || echo 0)\n[ \"$n\" -ge %[2]d ] && exit 0\necho $((n+1)) >%[1]q\n", filepath.Join(dir, "count"), times)
+	}
+	script += fmt.Sprintf("(unset GIT_DIR GIT_PROTOCOL; cd %q && %q issue comment %s --body \"rival was faster\" && %q sync) >/dev/null 2>&1\n", rival, bin, issue, bin)
+	wrapper := filepath.Join(dir, "upload-pack-then-race")
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testrepo.Git(t, clone, "config", "remote.origin.uploadpack", wrapper)
+}
