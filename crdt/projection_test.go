@@ -5,6 +5,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,153 +27,92 @@ func greaterID(a, b event.Event) event.Event {
 	return b
 }
 
-func TestConcurrentTitleEditsLastWriterWins(t *testing.T) {
+// foldCase is a set of events on i1 and what one field of i1 must be
+// after folding them, in every order.
+type foldCase struct {
+	name   string
+	events []event.Event
+	want   any
+}
+
+// Every field converges to what the event of the greatest version (ts,
+// then actor, then event ID) says, whatever the order of the fold:
+// last-writer-wins registers for title and body (each on its own) and
+// state; per-element add/remove sets for labels, assignees and
+// dependencies (per target and type). Lists are sorted and never nil.
+func TestFieldsConvergeToTheGreatestVersion(t *testing.T) {
 	b := on(t, i1)
 	sameA, sameB := b.retitle(ann, 20, "same-p"), b.retitle(ann, 20, "same-q")
 	winner := greaterID(sameA, sameB).Kind.(event.IssueUpdated).Title
-	tests := []struct {
-		name      string
-		events    []event.Event
-		wantTitle string
-		wantBody  string
+	evs := func(e ...event.Event) []event.Event { return e }
+	created := b.create(ann, 10, "t0")
+	tb := func(title, body string) [2]string { return [2]string{title, body} }
+	for _, field := range []struct {
+		name  string
+		get   func(Issue) any
+		cases []foldCase
 	}{
-		{"higher ts wins", []event.Event{b.create(ann, 10, "t0"), b.retitle(bob, 20, "old"), b.retitle(ann, 30, "new")}, "new", "body of t0"},
-		{"higher ts beats greater actor", []event.Event{b.create(ann, 10, "t0"), b.retitle(ann, 31, "ann"), b.retitle(bob, 30, "bob")}, "ann", "body of t0"},
-		{"equal ts greater actor wins", []event.Event{b.create(ann, 10, "t0"), b.retitle(ann, 20, "ann"), b.retitle(bob, 20, "bob")}, "bob", "body of t0"},
-		{"equal ts and actor greater event id wins", []event.Event{b.create(ann, 10, "t0"), sameA, sameB}, *winner, "body of t0"},
-		{"update older than creation loses to it", []event.Event{b.create(ann, 10, "t0"), b.retitle(bob, 5, "skewed")}, "t0", "body of t0"},
-		{"equal ts update beats creation by smaller actor", []event.Event{b.create(ann, 10, "t0"), b.retitle(bob, 10, "bob")}, "bob", "body of t0"},
-		{"title and body are independent", []event.Event{
-			b.create(ann, 10, "t0"),
-			b.update(ann, 30, ptr("t1"), nil),
-			b.update(bob, 20, ptr("t-old"), ptr("b1")),
-		}, "t1", "b1"},
-		{"null fields change nothing", []event.Event{b.create(ann, 10, "t0"), b.update(bob, 40, nil, nil)}, "t0", "body of t0"},
-		{"empty title is a write", []event.Event{b.create(ann, 10, "t0"), b.update(bob, 40, ptr(""), ptr(""))}, "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			inEveryOrder(t, tt.events, func(t *testing.T, p *Projection) {
-				is := mustIssue(t, p, i1)
-				if is.Title != tt.wantTitle || is.Body != tt.wantBody {
-					t.Errorf("title, body = %q, %q; want %q, %q", is.Title, is.Body, tt.wantTitle, tt.wantBody)
-				}
+		{"title and body", func(is Issue) any { return tb(is.Title, is.Body) }, []foldCase{
+			{"higher ts wins", evs(created, b.retitle(bob, 20, "old"), b.retitle(ann, 30, "new")), tb("new", "body of t0")},
+			{"higher ts beats greater actor", evs(created, b.retitle(ann, 31, "ann"), b.retitle(bob, 30, "bob")), tb("ann", "body of t0")},
+			{"equal ts greater actor wins", evs(created, b.retitle(ann, 20, "ann"), b.retitle(bob, 20, "bob")), tb("bob", "body of t0")},
+			{"equal ts and actor greater event id wins", evs(created, sameA, sameB), tb(*winner, "body of t0")},
+			{"update older than creation loses to it", evs(created, b.retitle(bob, 5, "skewed")), tb("t0", "body of t0")},
+			{"equal ts update beats creation by smaller actor", evs(created, b.retitle(bob, 10, "bob")), tb("bob", "body of t0")},
+			{"title and body are independent", evs(created, b.update(ann, 30, ptr("t1"), nil), b.update(bob, 20, ptr("t-old"), ptr("b1"))), tb("t1", "b1")},
+			{"null fields change nothing", evs(created, b.update(bob, 40, nil, nil)), tb("t0", "body of t0")},
+			{"empty title is a write", evs(created, b.update(bob, 40, ptr(""), ptr(""))), tb("", "")},
+		}},
+		{"labels", func(is Issue) any { return is.Labels }, []foldCase{
+			{"remove after add", evs(created, b.label(ann, 20, "ui", true), b.label(bob, 30, "ui", false)), []string{}},
+			{"add after remove", evs(created, b.label(ann, 20, "ui", false), b.label(bob, 30, "ui", true)), []string{"ui"}},
+			{"equal ts remove by greater actor wins", evs(created, b.label(ann, 20, "ui", true), b.label(bob, 20, "ui", false)), []string{}},
+			{"equal ts add by greater actor wins", evs(created, b.label(ann, 20, "ui", false), b.label(bob, 20, "ui", true)), []string{"ui"}},
+			{"remove of a creation label", evs(b.create(ann, 10, "t", "bug", "ui"), b.label(bob, 20, "bug", false)), []string{"ui"}},
+			{"remove older than creation loses to its label", evs(b.create(ann, 10, "t", "bug"), b.label(bob, 5, "bug", false)), []string{"bug"}},
+			{"add older than creation still counts", evs(created, b.label(bob, 5, "p1", true)), []string{"p1"}},
+			{"re-add after removal of a creation label", evs(b.create(ann, 10, "t", "bug"), b.label(bob, 20, "bug", false), b.label(ann, 30, "bug", true)), []string{"bug"}},
+			{"duplicate creation labels collapse", evs(b.create(ann, 10, "t", "bug", "bug")), []string{"bug"}},
+			{"sorted byte-wise", evs(b.create(ann, 10, "t", "b"), b.label(ann, 20, "a", true), b.label(bob, 20, "B", true)), []string{"B", "a", "b"}},
+			{"none is an empty slice", evs(created), []string{}},
+		}},
+		{"state", func(is Issue) any { return is.State }, []foldCase{
+			{"new issue is open", evs(created), event.StateOpen},
+			{"close", evs(created, b.state(bob, 20, event.StateClosed)), event.StateClosed},
+			{"reopen after close", evs(created, b.state(bob, 20, event.StateClosed), b.state(ann, 30, event.StateOpen)), event.StateOpen},
+			{"close after reopen", evs(created, b.state(bob, 30, event.StateClosed), b.state(ann, 20, event.StateOpen)), event.StateClosed},
+			{"equal ts reopen by greater actor", evs(created, b.state(ann, 20, event.StateClosed), b.state(bob, 20, event.StateOpen)), event.StateOpen},
+			{"equal ts close by greater actor", evs(created, b.state(bob, 20, event.StateClosed), b.state(ann, 20, event.StateOpen)), event.StateClosed},
+			{"close older than creation loses to it", evs(created, b.state(bob, 5, event.StateClosed)), event.StateOpen},
+		}},
+		{"assignees", func(is Issue) any { return is.Assignees }, []foldCase{
+			{"add", evs(created, b.assignee(ann, 20, "cy", true)), []string{"cy"}},
+			{"remove after add", evs(created, b.assignee(ann, 20, "cy", true), b.assignee(bob, 30, "cy", false)), []string{}},
+			{"add after remove", evs(created, b.assignee(ann, 30, "cy", true), b.assignee(bob, 20, "cy", false)), []string{"cy"}},
+			{"equal ts greater actor wins", evs(created, b.assignee(bob, 20, "cy", true), b.assignee(ann, 20, "cy", false)), []string{"cy"}},
+			{"remove without add", evs(created, b.assignee(bob, 20, "cy", false)), []string{}},
+			{"per element and sorted", evs(created, b.assignee(ann, 20, "zed", true), b.assignee(bob, 20, "al", true), b.assignee(bob, 30, "mo", false)), []string{"al", "zed"}},
+		}},
+		{"dependencies", func(is Issue) any { return is.Deps }, []foldCase{
+			{"add", evs(created, b.dep(ann, 20, i2, event.DepBlocks, true)), []Dep{{i2, event.DepBlocks}}},
+			{"remove after add", evs(created, b.dep(ann, 20, i2, event.DepBlocks, true), b.dep(bob, 30, i2, event.DepBlocks, false)), []Dep{}},
+			{"add after remove", evs(created, b.dep(ann, 30, i2, event.DepBlocks, true), b.dep(bob, 20, i2, event.DepBlocks, false)), []Dep{{i2, event.DepBlocks}}},
+			{"equal ts greater actor wins", evs(created, b.dep(ann, 20, i2, event.DepBlocks, true), b.dep(bob, 20, i2, event.DepBlocks, false)), []Dep{}},
+			{"remove of another type keeps the edge", evs(created, b.dep(ann, 20, i2, event.DepDependsOn, true), b.dep(bob, 30, i2, event.DepBlocks, false)), []Dep{{i2, event.DepDependsOn}}},
+			{"sorted by target then type", evs(created, b.dep(ann, 20, i3, event.DepBlocks, true), b.dep(ann, 21, i2, event.DepRelatedTo, true), b.dep(bob, 22, i2, event.DepBlocks, true)),
+				[]Dep{{i2, event.DepBlocks}, {i2, event.DepRelatedTo}, {i3, event.DepBlocks}}},
+		}},
+	} {
+		for _, tc := range field.cases {
+			t.Run(field.name+"/"+tc.name, func(t *testing.T) {
+				inEveryOrder(t, tc.events, func(t *testing.T, p *Projection) {
+					// DeepEqual: an empty list is not nil.
+					if got := field.get(mustIssue(t, p, i1)); !reflect.DeepEqual(got, tc.want) {
+						t.Errorf("%s = %#v, want %#v", field.name, got, tc.want)
+					}
+				})
 			})
-		})
-	}
-}
-
-func TestLabelAddRemoveGreaterVersionWins(t *testing.T) {
-	b := on(t, i1)
-	tests := []struct {
-		name   string
-		events []event.Event
-		want   []string
-	}{
-		{"remove after add", []event.Event{b.create(ann, 10, "t"), b.label(ann, 20, "ui", true), b.label(bob, 30, "ui", false)}, []string{}},
-		{"add after remove", []event.Event{b.create(ann, 10, "t"), b.label(ann, 20, "ui", false), b.label(bob, 30, "ui", true)}, []string{"ui"}},
-		{"equal ts remove by greater actor wins", []event.Event{b.create(ann, 10, "t"), b.label(ann, 20, "ui", true), b.label(bob, 20, "ui", false)}, []string{}},
-		{"equal ts add by greater actor wins", []event.Event{b.create(ann, 10, "t"), b.label(ann, 20, "ui", false), b.label(bob, 20, "ui", true)}, []string{"ui"}},
-		{"remove of a creation label", []event.Event{b.create(ann, 10, "t", "bug", "ui"), b.label(bob, 20, "bug", false)}, []string{"ui"}},
-		{"remove older than creation loses to its label", []event.Event{b.create(ann, 10, "t", "bug"), b.label(bob, 5, "bug", false)}, []string{"bug"}},
-		{"add older than creation still counts", []event.Event{b.create(ann, 10, "t"), b.label(bob, 5, "p1", true)}, []string{"p1"}},
-		{"re-add after removal of a creation label", []event.Event{b.create(ann, 10, "t", "bug"), b.label(bob, 20, "bug", false), b.label(ann, 30, "bug", true)}, []string{"bug"}},
-		{"duplicate creation labels collapse", []event.Event{b.create(ann, 10, "t", "bug", "bug")}, []string{"bug"}},
-		{"sorted byte-wise", []event.Event{b.create(ann, 10, "t", "b"), b.label(ann, 20, "a", true), b.label(bob, 20, "B", true)}, []string{"B", "a", "b"}},
-		{"none is an empty slice", []event.Event{b.create(ann, 10, "t")}, []string{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			inEveryOrder(t, tt.events, func(t *testing.T, p *Projection) {
-				is := mustIssue(t, p, i1)
-				if is.Labels == nil || !slices.Equal(is.Labels, tt.want) {
-					t.Errorf("labels = %#v, want %#v", is.Labels, tt.want)
-				}
-			})
-		})
-	}
-}
-
-func TestCloseVersusReopenLastWriterWins(t *testing.T) {
-	b := on(t, i1)
-	tests := []struct {
-		name   string
-		events []event.Event
-		want   event.State
-	}{
-		{"new issue is open", []event.Event{b.create(ann, 10, "t")}, event.StateOpen},
-		{"close", []event.Event{b.create(ann, 10, "t"), b.state(bob, 20, event.StateClosed)}, event.StateClosed},
-		{"reopen after close", []event.Event{b.create(ann, 10, "t"), b.state(bob, 20, event.StateClosed), b.state(ann, 30, event.StateOpen)}, event.StateOpen},
-		{"close after reopen", []event.Event{b.create(ann, 10, "t"), b.state(bob, 30, event.StateClosed), b.state(ann, 20, event.StateOpen)}, event.StateClosed},
-		{"equal ts reopen by greater actor", []event.Event{b.create(ann, 10, "t"), b.state(ann, 20, event.StateClosed), b.state(bob, 20, event.StateOpen)}, event.StateOpen},
-		{"equal ts close by greater actor", []event.Event{b.create(ann, 10, "t"), b.state(bob, 20, event.StateClosed), b.state(ann, 20, event.StateOpen)}, event.StateClosed},
-		{"close older than creation loses to it", []event.Event{b.create(ann, 10, "t"), b.state(bob, 5, event.StateClosed)}, event.StateOpen},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			inEveryOrder(t, tt.events, func(t *testing.T, p *Projection) {
-				if is := mustIssue(t, p, i1); is.State != tt.want {
-					t.Errorf("state = %q, want %q", is.State, tt.want)
-				}
-			})
-		})
-	}
-}
-
-func TestAssigneeAddRemoveGreaterVersionWins(t *testing.T) {
-	b := on(t, i1)
-	tests := []struct {
-		name   string
-		events []event.Event
-		want   []string
-	}{
-		{"add", []event.Event{b.create(ann, 10, "t"), b.assignee(ann, 20, "cy", true)}, []string{"cy"}},
-		{"remove after add", []event.Event{b.create(ann, 10, "t"), b.assignee(ann, 20, "cy", true), b.assignee(bob, 30, "cy", false)}, []string{}},
-		{"add after remove", []event.Event{b.create(ann, 10, "t"), b.assignee(ann, 30, "cy", true), b.assignee(bob, 20, "cy", false)}, []string{"cy"}},
-		{"equal ts greater actor wins", []event.Event{b.create(ann, 10, "t"), b.assignee(bob, 20, "cy", true), b.assignee(ann, 20, "cy", false)}, []string{"cy"}},
-		{"remove without add", []event.Event{b.create(ann, 10, "t"), b.assignee(bob, 20, "cy", false)}, []string{}},
-		{"per element and sorted", []event.Event{b.create(ann, 10, "t"), b.assignee(ann, 20, "zed", true), b.assignee(bob, 20, "al", true), b.assignee(bob, 30, "mo", false)}, []string{"al", "zed"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			inEveryOrder(t, tt.events, func(t *testing.T, p *Projection) {
-				is := mustIssue(t, p, i1)
-				if is.Assignees == nil || !slices.Equal(is.Assignees, tt.want) {
-					t.Errorf("assignees = %#v, want %#v", is.Assignees, tt.want)
-				}
-			})
-		})
-	}
-}
-
-func TestDependencyAddRemoveGreaterVersionWinsPerTargetAndType(t *testing.T) {
-	b := on(t, i1)
-	tests := []struct {
-		name   string
-		events []event.Event
-		want   []Dep
-	}{
-		{"add", []event.Event{b.create(ann, 10, "t"), b.dep(ann, 20, i2, event.DepBlocks, true)}, []Dep{{i2, event.DepBlocks}}},
-		{"remove after add", []event.Event{b.create(ann, 10, "t"), b.dep(ann, 20, i2, event.DepBlocks, true), b.dep(bob, 30, i2, event.DepBlocks, false)}, []Dep{}},
-		{"add after remove", []event.Event{b.create(ann, 10, "t"), b.dep(ann, 30, i2, event.DepBlocks, true), b.dep(bob, 20, i2, event.DepBlocks, false)}, []Dep{{i2, event.DepBlocks}}},
-		{"equal ts greater actor wins", []event.Event{b.create(ann, 10, "t"), b.dep(ann, 20, i2, event.DepBlocks, true), b.dep(bob, 20, i2, event.DepBlocks, false)}, []Dep{}},
-		{"remove of another type keeps the edge", []event.Event{b.create(ann, 10, "t"), b.dep(ann, 20, i2, event.DepDependsOn, true), b.dep(bob, 30, i2, event.DepBlocks, false)}, []Dep{{i2, event.DepDependsOn}}},
-		{"sorted by target then type", []event.Event{
-			b.create(ann, 10, "t"),
-			b.dep(ann, 20, i3, event.DepBlocks, true),
-			b.dep(ann, 21, i2, event.DepRelatedTo, true),
-			b.dep(bob, 22, i2, event.DepBlocks, true),
-		}, []Dep{{i2, event.DepBlocks}, {i2, event.DepRelatedTo}, {i3, event.DepBlocks}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			inEveryOrder(t, tt.events, func(t *testing.T, p *Projection) {
-				is := mustIssue(t, p, i1)
-				if is.Deps == nil || !slices.Equal(is.Deps, tt.want) {
-					t.Errorf("deps = %v, want %v", is.Deps, tt.want)
-				}
-			})
-		})
+		}
 	}
 }
 

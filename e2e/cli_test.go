@@ -369,7 +369,7 @@ func TestSignedActorEventsAreVerified(t *testing.T) {
 	head := commits[0]
 	tampered := bytes.Clone(signedChunk)
 	tampered[len(tampered)-1] ^= 0xff
-	bad := writeWALCommit(t, dir, head.hash, signer.ActorID, path.Dir(chunks[len(chunks)-1].path), tampered)
+	bad := writeChunkCommit(t, dir, head.hash, handChunk{actor: signer.ActorID, dir: path.Dir(chunks[len(chunks)-1].path), data: tampered})
 	testrepo.Git(t, dir, "update-ref", "refs/grite/wal", bad, head.hash)
 	out, r := doctor(t, dir)
 	requireFailingCheck(t, out, r, "wal", "wal_error", bad)

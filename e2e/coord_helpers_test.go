@@ -145,14 +145,28 @@ func coordSetLockPolicy(t *testing.T, dir, policy string) {
 
 // coordClaim is the data of `grite issue claim --json`.
 type coordClaim struct {
-	IssueID       string   `json:"issue_id"`
-	Resource      string   `json:"resource"`
-	Owner         string   `json:"owner"`
-	Assignee      string   `json:"assignee"`
-	ExpiresUnixMS uint64   `json:"expires_unix_ms"`
-	AlreadyHeld   bool     `json:"already_held"`
-	TookOverFrom  string   `json:"took_over_from"`
-	EventIDs      []string `json:"event_ids"`
+	IssueID       string         `json:"issue_id"`
+	Title         string         `json:"title"`
+	Resource      string         `json:"resource"`
+	Owner         string         `json:"owner"`
+	Assignee      string         `json:"assignee"`
+	ExpiresUnixMS uint64         `json:"expires_unix_ms"`
+	AlreadyHeld   bool           `json:"already_held"`
+	TookOverFrom  string         `json:"took_over_from,omitempty"`
+	EventIDs      []string       `json:"event_ids"`
+	WALHead       string         `json:"wal_head"`
+	Previous      *previousClaim `json:"previous,omitempty"`
+}
+
+// previousClaim is the claim an issue had before: who, how it ended, and
+// the holder's latest handoff and comment.
+type previousClaim struct {
+	Actor       string       `json:"actor"`
+	Label       string       `json:"label,omitempty"`
+	EndedTS     uint64       `json:"ended_ts"`
+	How         string       `json:"how"`
+	Handoff     *handoffJSON `json:"handoff,omitempty"`
+	LastComment *comment     `json:"last_comment,omitempty"`
 }
 
 // coordLockData is the data of `grite lock acquire|renew|release --json`.
@@ -160,17 +174,21 @@ type coordLockData struct {
 	Lock struct {
 		Resource      string `json:"resource"`
 		Owner         string `json:"owner"`
+		Nonce         string `json:"nonce"`
 		ExpiresUnixMS uint64 `json:"expires_unix_ms"`
 		Live          bool   `json:"live"`
 	} `json:"lock"`
 }
 
+// readyOutput is the data of `grite issue ready --json`.
+type readyOutput struct {
+	Issues []summary `json:"issues"`
+}
+
 // coordReady returns the IDs `grite issue ready --json` lists, in order.
 func coordReady(t *testing.T, dir string, args ...string) []string {
 	t.Helper()
-	var out struct {
-		Issues []summary `json:"issues"`
-	}
+	var out readyOutput
 	mustJSON(t, dir, &out, append(args, "issue", "ready")...)
 	ids := []string{}
 	for _, i := range out.Issues {

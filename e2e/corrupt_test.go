@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/blake2b"
-
 	"grite/internal/testrepo"
 )
 
@@ -20,8 +18,8 @@ type doctorOutput struct {
 		Name    string `json:"name"`
 		OK      bool   `json:"ok"`
 		Message string `json:"message"`
-		Code    string `json:"code"`
-		Commit  string `json:"commit"`
+		Code    string `json:"code,omitempty"`
+		Commit  string `json:"commit,omitempty"`
 	} `json:"checks"`
 	Fixed bool `json:"fixed"`
 }
@@ -75,34 +73,7 @@ func requireHealthy(t *testing.T, dir string) doctorOutput {
 // and returns its hash.
 func writeGarbageWALCommit(t *testing.T, dir, prev, actorID string) string {
 	t.Helper()
-	return writeWALCommit(t, dir, prev, actorID, "events/2024/01/01", []byte("GRITECNK this is not a chunk \x00\x01\x02\xff"))
-}
-
-// writeWALCommit builds a WAL commit by hand (git plumbing only): chunk at
-// <dayDir>/<chunk_hash>.bin, meta.json naming actorID and prev (a single
-// parent) as prev_wal. It returns the commit; the ref is not moved.
-func writeWALCommit(t *testing.T, dir, prev, actorID, dayDir string, chunk []byte) string {
-	t.Helper()
-	sum := blake2b.Sum256(chunk)
-	hash := hex.EncodeToString(sum[:])
-	meta := fmt.Sprintf("{\n  \"schema_version\": 1,\n  \"actor_id\": %q,\n  \"chunk_hash\": %q,\n  \"prev_wal\": %q\n}", actorID, hash, prev)
-	tree := mktree(t, dir, "100644 blob "+hashObject(t, dir, chunk)+"\t"+hash+".bin")
-	parts := strings.Split(dayDir, "/") // events YYYY MM DD
-	for i := len(parts) - 1; i >= 1; i-- {
-		tree = mktree(t, dir, "040000 tree "+tree+"\t"+parts[i])
-	}
-	root := mktree(t, dir, "040000 tree "+tree+"\tevents\n100644 blob "+hashObject(t, dir, []byte(meta))+"\tmeta.json")
-	return testrepo.Git(t, dir, "commit-tree", root, "-p", prev, "-m", "WAL: hand-made")
-}
-
-func hashObject(t *testing.T, dir string, data []byte) string {
-	t.Helper()
-	return strings.TrimSpace(string(testrepo.GitStdin(t, dir, data, "hash-object", "-w", "--stdin")))
-}
-
-func mktree(t *testing.T, dir, entries string) string {
-	t.Helper()
-	return strings.TrimSpace(string(testrepo.GitStdin(t, dir, []byte(entries+"\n"), "mktree")))
+	return writeChunkCommit(t, dir, prev, handChunk{actor: actorID, dir: "events/2024/01/01", data: []byte("GRITECNK this is not a chunk \x00\x01\x02\xff")})
 }
 
 func TestCorruptWALChunkKeepsEarlierIssuesAndDoctorNamesTheCommit(t *testing.T) {

@@ -8,10 +8,13 @@ import (
 
 type changesOutput struct {
 	Events []struct {
-		EventID string `json:"event_id"`
-		IssueID string `json:"issue_id"`
-		Kind    string `json:"kind"`
-		Summary string `json:"summary"`
+		EventID    string `json:"event_id"`
+		IssueID    string `json:"issue_id"`
+		Kind       string `json:"kind"`
+		Actor      string `json:"actor"`
+		ActorLabel string `json:"actor_label,omitempty"`
+		TS         uint64 `json:"ts_unix_ms"`
+		Summary    string `json:"summary"`
 	} `json:"events"`
 	NextCursor string `json:"next_cursor"`
 	HasMore    bool   `json:"has_more"`

@@ -37,17 +37,7 @@ func TestHandoffRoundTripThroughSync(t *testing.T) {
 	mustSync(t, a)
 	mustSync(t, b)
 
-	var show struct {
-		Issue struct {
-			Handoff *struct {
-				Done, Next, Blocker, Evidence, Actor, Head, Branch string
-				Dirty                                              bool
-			} `json:"handoff"`
-			Comments []struct {
-				Body string `json:"body"`
-			} `json:"comments"`
-		} `json:"issue"`
-	}
+	var show showOutput
 	mustJSON(t, b, &show, "issue", "show", id)
 	h := show.Issue.Handoff
 	if h == nil {

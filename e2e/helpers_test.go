@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,6 +131,66 @@ func mustJSON(t testing.TB, dir string, out any, args ...string) result {
 	return r
 }
 
+// decodeStrict decodes a JSON object into out, a pointer to one of this
+// package's own copies of an output type, both ways strictly: a key the
+// object has that the type lacks fails (DisallowUnknownFields), and so does
+// a field of the type (at the top level, embedded structs included) that
+// the object lacks, unless its tag says omitempty, which here means "may
+// be absent". Those copies are an independent decoder on purpose; this
+// keeps them from drifting from what grite prints.
+func decodeStrict(data []byte, out any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil {
+		return fmt.Errorf("decode strictly into %T: %w", out, err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &keys); err != nil {
+		return err
+	}
+	for _, name := range requiredKeys(reflect.TypeOf(out).Elem()) {
+		if _, ok := keys[name]; !ok {
+			return fmt.Errorf("%T has a field %q that the output lacks", out, name)
+		}
+	}
+	return nil
+}
+
+// requiredKeys are the JSON keys of a struct type's fields not tagged
+// omitempty, those of embedded structs included.
+func requiredKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		switch {
+		case f.Anonymous && name == "":
+			keys = append(keys, requiredKeys(f.Type)...)
+		case !f.IsExported() || name == "-" || strings.Contains(opts, "omitempty"):
+		case name == "":
+			keys = append(keys, f.Name)
+		default:
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
+
+// mustStrict runs grite with --json, requires success, and decodes data
+// into out with decodeStrict.
+func mustStrict(t testing.TB, dir string, out any, args ...string) result {
+	t.Helper()
+	env, r := gjson(t, dir, args...)
+	if !env.OK || r.code != 0 {
+		t.Fatalf("want success\n%s", r)
+	}
+	if err := decodeStrict(env.Data, out); err != nil {
+		t.Fatalf("%v\n%s", err, r)
+	}
+	return r
+}
+
 // mustFail runs grite with --json and requires the error code and exit code.
 func mustFail(t testing.TB, dir, code string, exit int, args ...string) errorObject {
 	t.Helper()
@@ -139,11 +201,15 @@ func mustFail(t testing.TB, dir, code string, exit int, args ...string) errorObj
 	return *env.Error
 }
 
+// writeResult is the data of a write (docs/cli.md, Data payloads).
 type writeResult struct {
-	IssueID string `json:"issue_id"`
-	EventID string `json:"event_id"`
-	State   string `json:"state"`
-	WALHead string `json:"wal_head"`
+	IssueID  string   `json:"issue_id"`
+	EventID  string   `json:"event_id"`
+	EventIDs []string `json:"event_ids,omitempty"`
+	State    string   `json:"state,omitempty"`
+	WALHead  string   `json:"wal_head"`
+	Changed  bool     `json:"changed"`
+	Message  string   `json:"message,omitempty"`
 }
 
 // create makes an issue and returns its ID.
@@ -311,6 +377,35 @@ type attachment struct {
 	MIME    string `json:"mime"`
 }
 
+type depJSON struct {
+	Target  string `json:"target"`
+	DepType string `json:"dep_type"`
+}
+
+// relation is a dependency edge seen from one issue, either direction.
+type relation struct {
+	Relation string `json:"relation"`
+	IssueID  string `json:"issue_id"`
+	DepType  string `json:"dep_type"`
+	Incoming bool   `json:"incoming"`
+	Title    string `json:"title"`
+	State    string `json:"state"`
+}
+
+// handoffJSON is a handoff comment's fields (issue show, a claim's previous).
+type handoffJSON struct {
+	EventID  string `json:"event_id"`
+	TS       uint64 `json:"ts_unix_ms"`
+	Done     string `json:"done"`
+	Next     string `json:"next"`
+	Blocker  string `json:"blocker,omitempty"`
+	Evidence string `json:"evidence,omitempty"`
+	Actor    string `json:"actor"`
+	Head     string `json:"head,omitempty"`
+	Branch   string `json:"branch,omitempty"`
+	Dirty    bool   `json:"dirty"`
+}
+
 type detail struct {
 	summary
 	Body        string       `json:"body"`
@@ -318,7 +413,10 @@ type detail struct {
 	Comments    []comment    `json:"comments"`
 	Links       []link       `json:"links"`
 	Attachments []attachment `json:"attachments"`
+	Deps        []depJSON    `json:"deps"`
+	Relations   []relation   `json:"relations,omitempty"`
 	EventCount  int          `json:"event_count"`
+	Handoff     *handoffJSON `json:"handoff,omitempty"`
 }
 
 type eventJSON struct {

@@ -8,7 +8,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -19,42 +18,8 @@ import (
 	"grite/wal"
 )
 
-// writeTreeCommit builds, with git plumbing in repo, a commit whose tree
-// holds exactly files (slash-separated paths to contents) with parent as its
-// only parent (none when empty), and returns it.
-func writeTreeCommit(t *testing.T, repo, parent string, files map[string][]byte) string {
-	t.Helper()
-	args := []string{"commit-tree", writeTree(t, repo, files), "-m", "WAL: 1 events from hostile"}
-	if parent != "" {
-		args = append(args, "-p", parent)
-	}
-	return testrepo.Git(t, repo, args...)
-}
-
-func writeTree(t *testing.T, repo string, files map[string][]byte) string {
-	t.Helper()
-	blobs := map[string][]byte{}
-	dirs := map[string]map[string][]byte{}
-	for p, data := range files {
-		if first, rest, ok := strings.Cut(p, "/"); ok {
-			if dirs[first] == nil {
-				dirs[first] = map[string][]byte{}
-			}
-			dirs[first][rest] = data
-		} else {
-			blobs[p] = data
-		}
-	}
-	var lines []string
-	for name, data := range blobs {
-		lines = append(lines, "100644 blob "+hashObject(t, repo, data)+"\t"+name)
-	}
-	for name, sub := range dirs {
-		lines = append(lines, "040000 tree "+writeTree(t, repo, sub)+"\t"+name)
-	}
-	sort.Strings(lines) // mktree sorts too; this keeps the input stable
-	return mktree(t, repo, strings.Join(lines, "\n"))
-}
+// hostileMessage is the message of the hostile remote's commits.
+const hostileMessage = "WAL: 1 events from hostile"
 
 // walMetaJSON is meta.json of a commit on prev holding chunk.
 func walMetaJSON(t *testing.T, actor event.ActorID, chunk []byte, prev string) []byte {
@@ -246,10 +211,10 @@ func TestHostileRemoteWALStopsThePullAtTheBadCommit(t *testing.T) {
 				name = tc.name + ", under an honest commit"
 			}
 			t.Run(name, func(t *testing.T) {
-				bad := writeTreeCommit(t, remote, base, tc.files(base))
+				bad := writeTreeCommit(t, remote, base, hostileMessage, tc.files(base))
 				head := bad
 				if buried {
-					head = writeTreeCommit(t, remote, bad, chunkFiles(t, stranger, honestChunk, honest.TS, bad))
+					head = writeTreeCommit(t, remote, bad, hostileMessage, chunkFiles(t, stranger, honestChunk, honest.TS, bad))
 				}
 				testrepo.Git(t, remote, "update-ref", "refs/grite/wal", head, good)
 				defer testrepo.Git(t, remote, "update-ref", "refs/grite/wal", good, head)

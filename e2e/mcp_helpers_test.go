@@ -299,13 +299,7 @@ type mcpList struct {
 }
 
 type mcpShow struct {
-	Issue struct {
-		detail
-		Deps []struct {
-			Target  string `json:"target"`
-			DepType string `json:"dep_type"`
-		} `json:"deps"`
-	} `json:"issue"`
+	Issue              detail  `json:"issue"`
 	CommentsTotal      int     `json:"comments_total"`
 	CommentsHasMore    bool    `json:"comments_has_more"`
 	CommentsNextCursor *string `json:"comments_next_cursor"`

@@ -15,13 +15,6 @@ import (
 // relSyncData is `grite sync --json` data with locks_lost in full.
 type relSyncData = syncOutput
 
-type relLockLost struct {
-	Resource      string `json:"resource"`
-	LocalOwner    string `json:"local_owner"`
-	Holder        string `json:"holder"`
-	ExpiresUnixMS uint64 `json:"expires_unix_ms"`
-}
-
 // An agent that claimed an issue and died (grite-mcp killed with SIGKILL,
 // so it never releases) blocks the issue only until its lease runs out:
 // the issue comes back to the ready queue of another actor by itself, and
@@ -199,7 +192,7 @@ func TestReliabilityOfflineClaimsFirstPushWins(t *testing.T) {
 // issue, the loser's own claim and the winner, and so does the message.
 func relRequireLost(t *testing.T, lost relSyncData, id string, loser, winner coordActor, args []string) {
 	t.Helper()
-	want := relLockLost{Resource: "issue:" + id, LocalOwner: loser.ID, Holder: winner.ID}
+	want := lockLost{Resource: "issue:" + id, LocalOwner: loser.ID, Holder: winner.ID}
 	if len(lost.LocksLost) != 1 || lost.LocksLost[0].Resource != want.Resource ||
 		lost.LocksLost[0].LocalOwner != want.LocalOwner || lost.LocksLost[0].Holder != want.Holder {
 		t.Fatalf("the loser's sync (%s %v) reports locks_lost %+v, want [%+v]", loser.Label, args, lost.LocksLost, want)

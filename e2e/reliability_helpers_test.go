@@ -308,7 +308,7 @@ func relRequireViewIsFold(t *testing.T, dir string, events []event.Event) {
 	}
 	requireIDs(t, dir, want)
 	for _, is := range issues {
-		var got mcpShow
+		var got showOutput
 		mustJSON(t, dir, &got, "issue", "show", is.ID.String())
 		g := got.Issue
 		var gotComments, wantComments, gotLinks, wantLinks, gotDeps, wantDeps []string

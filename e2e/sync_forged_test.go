@@ -2,15 +2,11 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"path"
 	"slices"
 	"strings"
 	"testing"
-
-	"golang.org/x/crypto/blake2b"
 
 	"grite/internal/testrepo"
 )
@@ -41,26 +37,6 @@ func readWALChunk(t *testing.T, repo, commit string) walChunk {
 		t.Fatal(err)
 	}
 	return walChunk{dir: path.Dir(bin), data: objs[0], actor: meta.ActorID}
-}
-
-func chunkHashHex(data []byte) string {
-	sum := blake2b.Sum256(data)
-	return hex.EncodeToString(sum[:])
-}
-
-// commitForgedChunk writes, with git plumbing in repo, a WAL commit on top
-// of parent holding data as its chunk, with metaHash as meta.json's
-// chunk_hash and fileHash as the chunk's file name, and returns it.
-func commitForgedChunk(t *testing.T, repo, parent string, c walChunk, data []byte, metaHash, fileHash string) string {
-	t.Helper()
-	meta := fmt.Sprintf("{\n  \"schema_version\": 1,\n  \"actor_id\": %q,\n  \"chunk_hash\": %q,\n  \"prev_wal\": %q\n}", c.actor, metaHash, parent)
-	tree := mktree(t, repo, "100644 blob "+hashObject(t, repo, data)+"\t"+fileHash+".bin")
-	parts := strings.Split(c.dir, "/") // events, YYYY, MM, DD
-	for i := len(parts) - 1; i >= 1; i-- {
-		tree = mktree(t, repo, "040000 tree "+tree+"\t"+parts[i])
-	}
-	root := mktree(t, repo, "100644 blob "+hashObject(t, repo, []byte(meta))+"\tmeta.json\n040000 tree "+tree+"\tevents")
-	return testrepo.Git(t, repo, "commit-tree", root, "-p", parent, "-m", "WAL: 1 events from "+c.actor[:8])
 }
 
 func TestSyncRejectsForgedRemoteCommitsAndKeepsLocalWork(t *testing.T) {
@@ -108,7 +84,8 @@ func TestSyncRejectsForgedRemoteCommitsAndKeepsLocalWork(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, metaHash, fileHash := tc.forge()
-			bad := commitForgedChunk(t, remote, good, src, data, metaHash, fileHash)
+			bad := writeChunkCommit(t, remote, good, handChunk{actor: src.actor, dir: src.dir, data: data,
+				metaHash: metaHash, fileHash: fileHash, message: "WAL: 1 events from " + src.actor[:8]})
 			testrepo.Git(t, remote, "update-ref", "refs/grite/wal", bad, good)
 			defer testrepo.Git(t, remote, "update-ref", "refs/grite/wal", good, bad)
 

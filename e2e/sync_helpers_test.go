@@ -21,22 +21,31 @@ import (
 
 // syncOutput is the data of `grite sync --json` (docs/cli.md decision 4).
 type syncOutput struct {
-	Pulled        bool          `json:"pulled"`
-	Pushed        bool          `json:"pushed"`
-	WALHead       string        `json:"wal_head"`
-	RemoteWALHead string        `json:"remote_wal_head"`
-	Remote        string        `json:"remote"`
-	EventsPulled  int           `json:"events_pulled"`
-	EventsPushed  int           `json:"events_pushed"`
-	EventsRebased int           `json:"events_rebased"`
-	Rebased       bool          `json:"rebased"`
-	RemoteEmpty   bool          `json:"remote_was_empty"`
-	Retries       int           `json:"retries"`
-	Attempts      int           `json:"attempts"`
-	LocksLost     []relLockLost `json:"locks_lost"`
-	Message       string        `json:"message"`
-	// Warnings are on stderr too; --json adds them to data.
-	Warnings []string `json:"warnings"`
+	Pulled        bool       `json:"pulled"`
+	Pushed        bool       `json:"pushed"`
+	WALHead       string     `json:"wal_head"`
+	RemoteWALHead string     `json:"remote_wal_head"`
+	Remote        string     `json:"remote"`
+	EventsPulled  int        `json:"events_pulled"`
+	EventsPushed  int        `json:"events_pushed"`
+	EventsRebased int        `json:"events_rebased"`
+	Rebased       bool       `json:"rebased"`
+	RemoteEmpty   bool       `json:"remote_was_empty"`
+	Retries       int        `json:"retries"`
+	Attempts      int        `json:"attempts"`
+	LocksLost     []lockLost `json:"locks_lost"`
+	Message       string     `json:"message"`
+	// Warnings are on stderr too; --json adds them to data when there
+	// are any.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// lockLost is a claim or lock this clone lost to the remote's.
+type lockLost struct {
+	Resource      string `json:"resource"`
+	LocalOwner    string `json:"local_owner"`
+	Holder        string `json:"holder"`
+	ExpiresUnixMS uint64 `json:"expires_unix_ms"`
 }
 
 // syncRemoteAndClones makes a bare remote and n clones of it. Each clone
@@ -51,21 +60,12 @@ func syncRemoteAndClones(t *testing.T, n int) (remote string, clones []string) {
 }
 
 // mustSync runs `grite sync --json` with extra flags and requires success.
-// It decodes strictly: a field the output gained or renamed that this
-// independent copy of its type lacks fails the test, so the copy cannot
-// drift from what grite prints.
+// It decodes strictly (decodeStrict), so the copy of the output type
+// cannot drift from what grite prints.
 func mustSync(t *testing.T, dir string, flags ...string) syncOutput {
 	t.Helper()
 	var out syncOutput
-	env, r := gjson(t, dir, append([]string{"sync"}, flags...)...)
-	if !env.OK || r.code != 0 {
-		t.Fatalf("want success\n%s", r)
-	}
-	dec := json.NewDecoder(bytes.NewReader(env.Data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&out); err != nil {
-		t.Fatalf("decode sync output strictly: %v\n%s", err, r)
-	}
+	mustStrict(t, dir, &out, append([]string{"sync"}, flags...)...)
 	return out
 }
 
@@ -279,4 +279,25 @@ func twoClonesSharing(t *testing.T, title string) (remote, a, b, issue string) {
 	mustSync(t, a)
 	mustSync(t, b)
 	return remote, a, b, issue
+}
+
+// raceAfterFetch makes clone fetch from origin through an upload-pack
+// wrapper that, once a fetch is served, has rival comment on issue and
+// sync: another clone pushing between this clone's fetch and its push.
+// times > 0 limits it to the first that many fetches. (The rival's output
+// is discarded: the wrapper's stdout is the protocol.)
+func raceAfterFetch(t *testing.T, clone, rival, issue string, times int) {
+	t.Helper()
+	bin := testrepo.BuildBinaries(t).Grite
+	dir := t.TempDir()
+	script := "#!/bin/sh\ngit upload-pack \"$@\" || exit $?\n"
+	if times > 0 {
+		script += fmt.Sprintf("n=$(cat %[1]q 2>/dev/null || echo 0)\n[ \"$n\" -ge %[2]d ] && exit 0\necho $((n+1)) >%[1]q\n", filepath.Join(dir, "count"), times)
+	}
+	script += fmt.Sprintf("(unset GIT_DIR GIT_PROTOCOL; cd %q && %q issue comment %s --body \"rival was faster\" && %q sync) >/dev/null 2>&1\n", rival, bin, issue, bin)
+	wrapper := filepath.Join(dir, "upload-pack-then-race")
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testrepo.Git(t, clone, "config", "remote.origin.uploadpack", wrapper)
 }

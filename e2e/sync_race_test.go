@@ -20,21 +20,11 @@ func TestSyncPushThatKeepsLosingTheRaceIsConflict(t *testing.T) {
 	t.Parallel()
 	_, clones := syncRemoteAndClones(t, 2)
 	a, rival := clones[0], clones[1]
-	bin := testrepo.BuildBinaries(t).Grite
 	x := create(t, a, "shared")
 	mustSync(t, a)
 	mustSync(t, rival)
 
-	wrapper := filepath.Join(t.TempDir(), "upload-pack-then-race")
-	script := fmt.Sprintf(`#!/bin/sh
-git upload-pack "$@" || exit $?
-# The fetch is served; now the rival wins the race (stdout is the protocol).
-(unset GIT_DIR GIT_PROTOCOL; cd %q && %q issue comment %s --body "rival was faster" && %q sync) >/dev/null 2>&1
-`, rival, bin, x, bin)
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	testrepo.Git(t, a, "config", "remote.origin.uploadpack", wrapper)
+	raceAfterFetch(t, a, rival, x, 0)
 
 	mine := create(t, a, "mine")
 	mustJSON(t, a, nil, "issue", "comment", x, "--body", "my comment")

@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"grite/internal/testrepo"
@@ -49,25 +46,12 @@ func TestSyncRetriesCountRebasedEventsOnce(t *testing.T) {
 	t.Parallel()
 	_, clones := syncRemoteAndClones(t, 2)
 	a, rival := clones[0], clones[1]
-	bin := testrepo.BuildBinaries(t).Grite
 	x := create(t, a, "shared")
 	mustSync(t, a)
 	mustSync(t, rival)
 
 	// After each of the first two fetches it serves, the rival pushes.
-	dir := t.TempDir()
-	wrapper := filepath.Join(dir, "upload-pack-then-race")
-	script := fmt.Sprintf(`#!/bin/sh
-git upload-pack "$@" || exit $?
-n=$(cat %[1]q 2>/dev/null || echo 0)
-[ "$n" -ge 2 ] && exit 0
-echo $((n+1)) >%[1]q
-(unset GIT_DIR GIT_PROTOCOL; cd %[2]q && %[3]q issue comment %[4]s --body "rival was faster" && %[3]q sync) >/dev/null 2>&1
-`, filepath.Join(dir, "count"), rival, bin, x)
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	testrepo.Git(t, a, "config", "remote.origin.uploadpack", wrapper)
+	raceAfterFetch(t, a, rival, x, 2)
 	mustJSON(t, a, nil, "issue", "comment", x, "--body", "mine 1")
 	mustJSON(t, a, nil, "issue", "comment", x, "--body", "mine 2")
 

@@ -12,6 +12,8 @@ package gitsync
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -111,7 +113,39 @@ func (s *Syncer) TrackingRef() string { return s.tracking(wal.Ref) }
 // tracking names where the remote's ref (or ref prefix) under refs/grite/
 // is kept here: refs/grite/X -> refs/grite/remotes/<remote>/X.
 func (s *Syncer) tracking(name string) string {
-	return "refs/grite/remotes/" + s.cfg.Remote + "/" + strings.TrimPrefix(name, "refs/grite/")
+	return "refs/grite/remotes/" + trackingName(s.cfg.Remote) + "/" + strings.TrimPrefix(name, "refs/grite/")
+}
+
+// trackingName is how the remote is named in its tracking refs: a remote's
+// own name, or for a URL or path that cannot be part of a ref name (":",
+// "//", a leading "/", ".."), "url-" and a hash of it. As part of a ref
+// name, such a URL broke git fetch's refspec, or left a ref git refuses
+// to read.
+func trackingName(remote string) string {
+	if refNamePart(remote) {
+		return remote
+	}
+	sum := sha256.Sum256([]byte(remote))
+	return "url-" + hex.EncodeToString(sum[:8])
+}
+
+// refNamePart reports whether s may stand between two slashes of a ref
+// name (git check-ref-format's rules), slashes of its own included.
+func refNamePart(s string) bool {
+	if s == "" || strings.ContainsAny(s, ":\\ ~^?*[\x7f") || strings.Contains(s, "..") || strings.Contains(s, "@{") {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < 0x20 {
+			return false
+		}
+	}
+	for _, part := range strings.Split(s, "/") {
+		if part == "" || part[0] == '.' || strings.HasSuffix(part, ".lock") || strings.HasSuffix(part, ".") {
+			return false
+		}
+	}
+	return s != "@"
 }
 
 // Result accumulates what a pull and/or push did.

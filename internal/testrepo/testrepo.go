@@ -77,6 +77,22 @@ func Env() []string {
 	)
 }
 
+// IsolateProcess gives this test process the environment of Env(), for
+// packages whose code runs git itself (gitsync): no user or system config
+// and a fixed identity. Call it from TestMain, before any test runs.
+func IsolateProcess() {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "GIT_") || strings.HasPrefix(k, "GRITE_") {
+			os.Unsetenv(k)
+		}
+	}
+	for _, kv := range Env() {
+		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "GIT_") || strings.HasPrefix(k, "GRITE_") {
+			os.Setenv(k, v)
+		}
+	}
+}
+
 // New makes a fresh non-bare repository with one commit on main and returns
 // its working tree path.
 func New(t testing.TB) string {
