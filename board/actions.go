@@ -41,7 +41,11 @@ func (srv *Server) comment(w http.ResponseWriter, r *http.Request) {
 
 func (srv *Server) setState(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	st := event.State(r.PostForm.Get("state"))
+	st, err := event.ParseState(r.PostForm.Get("state"))
+	if err != nil {
+		srv.renderIssue(w, r, id, issueData{}, tools.InvalidArgs("%v", err))
+		return
+	}
 	srv.apply(w, r, id, event.StateChanged{State: st}, issueData{})
 }
 

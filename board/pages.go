@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -267,11 +266,16 @@ func (srv *Server) actorsPage(w http.ResponseWriter, r *http.Request) {
 	srv.render(w, r, "actors", p, http.StatusOK)
 }
 
-// splitNames reads a list typed into one field: commas or spaces.
+// splitNames reads a list typed into one field, comma separated (a label
+// cannot hold a comma, but may hold spaces).
 func splitNames(s string) []string {
-	f := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
-	sort.Strings(f)
-	return f
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // asToolError is err as the taxonomy's error.
