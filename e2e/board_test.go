@@ -5,6 +5,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,3 +234,38 @@ func TestBoardScreenshot(t *testing.T) {
 		}
 	}
 }
+
+func TestServeOffLoopbackNeedsAToken(t *testing.T) {
+	dir, _ := newRepo(t)
+	e := mustFail(t, dir, "invalid_args", 2, "serve", "--addr", "0.0.0.0:0")
+	if !strings.Contains(e.Message, "needs --token") {
+		t.Errorf("message %q", e.Message)
+	}
+	mustFail(t, dir, "invalid_args", 2, "serve", "--addr", "nonsense")
+
+	srv := startBoard(t, dir, "--token", "auto")
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := u.Query().Get("token")
+	if len(token) != 32 {
+		t.Fatalf("printed URL %s carries no generated token", srv.URL)
+	}
+	bare := strings.TrimSuffix(strings.SplitN(srv.URL, "?", 2)[0], "/")
+	for _, tc := range []struct {
+		path string
+		want int
+	}{{"/", 401}, {"/live", 401}, {"/static/board.css", 401}, {"/?token=" + token, 303}} {
+		resp, err := noRedirect.Get(bare + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET %s: %d, want %d", tc.path, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
