@@ -29,7 +29,7 @@ func TestPurePackagesHaveNoIO(t *testing.T) {
 }
 
 func TestEdgesReachStorageOnlyThroughTools(t *testing.T) {
-	for _, pkg := range []string{"grite/cmd/grite", "grite/cmd/grite-mcp", "grite/mcp"} {
+	for _, pkg := range []string{"grite/cmd/grite", "grite/cmd/grite-mcp", "grite/mcp", "grite/board"} {
 		out, err := exec.Command("go", "list", "-f", `{{join .Imports " "}}`, pkg).Output()
 		if err != nil {
 			t.Fatalf("go list %s: %v", pkg, err)

@@ -83,12 +83,12 @@ func Env() []string {
 func IsolateProcess() {
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "GIT_") || strings.HasPrefix(k, "GRITE_") {
-			os.Unsetenv(k)
+			_ = os.Unsetenv(k)
 		}
 	}
 	for _, kv := range Env() {
 		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "GIT_") || strings.HasPrefix(k, "GRITE_") {
-			os.Setenv(k, v)
+			_ = os.Setenv(k, v)
 		}
 	}
 }
