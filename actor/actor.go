@@ -264,9 +264,25 @@ func (d Dir) DataDirs() ([]string, error) {
 const inUseName = "in-use.lock"
 
 // Hold marks a's data as in use until release is called (or the process
-// ends): Remove leaves it alone meanwhile.
+// ends): Remove leaves it alone meanwhile. It also records the time as the
+// actor's last use (LastUsed).
 func (a *Actor) Hold() (release func(), err error) {
-	return filelock.Shared(filepath.Join(a.DataDir, inUseName))
+	path := filepath.Join(a.DataDir, inUseName)
+	release, err = filelock.Shared(path)
+	if err == nil {
+		now := time.Now()
+		_ = os.Chtimes(path, now, now) // activity is informational
+	}
+	return release, err
+}
+
+// LastUsed is when a session last held a's data (see Hold).
+func (a *Actor) LastUsed() (time.Time, bool) {
+	fi, err := os.Stat(filepath.Join(a.DataDir, inUseName))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return fi.ModTime(), true
 }
 
 // InUse reports whether a session holds a's data (see Hold).

@@ -151,9 +151,10 @@ func randomHex(t *testing.T, n int) string {
 	return hex.EncodeToString(b)
 }
 
-func viewPath(t *testing.T, dir, actorID string) string {
+// viewPath is the clone's view, which all its actors share.
+func viewPath(t *testing.T, dir string) string {
 	t.Helper()
-	return filepath.Join(gitDir(t, dir), "grite", "actors", actorID, "view.db")
+	return filepath.Join(gitDir(t, dir), "grite", "view.db")
 }
 
 // removeViewFiles removes the view at db with its -wal and -shm files.
@@ -168,13 +169,13 @@ func removeViewFiles(t *testing.T, db string) {
 
 func TestViewIsRebuiltSilentlyWhenMissingOrGarbage(t *testing.T) {
 	t.Parallel()
-	dir, actorID := newRepo(t)
+	dir, _ := newRepo(t)
 	ids := []string{create(t, dir, "one", "--label", "a"), create(t, dir, "two")}
 	mustJSON(t, dir, nil, "issue", "comment", ids[0], "--body", "hello")
 	mustJSON(t, dir, nil, "issue", "close", ids[1])
 	want := list(t, dir)
 	commits := walCount(t, dir)
-	db := viewPath(t, dir, actorID)
+	db := viewPath(t, dir)
 
 	for _, tc := range []struct {
 		name   string
@@ -222,14 +223,13 @@ func TestViewIsRebuiltSilentlyWhenMissingOrGarbage(t *testing.T) {
 
 // A create whose view cannot be opened at all (a directory where the file
 // belongs, so it cannot be recreated either) still writes the issue: the
-// view is a cache, so the command succeeds, warns on stderr, and every
-// other actor sees the issue. Once the obstacle is gone the view is
-// rebuilt with it.
+// view is a cache, so the command succeeds and warns on stderr. Once the
+// obstacle is gone the view is rebuilt with it.
 func TestCreateWithAnUnopenableView(t *testing.T) {
 	t.Parallel()
-	dir, actorID := newRepo(t)
+	dir, _ := newRepo(t)
 	first := create(t, dir, "before")
-	db := viewPath(t, dir, actorID)
+	db := viewPath(t, dir)
 	removeViewFiles(t, db)
 	if err := os.MkdirAll(filepath.Join(db, "in-the-way"), 0o755); err != nil {
 		t.Fatal(err)
@@ -242,11 +242,6 @@ func TestCreateWithAnUnopenableView(t *testing.T) {
 	if walHead(t, dir) != w.WALHead {
 		t.Fatalf("WAL at %s, create reported %s", walHead(t, dir), w.WALHead)
 	}
-	var other struct {
-		ActorID string `json:"actor_id"`
-	}
-	mustJSON(t, dir, &other, "actor", "init", "--label", "other")
-	requireIDs(t, dir, []string{first, w.IssueID}, "--actor", other.ActorID)
 	if err := os.RemoveAll(db); err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 // sound.
 func TestReadOnlyCommandsLeaveTheViewToTheExit(t *testing.T) {
 	t.Parallel()
-	dir, actorID := newRepo(t)
-	view := viewPath(t, dir, actorID)
+	dir, _ := newRepo(t)
+	view := viewPath(t, dir)
 	// requireEmptyLog checks that both files are there, the log empty: no
 	// frame waits to be checkpointed, and nothing was removed.
 	requireEmptyLog := func(after string) {

@@ -242,13 +242,12 @@ var ActorList = Op[NoInput, ActorListOutput]{
 }
 
 // activeInfo is a's info with its last activity: its last event, the
-// last write to its view (a session catching up or writing) or its
-// creation, whichever is latest.
+// last session that used it or its creation, whichever is latest.
 func activeInfo(a *actor.Actor, lastEvent map[string]uint64) ActorInfo {
 	info := actorInfo(a)
 	info.LastEventTS = lastEvent[info.ActorID]
 	info.LastActiveTS = max(info.CreatedTS, info.LastEventTS)
-	if t, ok := lastWrite(viewFile(a.DataDir)); ok {
+	if t, ok := a.LastUsed(); ok {
 		info.LastActiveTS = max(info.LastActiveTS, uint64(t.UnixMilli()))
 	}
 	return info

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -61,6 +62,16 @@ func (r *coordRepo) agent(label string) *coordAgent {
 	}
 	r.t.Cleanup(func() { s.Close() })
 	return &coordAgent{t: r.t, s: s, id: info.ActorID, label: label}
+}
+
+// open opens another session of an existing actor; the caller closes it.
+func (r *coordRepo) open(actorID string) *tools.Session {
+	r.t.Helper()
+	s, err := tools.Open(context.Background(), tools.OpenOptions{Dir: r.dir, Selection: actor.Selection{ActorID: actorID}, Now: r.clock.Now})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return s
 }
 
 func coordCall[I, O any](a *coordAgent, op tools.Op[I, O], in I) (O, error) {
@@ -500,19 +511,24 @@ func TestLockPolicyRequireRefusesWritesOnAnotherActorsClaim(t *testing.T) {
 }
 
 // Two writers whose views have not seen each other's edge can close a
-// cycle (as two clones can before they sync): it is kept, and doctor and
-// dep topo report it.
+// cycle (two clones before they sync): it is kept, and doctor and dep topo
+// report it.
 func TestDepCycleFromStaleViewsIsReportedByDoctor(t *testing.T) {
 	r := newCoordRepo(t)
-	a, b := r.agent("agentA"), r.agent("agentB")
+	a := r.agent("agentA")
 	x, y := a.create("X"), a.create("Y")
-	coordMust(b, tools.IssueList, tools.IssueListInput{}) // B's view now knows both
+	// B works in a clone of A's repository and has pulled both issues.
+	r2 := &coordRepo{t: t, dir: filepath.Join(t.TempDir(), "clone"), clock: r.clock}
+	testrepo.Git(t, filepath.Dir(r2.dir), "clone", "-q", r.dir, r2.dir)
+	b := r2.agent("agentB")
+	coordMust(b, tools.Sync, tools.SyncInput{Mode: "pull"})
 	coordMust(a, tools.IssueDep, tools.DepInput{ID: x, Target: y, Type: "depends_on", Action: "add"})
-	// B writes without catching up, so its cycle check cannot see A's edge.
+	// B's cycle check cannot see A's edge, which it has not pulled.
 	ctx := context.Background()
 	if _, err := tools.IssueDep.Call(ctx, b.s, tools.DepInput{ID: x, Target: y, Type: "blocks", Action: "add"}); err != nil {
 		t.Fatalf("B's edge with a stale view: %v", err)
 	}
+	coordMust(b, tools.Sync, tools.SyncInput{})
 
 	if err := a.s.CatchUp(ctx); err != nil {
 		t.Fatal(err)
@@ -540,6 +556,7 @@ func TestDepCycleFromStaleViewsIsReportedByDoctor(t *testing.T) {
 	}
 
 	coordMust(b, tools.IssueDep, tools.DepInput{ID: x, Target: y, Type: "blocks", Action: "remove"})
+	coordMust(b, tools.Sync, tools.SyncInput{})
 	if err := a.s.CatchUp(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -18,24 +18,44 @@ import (
 	"grite/wal"
 )
 
-// viewFile is the view database in an actor's data directory.
-func viewFile(dataDir string) string { return filepath.Join(dataDir, "view.db") }
+// viewFile is the view database in a directory: the clone's grite
+// directory, or (before views were shared) an actor's data directory.
+func viewFile(dir string) string { return filepath.Join(dir, "view.db") }
 
-// openView opens a's view. A view that does not exist yet is first seeded
-// from the most recently used view of another actor of this clone (see
-// store.Seed): a new actor, such as every unlabelled MCP session, then
-// catches up from where that view is instead of folding the whole WAL.
-// Seeding is only a shortcut: if no view can seed, the new view is built
-// from the WAL as before.
+// openView opens the clone's view, which every actor and process of the
+// clone shares: it holds nothing of any actor (only what the WAL and the
+// lock refs say), so one copy serves all, and each event is applied once
+// rather than once per actor. The first open seeds it from the most recently
+// used view of an actor of this clone (where views lived before; see
+// store.Seed) instead of folding the whole WAL; if none can seed, it is
+// built from the WAL. Views left in actors' data directories are then
+// unused: the actor's own one is removed as it opens (an older grite still
+// running on it keeps its open file).
 func openView(ctx context.Context, g actor.Dir, a *actor.Actor) (*store.Store, error) {
-	path := viewFile(a.DataDir)
+	path := viewFile(string(g))
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		seedView(ctx, g, path)
 	}
-	return store.Open(ctx, path)
+	st, err := store.Open(ctx, path)
+	if err == nil && a != nil {
+		removeOldView(a.DataDir)
+	}
+	return st, err
 }
 
-// seedView copies into path the freshest view of the clone that will copy.
+// removeOldView removes a view left in an actor's data directory.
+func removeOldView(dataDir string) {
+	old := viewFile(dataDir)
+	if _, err := os.Lstat(old); err != nil {
+		return
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(old + suffix) // a leftover only wastes space
+	}
+}
+
+// seedView copies into path the freshest view of an actor of the clone
+// that will copy.
 func seedView(ctx context.Context, g actor.Dir, path string) {
 	dirs, err := g.DataDirs()
 	if err != nil {
@@ -48,9 +68,6 @@ func seedView(ctx context.Context, g actor.Dir, path string) {
 	var cands []candidate
 	for _, d := range dirs {
 		p := viewFile(d)
-		if p == path {
-			continue
-		}
 		used, ok := lastWrite(p)
 		if ok {
 			cands = append(cands, candidate{p, used})

@@ -47,7 +47,7 @@ func TestWriteFirstCreate(t *testing.T) {
 			removeView(t, a)
 			// A non-empty directory where the file belongs: SQLite cannot
 			// open it and the view cannot be recreated.
-			if err := os.MkdirAll(filepath.Join(a.s.Actor.DataDir, "view.db", "x"), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Join(string(a.s.Grite), "view.db", "x"), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			return nil
@@ -129,10 +129,11 @@ func TestWriteFirstRefusedInput(t *testing.T) {
 	}
 }
 
+// removeView removes the clone's view (which every actor shares).
 func removeView(t *testing.T, a *coordAgent) {
 	t.Helper()
 	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if err := os.Remove(filepath.Join(a.s.Actor.DataDir, "view.db"+suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(filepath.Join(string(a.s.Grite), "view.db"+suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Fatal(err)
 		}
 	}
