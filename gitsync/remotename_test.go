@@ -65,15 +65,15 @@ func TestTrackingNameIsAValidRefNamePart(t *testing.T) {
 		{"a b", false},
 		{"@", false},
 	} {
-		got := trackingName(tc.remote)
+		got := TrackingName(tc.remote)
 		if kept := got == tc.remote; kept != tc.kept {
-			t.Errorf("trackingName(%q) = %q, kept %v, want %v", tc.remote, got, kept, tc.kept)
+			t.Errorf("TrackingName(%q) = %q, kept %v, want %v", tc.remote, got, kept, tc.kept)
 		}
 		if _, err := testrepo.GitErr(".", "check-ref-format", "refs/grite/remotes/"+got+"/wal"); err != nil {
-			t.Errorf("trackingName(%q) = %q: not a valid ref name part", tc.remote, got)
+			t.Errorf("TrackingName(%q) = %q: not a valid ref name part", tc.remote, got)
 		}
 	}
-	if trackingName("/a/x.git") == trackingName("/b/x.git") {
+	if TrackingName("/a/x.git") == TrackingName("/b/x.git") {
 		t.Error("two paths share one tracking name")
 	}
 }

@@ -113,15 +113,15 @@ func (s *Syncer) TrackingRef() string { return s.tracking(wal.Ref) }
 // tracking names where the remote's ref (or ref prefix) under refs/grite/
 // is kept here: refs/grite/X -> refs/grite/remotes/<remote>/X.
 func (s *Syncer) tracking(name string) string {
-	return "refs/grite/remotes/" + trackingName(s.cfg.Remote) + "/" + strings.TrimPrefix(name, "refs/grite/")
+	return "refs/grite/remotes/" + TrackingName(s.cfg.Remote) + "/" + strings.TrimPrefix(name, "refs/grite/")
 }
 
-// trackingName is how the remote is named in its tracking refs: a remote's
+// TrackingName is how the remote is named in its tracking refs: a remote's
 // own name, or for a URL or path that cannot be part of a ref name (":",
 // "//", a leading "/", ".."), "url-" and a hash of it. As part of a ref
 // name, such a URL broke git fetch's refspec, or left a ref git refuses
 // to read.
-func trackingName(remote string) string {
+func TrackingName(remote string) string {
 	if refNamePart(remote) {
 		return remote
 	}

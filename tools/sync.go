@@ -311,7 +311,7 @@ func syncMessage(mode string, o SyncOutput, nothing bool) string {
 // refetchCommand is the git command that fetches the remote's grite refs
 // whole into the tracking refs, as grite's own fetch names them.
 func refetchCommand(remote string) string {
-	t := "refs/grite/remotes/" + remote + "/"
+	t := "refs/grite/remotes/" + gitsync.TrackingName(remote) + "/"
 	return "git fetch --refetch --no-filter " + remote + " '+refs/grite/wal*:" + t + "wal*' '+refs/grite/snapshots/*:" + t + "snapshots/*' '+refs/grite/locks/*:" + t + "locks/*'"
 }
 
