@@ -160,13 +160,16 @@ type ExportOutput struct {
 	Events  []EventJSON   `json:"events"`
 	// Markdown is set for --format md.
 	Markdown string `json:"markdown,omitempty"`
+	// BeadsJSONL is set for --format beads-jsonl (then Issues and Events
+	// are empty).
+	BeadsJSONL string `json:"beads_jsonl,omitempty"`
 }
 
 // Export renders the tracker; since (a ms timestamp or an event ID) limits
 // the events listed and the issues to those updated at or after it.
 func Export(ctx context.Context, s *Session, format, since string) (ExportOutput, error) {
-	if format != "json" && format != "md" {
-		return ExportOutput{}, newErr(CodeInvalidArgs, "--format must be json or md, got %q", format)
+	if format != "json" && format != "md" && format != FormatBeadsJSONL {
+		return ExportOutput{}, newErr(CodeInvalidArgs, "--format must be json, md or %s, got %q", FormatBeadsJSONL, format)
 	}
 	var sinceTS uint64
 	if since != "" {
@@ -185,15 +188,19 @@ func Export(ctx context.Context, s *Session, format, since string) (ExportOutput
 			return ExportOutput{}, newErr(CodeInvalidArgs, "--since must be a ms timestamp or a 64-hex event ID")
 		}
 	}
-	all, err := s.Store.AllEvents(ctx)
-	if err != nil {
-		return ExportOutput{}, err
-	}
 	head, err := s.WAL.Head()
 	if err != nil {
 		return ExportOutput{}, err
 	}
 	out := ExportOutput{WALHead: hashOrEmpty(head), Since: sinceTS, Issues: []IssueDetail{}, Events: []EventJSON{}}
+	if format == FormatBeadsJSONL {
+		out.BeadsJSONL, err = s.exportBeads(ctx, sinceTS)
+		return out, err
+	}
+	all, err := s.Store.AllEvents(ctx)
+	if err != nil {
+		return ExportOutput{}, err
+	}
 	SortByVersion(all)
 	for i := range all {
 		if all[i].TS >= sinceTS {
