@@ -303,8 +303,12 @@ func (s *Session) createEvents(p *importPlan, now uint64) []event.Event {
 	for _, a := range src.Assignees {
 		add(created+1, event.AssigneeAdded{User: a})
 	}
+	// Comments come in version order: each after the one before, so that
+	// two of the same second keep the source's order.
+	prev := created
 	for _, c := range src.Comments {
-		add(tsAfter(c.CreatedMS, created), event.CommentAdded{Body: commentBody(src.Source, c)})
+		prev = tsAfter(c.CreatedMS, prev)
+		add(prev, event.CommentAdded{Body: commentBody(src.Source, c)})
 	}
 	if src.Closed {
 		closed := tsAfter(src.ClosedMS, created)
@@ -406,6 +410,10 @@ func (s *Session) updateEvents(p *importPlan, now uint64) []event.Event {
 	if src.Closed && src.CloseReason != "" {
 		want = append(want, foreign.CloseReasonPrefix+src.CloseReason)
 	}
+	prevComment := cur.CreatedTS
+	if n := len(cur.Comments); n > 0 {
+		prevComment = cur.Comments[n-1].TS
+	}
 	for i, body := range want {
 		if have[body] > 0 {
 			have[body]--
@@ -413,8 +421,9 @@ func (s *Session) updateEvents(p *importPlan, now uint64) []event.Event {
 		}
 		ts := at
 		if i < len(src.Comments) {
-			ts = tsAfter(src.Comments[i].CreatedMS, cur.CreatedTS)
+			ts = tsAfter(src.Comments[i].CreatedMS, prevComment)
 		}
+		prevComment = ts
 		add(ts, event.CommentAdded{Body: body})
 	}
 	links := map[string]bool{}
