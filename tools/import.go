@@ -188,15 +188,20 @@ func (s *Session) importIssues(ctx context.Context, in ImportInput, parsed forei
 		out.Issues = append(out.Issues, ImportedIssue{SourceID: p.src.ID, IssueID: p.id.String(), Action: action, Title: p.src.Title, Events: len(p.events) + len(p.deps)})
 	}
 	if !in.DryRun {
-		var err error
-		if _, out.Commits, err = s.appendGroups(ctx, groups, in.Progress); err != nil {
+		done, commits, err := s.appendGroups(ctx, groups, in.Progress)
+		if err == nil {
+			var n int
+			_, n, err = s.appendGroups(ctx, depGroups, nil)
+			commits += n
+		}
+		out.Commits = commits
+		if err != nil && ctx.Err() != nil {
+			return out, (&Error{Code: CodeInternal, Message: fmt.Sprintf("import interrupted after %d of %d issues to write (%s); what was written is whole and kept", done, len(groups), Plural(commits, "WAL commit")), cause: err}).
+				suggest("Run the same import again: it skips what is already here and writes the rest")
+		}
+		if err != nil {
 			return out, err
 		}
-		n := 0
-		if _, n, err = s.appendGroups(ctx, depGroups, nil); err != nil {
-			return out, err
-		}
-		out.Commits += n
 	}
 	head, err := s.WAL.Head()
 	if err != nil {
