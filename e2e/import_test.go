@@ -381,3 +381,31 @@ func TestImportInterruptedStopsBetweenCommits(t *testing.T) {
 	}
 	requireHealthy(t, dir)
 }
+
+// Two imports of one file started together create its issues once: the
+// second plans after the first has written.
+func TestImportTwoAtOnceCreateEachIssueOnce(t *testing.T) {
+	t.Parallel()
+	dir, _ := newRepo(t)
+	file := fixture(t, dir, "beads-export.jsonl")
+	results := make(chan importOutput, 2)
+	for range 2 {
+		go func() {
+			out, errOut, code := testrepo.RunGrite(t, dir, "import", "beads", file, "--json")
+			var env struct {
+				Data importOutput `json:"data"`
+			}
+			if err := json.Unmarshal([]byte(out), &env); err != nil || code != 0 {
+				t.Errorf("import: exit %d, %v\n%s\n%s", code, err, out, errOut)
+			}
+			results <- env.Data
+		}()
+	}
+	a, b := <-results, <-results
+	if a.Created+b.Created != 26 || a.Skipped+b.Skipped != 26 {
+		t.Errorf("created %d + %d, skipped %d + %d; want 26 created once", a.Created, b.Created, a.Skipped, b.Skipped)
+	}
+	if ids := listIDs(t, dir); len(ids) != 26 {
+		t.Errorf("%d issues, want 26", len(ids))
+	}
+}

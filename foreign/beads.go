@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -195,6 +196,13 @@ const (
 	beadsMaxTitle        = 500 // bytes; bd refuses longer titles
 )
 
+// The issue types and statuses every beads version accepts without
+// configuration; a label naming another stays a label on export.
+var (
+	beadsTypes    = []string{"bug", "feature", "task", "epic", "chore"}
+	beadsStatuses = []string{"in_progress", "blocked", "deferred"}
+)
+
 // BeadsJSONL writes issues as beads JSONL, one line each, in the form
 // `bd import` accepts: the labels ParseBeads derives from priority, type
 // and status go back to those fields (priority 2 and type task when an
@@ -224,9 +232,9 @@ func beadsRecord(iss Issue) beadsIssue {
 	for _, l := range iss.Labels {
 		if p, ok := parsePriorityLabel(l); ok {
 			priority = p
-		} else if t, ok := strings.CutPrefix(l, TypeLabelPrefix); ok && t != "" {
+		} else if t, ok := strings.CutPrefix(l, TypeLabelPrefix); ok && slices.Contains(beadsTypes, t) {
 			r.IssueType = t
-		} else if st, ok := strings.CutPrefix(l, StatusLabelPrefix); ok && st != "" {
+		} else if st, ok := strings.CutPrefix(l, StatusLabelPrefix); ok && slices.Contains(beadsStatuses, st) {
 			r.Status = st
 		} else {
 			r.Labels = append(r.Labels, l)

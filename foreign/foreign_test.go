@@ -3,6 +3,8 @@ package foreign
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
@@ -259,4 +261,18 @@ func FuzzParseGitHub(f *testing.F) {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+func TestBeadsJSONLKeepsUnknownTypesAndStatusesAsLabels(t *testing.T) {
+	out, err := BeadsJSONL([]Issue{{ID: "x-1", Title: "t", CreatedMS: 1000, Labels: []string{"status:review", "type:story", "type:bug", "status:blocked"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(out, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec["issue_type"] != "bug" || rec["status"] != "blocked" || fmt.Sprint(rec["labels"]) != "[status:review type:story]" {
+		t.Errorf("%s", out)
+	}
 }

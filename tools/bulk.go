@@ -19,10 +19,6 @@ const (
 	eventOverhead = 120
 )
 
-// BulkProgress is called after each commit of a bulk append with the
-// number of groups written so far.
-type BulkProgress func(groupsDone int)
-
 // appendGroups appends many events as few WAL commits. Each group (the
 // events of one issue, say) lands whole in one commit, so a commit is
 // the unit that an interruption keeps or loses; groups are packed into
@@ -32,7 +28,7 @@ type BulkProgress func(groupsDone int)
 // events sealed (signed, with a key), the compare-and-swap append, the
 // view updated. A cancelled ctx stops between commits: what was appended
 // stays, and done says how many groups that was.
-func (s *Session) appendGroups(ctx context.Context, groups [][]event.Event, progress BulkProgress) (done, commits int, err error) {
+func (s *Session) appendGroups(ctx context.Context, groups [][]event.Event) (done, commits int, err error) {
 	var batch []event.Event
 	batchBytes, batchGroups := 0, 0
 	flush := func() error {
@@ -47,9 +43,6 @@ func (s *Session) appendGroups(ctx context.Context, groups [][]event.Event, prog
 		}
 		commits++
 		done += batchGroups
-		if progress != nil {
-			progress(done)
-		}
 		batch, batchBytes, batchGroups = nil, 0, 0
 		return nil
 	}

@@ -23,9 +23,6 @@ type ImportInput struct {
 	RefPrefix string `json:"ref_prefix,omitempty"`
 	// DryRun reads and plans without writing anything.
 	DryRun bool `json:"dry_run,omitempty"`
-	// Progress, when set, hears after each WAL commit how many issues are
-	// written.
-	Progress BulkProgress `json:"-"`
 }
 
 // ImportOutput says what an import did (or, dry, would do).
@@ -72,7 +69,21 @@ var Import = Op[ImportInput, ImportOutput]{
 		if err != nil {
 			return ImportOutput{}, err
 		}
-		return s.importIssues(ctx, in, parsed)
+		if in.DryRun {
+			return s.importIssues(ctx, in, parsed)
+		}
+		// Imports of one repository take turns, each planning from a view
+		// that has every issue the one before wrote: two imports of one
+		// file at once would otherwise both create its issues.
+		var out ImportOutput
+		err = s.Repo.WithFileLock("import", func() error {
+			if err := s.CatchUp(ctx); err != nil {
+				return err
+			}
+			out, err = s.importIssues(ctx, in, parsed)
+			return err
+		})
+		return out, err
 	},
 }
 
@@ -188,10 +199,10 @@ func (s *Session) importIssues(ctx context.Context, in ImportInput, parsed forei
 		out.Issues = append(out.Issues, ImportedIssue{SourceID: p.src.ID, IssueID: p.id.String(), Action: action, Title: p.src.Title, Events: len(p.events) + len(p.deps)})
 	}
 	if !in.DryRun {
-		done, commits, err := s.appendGroups(ctx, groups, in.Progress)
+		done, commits, err := s.appendGroups(ctx, groups)
 		if err == nil {
 			var n int
-			_, n, err = s.appendGroups(ctx, depGroups, nil)
+			_, n, err = s.appendGroups(ctx, depGroups)
 			commits += n
 		}
 		out.Commits = commits
