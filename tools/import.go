@@ -249,6 +249,19 @@ func (s *Session) provenance(ctx context.Context, source string) (map[string]eve
 // checkImported applies the limits of a single write (docs/cli.md
 // decision 13) to everything an imported issue would write.
 func checkImported(src *foreign.Issue) error {
+	ids := []string{src.ID}
+	for _, d := range src.Deps {
+		ids = append(ids, d.Target)
+	}
+	for _, id := range ids {
+		// The ID goes into a link URL (docs/format.md §14).
+		if strings.ContainsAny(id, "# \t\r\n") || hasControl(id, false) {
+			return newErr(CodeInvalidArgs, "id %q cannot be recorded: it holds a space, a control character or '#'", clip(id))
+		}
+		if err := checkText("id", id, MaxURLBytes/2); err != nil {
+			return err
+		}
+	}
 	if err := checkTitle(src.Title); err != nil {
 		return err
 	}

@@ -230,13 +230,14 @@ func TestImportReportsMalformedRecordsAndImportsTheRest(t *testing.T) {
 	s := importSession(t, testrepo.New(t))
 	long := strings.Repeat("x", tools.MaxTitleBytes+1)
 	data := append(foreignFixture(t, "beads-malformed.jsonl"),
-		[]byte(`{"id":"bad-5","title":"`+long+`","status":"open"}`+"\n"+`{"id":"bad-6","title":"comma label","status":"open","labels":["a,b"]}`+"\n")...)
+		[]byte(`{"id":"bad-5","title":"`+long+`","status":"open"}`+"\n"+`{"id":"bad-6","title":"comma label","status":"open","labels":["a,b"]}`+"\n"+
+			`{"id":"bad 7","title":"space in id","status":"open"}`+"\n")...)
 	out := runImport(t, s, tools.ImportInput{Source: "beads", Data: data})
 	var lines []int
 	for _, e := range out.Errors {
 		lines = append(lines, e.Line)
 	}
-	if want := []int{2, 4, 6, 8, 9, 11, 12}; !slices.Equal(lines, want) {
+	if want := []int{2, 4, 6, 8, 9, 11, 12, 13}; !slices.Equal(lines, want) {
 		t.Errorf("error lines %v, want %v: %v", lines, want, out.Errors)
 	}
 	if out.Created != 3 || out.Ignored != 1 {
