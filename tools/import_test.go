@@ -200,7 +200,7 @@ func TestImportOfUpdatedSourceAddsWhatChanged(t *testing.T) {
 	later := "2026-12-05T13:00:00Z"
 	data = editBeads(t, data, "demo-219", func(r map[string]any) {
 		r["comments"] = []any{map[string]any{"id": "c1", "issue_id": "demo-219", "author": "Bob", "text": "Picked up.", "created_at": later}}
-		r["updated_at"] = later
+		r["updated_at"], r["title"] = later, "Backlog item 20, renamed"
 	})
 	data = editBeads(t, data, "demo-din", func(r map[string]any) {
 		r["status"], r["closed_at"], r["updated_at"], r["priority"] = "closed", later, later, 3
@@ -212,6 +212,9 @@ func TestImportOfUpdatedSourceAddsWhatChanged(t *testing.T) {
 	is := importedIssues(t, s, again)
 	if c := is["demo-219"].Comments; len(c) != 1 || c[0].Body != "From: Bob (beads)\n\nPicked up." {
 		t.Errorf("demo-219 comments %+v", c)
+	}
+	if title := is["demo-219"].Title; title != "Backlog item 20, renamed" {
+		t.Errorf("demo-219 title %q", title)
 	}
 	din := is["demo-din"]
 	if din.State != "closed" || !slices.Equal(din.Labels, []string{"backlog", "p3", "type:task"}) {
@@ -302,6 +305,23 @@ func TestImportGitBugMatchesGitBugsOwnListing(t *testing.T) {
 	again := runImport(t, s, tools.ImportInput{Source: "git-bug"})
 	if again.Created != 0 || again.Skipped != len(want) {
 		t.Errorf("again: created %d skipped %d", again.Created, again.Skipped)
+	}
+}
+
+func TestImportGitBugUnderAnotherRefPrefix(t *testing.T) {
+	dir := testrepo.New(t)
+	bundle, err := filepath.Abs(filepath.Join("..", "foreign", "testdata", "git-bug-repo.bundle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testrepo.Git(t, dir, "fetch", "-q", bundle, "refs/bugs/*:refs/remotes/upstream/bugs/*", "refs/identities/*:refs/identities/*")
+	s := importSession(t, dir)
+	if _, err := tools.Import.Call(context.Background(), s, tools.ImportInput{Source: "git-bug"}); tools.AsError(err) == nil || tools.AsError(err).Code != tools.CodeNotFound {
+		t.Errorf("no bugs under refs/bugs/: %v, want not_found", err)
+	}
+	out := runImport(t, s, tools.ImportInput{Source: "git-bug", RefPrefix: "refs/remotes/upstream/bugs"})
+	if out.Created != 5 || len(out.Errors) != 0 {
+		t.Errorf("created %d, errors %v", out.Created, out.Errors)
 	}
 }
 
