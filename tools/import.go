@@ -168,15 +168,19 @@ func (s *Session) importIssues(ctx context.Context, in ImportInput, parsed forei
 		if p.action == ImportCreated {
 			p.events = s.createEvents(p, now)
 		} else if p.current != nil {
-			p.events = s.updateEvents(p, now)
+			p.events = s.updateEvents(p)
 		}
 	}
 	// Dependencies go in after every issue exists, so that an interrupted
 	// import leaves no edge to an issue it never created; a re-run adds
 	// the missing edges.
 	var groups, depGroups [][]event.Event
+	waits, err := s.waitGraph(ctx)
+	if err != nil {
+		return out, err
+	}
 	for _, p := range plans {
-		p.deps = s.depEvents(p, ids, known, now)
+		p.deps = s.depEvents(p, ids, known, now, waits)
 		if len(p.events) > 0 {
 			groups = append(groups, p.events)
 		}
@@ -386,7 +390,7 @@ func depType(t string) event.DepType {
 // last import is newer, and a re-import does not undo it. Labels and
 // assignees the source no longer has are removed only for the derived
 // labels; others may have been added here.
-func (s *Session) updateEvents(p *importPlan, now uint64) []event.Event {
+func (s *Session) updateEvents(p *importPlan) []event.Event {
 	src, cur := p.src, p.current
 	var evs []event.Event
 	last := cur.UpdatedTS
@@ -464,14 +468,15 @@ func (s *Session) updateEvents(p *importPlan, now uint64) []event.Event {
 			add(tsAfter(0, cur.CreatedTS), event.LinkAdded{URL: u})
 		}
 	}
-	_ = now
 	return evs
 }
 
 // depEvents are the dependency edges p's source has and its issue lacks.
-// An edge removed in grite since is not added again. A target that is neither in this import nor imported before is left
+// An edge removed in grite since is not added again, and one that would
+// make issues wait for each other in a cycle is left out with a warning,
+// as 'grite issue dep add' refuses it. A target that is neither in this import nor imported before is left
 // out with a warning.
-func (s *Session) depEvents(p *importPlan, ids map[string]event.IssueID, known map[string]event.IssueID, now uint64) []event.Event {
+func (s *Session) depEvents(p *importPlan, ids map[string]event.IssueID, known map[string]event.IssueID, now uint64, waits waitGraph) []event.Event {
 	if p.action == ImportUpdated && p.current == nil {
 		return nil // its creation is not here yet: nothing to compare with
 	}
@@ -502,8 +507,53 @@ func (s *Session) depEvents(p *importPlan, ids map[string]event.IssueID, known m
 		if have[dep] || p.removed[dep] {
 			continue
 		}
+		if w, ok := crdt.WaitEdgeOf(p.id, tgt, dep.Type); ok {
+			if waits.reaches(w.To, w.From) {
+				s.warn(fmt.Sprintf("%s %s: dependency on %s left out: it would close a cycle of issues waiting for each other", p.src.Source, p.src.ID, d.Target))
+				continue
+			}
+			waits[w.From] = append(waits[w.From], w.To)
+		}
 		have[dep] = true
 		evs = append(evs, s.importEvent(p.id, created+1, event.DependencyAdded{Target: dep.Target, Type: dep.Type}))
 	}
 	return evs
+}
+
+// waitGraph is who waits for whom (blocks and depends_on edges, docs/format.md §10).
+type waitGraph map[event.IssueID][]event.IssueID
+
+// waitGraph reads the edges the view has.
+func (s *Session) waitGraph(ctx context.Context) (waitGraph, error) {
+	edges, err := s.Store.AllDeps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g := waitGraph{}
+	for _, w := range waitEdges(edges) {
+		g[w.From] = append(g[w.From], w.To)
+	}
+	return g, nil
+}
+
+// reaches says whether from waits, directly or not, for to.
+func (g waitGraph) reaches(from, to event.IssueID) bool {
+	if from == to {
+		return true
+	}
+	seen := map[event.IssueID]bool{from: true}
+	for queue := []event.IssueID{from}; len(queue) > 0; {
+		n := queue[0]
+		queue = queue[1:]
+		for _, m := range g[n] {
+			if m == to {
+				return true
+			}
+			if !seen[m] {
+				seen[m] = true
+				queue = append(queue, m)
+			}
+		}
+	}
+	return false
 }

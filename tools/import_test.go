@@ -325,6 +325,27 @@ func TestImportGitBugUnderAnotherRefPrefix(t *testing.T) {
 	}
 }
 
+func TestImportLeavesOutAnEdgeThatClosesACycle(t *testing.T) {
+	s := importSession(t, testrepo.New(t))
+	var warnings []string
+	s.Warn = func(w string) { warnings = append(warnings, w) }
+	data := []byte(`{"id":"c-1","title":"one","status":"open","dependencies":[{"issue_id":"c-1","depends_on_id":"c-2","type":"blocks"}]}
+{"id":"c-2","title":"two","status":"open","dependencies":[{"issue_id":"c-2","depends_on_id":"c-3","type":"blocks"}]}
+{"id":"c-3","title":"three","status":"open","dependencies":[{"issue_id":"c-3","depends_on_id":"c-1","type":"blocks"},{"issue_id":"c-3","depends_on_id":"c-1","type":"related"},{"issue_id":"c-3","depends_on_id":"c-9","type":"blocks"}]}
+`)
+	out := runImport(t, s, tools.ImportInput{Source: "beads", Data: data})
+	if out.Created != 3 || out.Events != 3*2+3 {
+		t.Errorf("created %d, %d events; want 3 issues and 3 edges (c-3's blocks edge left out)", out.Created, out.Events)
+	}
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "close a cycle") || !strings.Contains(warnings[1], "no such issue") {
+		t.Errorf("warnings %q", warnings)
+	}
+	doctor, err := tools.Doctor(context.Background(), s, false)
+	if err != nil || !doctor.Healthy {
+		t.Errorf("doctor: %+v %v", doctor, err)
+	}
+}
+
 func TestImportGitHubJSON(t *testing.T) {
 	s := importSession(t, testrepo.New(t))
 	out := runImport(t, s, tools.ImportInput{Source: "github", Data: foreignFixture(t, "github-issues.json")})
