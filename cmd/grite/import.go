@@ -54,8 +54,16 @@ line and left out; the exit status is then 1.`,
 				var err error
 				out, err = tools.Import.Call(ctx, s, in)
 				return out, err
-			}, func(w io.Writer, o tools.ImportOutput) { printImport(w, g.stderr, o) })
+			}, printImport)
 			if err == nil && len(out.Errors) > 0 {
+				// On stderr even with --quiet: the exit status alone does
+				// not say which records were left out. --json has them in
+				// data.errors.
+				if !g.json {
+					for _, e := range out.Errors {
+						fmt.Fprintf(g.stderr, "error: %s (left out)\n", e.Error())
+					}
+				}
 				return &reported{exit: 1}
 			}
 			return err
@@ -92,8 +100,8 @@ func readImportFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// printImport prints the summary on w and each record left out on errw.
-func printImport(w, errw io.Writer, o tools.ImportOutput) {
+// printImport prints the summary (the records left out go to stderr).
+func printImport(w io.Writer, o tools.ImportOutput) {
 	if o.DryRun {
 		for _, is := range o.Issues {
 			id := is.IssueID[:8]
@@ -108,8 +116,5 @@ func printImport(w, errw io.Writer, o tools.ImportOutput) {
 	}
 	if o.Ignored > 0 {
 		fmt.Fprintf(w, "ignored %s that are not issues\n", tools.Plural(o.Ignored, "record"))
-	}
-	for _, e := range o.Errors {
-		fmt.Fprintf(errw, "error: %s (left out)\n", e.Error())
 	}
 }
