@@ -8,7 +8,9 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 func readFixture(t testing.TB, name string) []byte {
@@ -274,5 +276,75 @@ func TestBeadsJSONLKeepsUnknownTypesAndStatusesAsLabels(t *testing.T) {
 	}
 	if rec["issue_type"] != "bug" || rec["status"] != "blocked" || fmt.Sprint(rec["labels"]) != "[status:review type:story]" {
 		t.Errorf("%s", out)
+	}
+}
+
+// bdIssue decodes a line as bd import does (beads v1.0.5,
+// internal/types: times are time.Time, so "" or a bad time fails, and
+// priority is a plain int), and bdValidate applies its checks of an
+// issue (title, priority, status, type, closed_at).
+type bdIssue struct {
+	ID           string     `json:"id"`
+	Title        string     `json:"title"`
+	Status       string     `json:"status"`
+	Priority     int        `json:"priority"`
+	IssueType    string     `json:"issue_type"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+	ClosedAt     *time.Time `json:"closed_at,omitempty"`
+	Dependencies []struct {
+		IssueID     string    `json:"issue_id"`
+		DependsOnID string    `json:"depends_on_id"`
+		Type        string    `json:"type"`
+		CreatedAt   time.Time `json:"created_at"`
+	} `json:"dependencies"`
+	Comments []struct {
+		Author    string    `json:"author"`
+		Text      string    `json:"text"`
+		CreatedAt time.Time `json:"created_at"`
+	} `json:"comments"`
+}
+
+func bdValidate(i bdIssue) error {
+	switch {
+	case i.Title == "" || len(i.Title) > 500:
+		return fmt.Errorf("title of %d bytes", len(i.Title))
+	case i.Priority < 0 || i.Priority > 4:
+		return fmt.Errorf("priority %d", i.Priority)
+	case !slices.Contains([]string{"open", "in_progress", "blocked", "deferred", "closed"}, i.Status):
+		return fmt.Errorf("status %q", i.Status)
+	case !slices.Contains([]string{"bug", "feature", "task", "epic", "chore"}, i.IssueType):
+		return fmt.Errorf("issue type %q", i.IssueType)
+	case (i.Status == "closed") != (i.ClosedAt != nil):
+		return fmt.Errorf("status %s with closed_at %v", i.Status, i.ClosedAt)
+	}
+	for _, d := range i.Dependencies {
+		if !slices.Contains([]string{BeadsBlocks, BeadsParentChild, BeadsRelated, BeadsDiscoveredFrom}, d.Type) || d.IssueID != i.ID || d.CreatedAt.IsZero() {
+			return fmt.Errorf("dependency %+v", d)
+		}
+	}
+	return nil
+}
+
+func TestBeadsJSONLPassesBdImportChecks(t *testing.T) {
+	issues := ParseBeads(readFixture(t, "beads-export.jsonl")).Issues
+	long := strings.Repeat("ü", 400)
+	issues = append(issues,
+		Issue{ID: "x-1", Title: long, Closed: true, CreatedMS: 1000, UpdatedMS: 2000, Labels: []string{"type:story", "status:review", "p9"}},
+		Issue{ID: "x-2", Title: "plain", CreatedMS: 1500, Comments: []Comment{{Author: "a", Body: "b", CreatedMS: 1600}}, Deps: []Dep{{Target: "x-1", Type: BeadsBlocks}}},
+	)
+	out, err := BeadsJSONL(issues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var i bdIssue
+		if err := json.Unmarshal([]byte(line), &i); err != nil {
+			t.Errorf("line %d: bd import would fail to decode it: %v\n%s", n+1, err, line)
+			continue
+		}
+		if err := bdValidate(i); err != nil {
+			t.Errorf("line %d: bd import would refuse it: %v\n%s", n+1, err, line)
+		}
 	}
 }
