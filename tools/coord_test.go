@@ -259,7 +259,7 @@ func TestLockGCPrunesOnlyExpiredLocksWithInjectedClock(t *testing.T) {
 
 	gc := func(want ...string) {
 		t.Helper()
-		out, err := tools.LockGC(context.Background(), a.s)
+		out, err := tools.LockGC.Call(context.Background(), a.s, tools.NoInput{})
 		if err != nil {
 			t.Fatal(err)
 		}

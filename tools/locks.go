@@ -351,14 +351,18 @@ type LockGCOutput struct {
 }
 
 // LockGC deletes local refs of expired or released locks.
-func LockGC(ctx context.Context, s *Session) (LockGCOutput, error) {
-	pruned, err := s.Locks.GC(s.Now())
-	out := LockGCOutput{Pruned: []LockJSON{}}
-	for _, e := range pruned {
-		out.Pruned = append(out.Pruned, s.lockJSON(e.Lock))
-	}
-	out.ExpiredPruned = len(out.Pruned)
-	return out, err
+var LockGC = Op[NoInput, LockGCOutput]{
+	Name: "lock_gc", Title: "Prune expired locks", Idempotent: true,
+	Description: "Delete this clone's refs of expired or released locks.",
+	Run: func(ctx context.Context, s *Session, in NoInput) (LockGCOutput, error) {
+		pruned, err := s.Locks.GC(s.Now())
+		out := LockGCOutput{Pruned: []LockJSON{}}
+		for _, e := range pruned {
+			out.Pruned = append(out.Pruned, s.lockJSON(e.Lock))
+		}
+		out.ExpiredPruned = len(out.Pruned)
+		return out, err
+	},
 }
 
 // WithIssueLock runs fn holding issue:<id> (the --lock flag): it acquires the

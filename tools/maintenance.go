@@ -192,55 +192,74 @@ type ExportOutput struct {
 	Events  []EventJSON   `json:"events"`
 	// Markdown is set for --format md.
 	Markdown string `json:"markdown,omitempty"`
+	// BeadsJSONL is set for --format beads-jsonl (then Issues and Events
+	// are empty).
+	BeadsJSONL string `json:"beads_jsonl,omitempty"`
 }
 
-// Export renders the tracker; since (a ms timestamp or an event ID) limits
-// the events listed and the issues to those updated at or after it.
-func Export(ctx context.Context, s *Session, format, since string) (ExportOutput, error) {
-	if format != "json" && format != "md" {
-		return ExportOutput{}, newErr(CodeInvalidArgs, "--format must be json or md, got %q", format)
-	}
-	var sinceTS uint64
-	if since != "" {
-		if ts, err := strconv.ParseUint(since, 10, 64); err == nil && len(since) < 20 {
-			sinceTS = ts
-		} else if _, err := event.ParseEventID(since); err == nil {
-			ts, ok, err := s.Store().EventTS(ctx, strings.ToLower(since))
-			if err != nil {
-				return ExportOutput{}, err
+// ExportInput is `grite export`: Format json, md or beads-jsonl; Since (a
+// ms timestamp or an event ID) limits the events listed and the issues to
+// those updated at or after it.
+type ExportInput struct {
+	Format string `json:"format"`
+	Since  string `json:"since,omitempty"`
+}
+
+// Export renders the tracker.
+var Export = Op[ExportInput, ExportOutput]{
+	Name: "export", Title: "Export issues", ReadOnly: true, Idempotent: true,
+	Description: "Export every issue and event as JSON or Markdown, or the issues as beads JSONL.",
+	Run: func(ctx context.Context, s *Session, in ExportInput) (ExportOutput, error) {
+		format, since := in.Format, in.Since
+		if format != "json" && format != "md" && format != FormatBeadsJSONL {
+			return ExportOutput{}, newErr(CodeInvalidArgs, "--format must be json, md or %s, got %q", FormatBeadsJSONL, format)
+		}
+		var sinceTS uint64
+		if since != "" {
+			if ts, err := strconv.ParseUint(since, 10, 64); err == nil && len(since) < 20 {
+				sinceTS = ts
+			} else if _, err := event.ParseEventID(since); err == nil {
+				ts, ok, err := s.Store().EventTS(ctx, strings.ToLower(since))
+				if err != nil {
+					return ExportOutput{}, err
+				}
+				if !ok {
+					return ExportOutput{}, newErr(CodeNotFound, "event %s not found", since)
+				}
+				sinceTS = ts
+			} else {
+				return ExportOutput{}, newErr(CodeInvalidArgs, "--since must be a ms timestamp or a 64-hex event ID")
 			}
-			if !ok {
-				return ExportOutput{}, newErr(CodeNotFound, "event %s not found", since)
+		}
+		head, err := s.WAL.Head()
+		if err != nil {
+			return ExportOutput{}, err
+		}
+		out := ExportOutput{WALHead: hashOrEmpty(head), Since: sinceTS, Issues: []IssueDetail{}, Events: []EventJSON{}}
+		if format == FormatBeadsJSONL {
+			out.BeadsJSONL, err = s.exportBeads(ctx, sinceTS)
+			return out, err
+		}
+		all, err := s.Store().AllEvents(ctx)
+		if err != nil {
+			return ExportOutput{}, err
+		}
+		SortByVersion(all)
+		for i := range all {
+			if all[i].TS >= sinceTS {
+				out.Events = append(out.Events, EventToJSON(&all[i]))
 			}
-			sinceTS = ts
-		} else {
-			return ExportOutput{}, newErr(CodeInvalidArgs, "--since must be a ms timestamp or a 64-hex event ID")
 		}
-	}
-	all, err := s.Store().AllEvents(ctx)
-	if err != nil {
-		return ExportOutput{}, err
-	}
-	head, err := s.WAL.Head()
-	if err != nil {
-		return ExportOutput{}, err
-	}
-	out := ExportOutput{WALHead: hashOrEmpty(head), Since: sinceTS, Issues: []IssueDetail{}, Events: []EventJSON{}}
-	SortByVersion(all)
-	for i := range all {
-		if all[i].TS >= sinceTS {
-			out.Events = append(out.Events, EventToJSON(&all[i]))
+		for _, iss := range crdt.Fold(all).Issues() {
+			if iss.UpdatedTS >= sinceTS {
+				out.Issues = append(out.Issues, detailOf(iss))
+			}
 		}
-	}
-	for _, iss := range crdt.Fold(all).Issues() {
-		if iss.UpdatedTS >= sinceTS {
-			out.Issues = append(out.Issues, detailOf(iss))
+		if format == "md" {
+			out.Markdown = markdown(out.Issues)
 		}
-	}
-	if format == "md" {
-		out.Markdown = markdown(out.Issues)
-	}
-	return out, nil
+		return out, nil
+	},
 }
 
 // mdTime is how the Markdown export writes a time: a reader of a document

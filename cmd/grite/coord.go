@@ -225,7 +225,7 @@ func lockCmd(g *globals) *cobra.Command {
 	status.Flags().StringVar(&statusRes, "resource", "", "also report locks conflicting with this resource")
 	gc := &cobra.Command{Use: "gc", Short: "Delete local refs of expired locks", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSession(g, tools.LockGC, func(w io.Writer, o tools.LockGCOutput) {
+			return withOp(g, tools.LockGC, tools.NoInput{}, func(w io.Writer, o tools.LockGCOutput) {
 				fmt.Fprintf(w, "pruned %s\n", tools.Plural(o.ExpiredPruned, "expired lock"))
 			})
 		}}

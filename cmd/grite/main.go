@@ -36,6 +36,9 @@ type globals struct {
 	stderr      io.Writer
 	// colour: human output may mark the state of an issue in colour.
 	colour bool
+	// ctx, when set, is the context sessions run in (a command that stops
+	// cleanly on an interrupt sets one); context.Background otherwise.
+	ctx context.Context
 }
 
 // wantColour says whether human output may use colour: only for a person at
@@ -157,6 +160,7 @@ func newRoot(g *globals) *cobra.Command {
 		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g), lockCmd(g), eventsCmd(g), primeCmd(g), gcCmd(g), serveCmd(g),
 	)
 	addMaintenance(root, g)
+	addImport(root, g)
 	// Cobra's completion command only groups one per shell: made now
 	// rather than at Execute, it can check its arguments like the others.
 	root.InitDefaultCompletionCmd()
@@ -278,7 +282,10 @@ func withOp[I, O any](g *globals, op tools.Op[I, O], in I, human func(io.Writer,
 }
 
 func runSession[O any](g *globals, writeFirst bool, fn func(ctx context.Context, s *tools.Session) (O, error), human func(io.Writer, O)) error {
-	ctx := context.Background()
+	ctx := g.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	s, err := g.session(ctx, writeFirst)
 	if err != nil {
 		return g.reportErr(err)

@@ -106,19 +106,21 @@ unless --verbose.`,
 	db.AddCommand(check, verify)
 
 	var format, since string
-	export := &cobra.Command{Use: "export --format md|json [--since TS_OR_EVENT_ID]", Short: "Export issues", Args: noArgs,
+	export := &cobra.Command{Use: "export --format md|json|beads-jsonl [--since TS_OR_EVENT_ID]", Short: "Export issues", Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.ExportOutput, error) {
-				return tools.Export(ctx, s, format, since)
-			}, func(w io.Writer, o tools.ExportOutput) {
+			return withOp(g, tools.Export, tools.ExportInput{Format: format, Since: since}, func(w io.Writer, o tools.ExportOutput) {
 				if format == "md" {
 					fmt.Fprint(w, o.Markdown)
+					return
+				}
+				if format == tools.FormatBeadsJSONL {
+					fmt.Fprint(w, o.BeadsJSONL)
 					return
 				}
 				g.writeJSON(o)
 			})
 		}}
-	export.Flags().StringVar(&format, "format", "json", "json or md")
+	export.Flags().StringVar(&format, "format", "json", "json, md or beads-jsonl (for 'bd import')")
 	export.Flags().StringVar(&since, "since", "", "only events at or after this ms timestamp or event ID")
 
 	var fix bool
