@@ -16,10 +16,8 @@ import (
 	"grite/tools"
 )
 
-// tamperView rewrites, in the view's SQLite file, the stored record of
-// every event whose record contains old: the cache damaged behind grite's
-// back. where narrows the rows (SQL on the events table).
-func tamperView(t *testing.T, s *tools.Session, old, new []byte, where string) int {
+// viewDB opens the session's view file directly, as another program would.
+func viewDB(t *testing.T, s *tools.Session) *sql.DB {
 	t.Helper()
 	stats, err := tools.DBStats.Call(context.Background(), s, tools.NoInput{})
 	if err != nil {
@@ -29,7 +27,16 @@ func tamperView(t *testing.T, s *tools.Session, old, new []byte, where string) i
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// tamperView rewrites, in the view's SQLite file, the stored record of
+// every event whose record contains old: the cache damaged behind grite's
+// back. where narrows the rows (SQL on the events table).
+func tamperView(t *testing.T, s *tools.Session, old, new []byte, where string) int {
+	t.Helper()
+	db := viewDB(t, s)
 	rows, err := db.Query(`SELECT event_id, record FROM events WHERE ` + where)
 	if err != nil {
 		t.Fatal(err)
@@ -57,15 +64,7 @@ func tamperView(t *testing.T, s *tools.Session, old, new []byte, where string) i
 // signatureOf returns the signature of the event whose record holds text.
 func signatureOf(t *testing.T, s *tools.Session, text string) []byte {
 	t.Helper()
-	stats, err := tools.DBStats.Call(context.Background(), s, tools.NoInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite3", stats.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := viewDB(t, s)
 	rows, err := db.Query(`SELECT record FROM events`)
 	if err != nil {
 		t.Fatal(err)
