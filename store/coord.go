@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"strings"
-
-	"grite/event"
 )
 
 // CachedLock is a lock ref as last seen (derived from refs/grite/locks/*).
@@ -227,15 +225,4 @@ SELECT
 FROM issues i LEFT JOIN claims c ON c.issue_id = i.issue_id
 WHERE i.state = 'open'`, int64(nowMS), me, me).Scan(&c.Open, &c.Ready, &c.Blocked, &c.ClaimedByMe, &c.ClaimedByOthers)
 	return c, mapErr(err)
-}
-
-// EventsOfKind returns every stored event with kind tag (for the kinds the
-// projection does not keep, such as project context).
-func (s *Store) EventsOfKind(ctx context.Context, tag uint64) ([]event.Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT record FROM events WHERE kind_tag = ?`, int64(tag))
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	return decodeRows(rows)
 }

@@ -154,7 +154,7 @@ func newRoot(g *globals) *cobra.Command {
 		return e
 	})
 	root.AddCommand(
-		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g), lockCmd(g), eventsCmd(g), primeCmd(g), gcCmd(g),
+		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g), lockCmd(g), eventsCmd(g), primeCmd(g), gcCmd(g), contextCmd(g),
 	)
 	addMaintenance(root, g)
 	// Cobra's completion command only groups one per shell: made now
