@@ -254,3 +254,18 @@ func TestSymbolsStopWithTheContext(t *testing.T) {
 		t.Fatalf("after a cancelled parse: %v, %v", s, err)
 	}
 }
+
+// TestEveryQueryCompiles: each language's query compiles against the
+// bundled grammar, with a pattern per kind (a refused query would fall
+// back to regular expressions without a word).
+func TestEveryQueryCompiles(t *testing.T) {
+	errs := codeindex.CompileQueries(codeindex.New())
+	if len(errs) != 11 {
+		t.Fatalf("%d languages, want 11", len(errs))
+	}
+	for lang, err := range errs {
+		if err != nil {
+			t.Errorf("%s: %v", lang, err)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,27 +53,12 @@ type contextProjectOut struct {
 	Count int `json:"count"`
 }
 
-// writeAndAdd writes files into the working tree and stages them.
-func writeAndAdd(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for p, content := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	testrepo.Git(t, dir, "add", "-A")
-}
-
 // TestContextCommandsWithJSONEnvelopes drives every context command through
 // the binary: envelopes, human output, error codes and exit codes.
 func TestContextCommandsWithJSONEnvelopes(t *testing.T) {
 	t.Parallel()
 	dir, _ := newRepo(t)
-	writeAndAdd(t, dir, map[string]string{
+	testrepo.WriteFiles(t, dir, map[string]string{
 		"src/server.go": "package src\n\n// Server serves.\ntype Server struct{}\n\nfunc (s *Server) Start() error { return nil }\n\nfunc NewServer() *Server { return &Server{} }\n",
 		"tools/run.py":  "class Runner:\n    def run(self):\n        pass\n",
 	})
@@ -130,8 +114,8 @@ func TestContextLastWriterWinsAcrossClones(t *testing.T) {
 	t.Parallel()
 	_, clones := syncRemoteAndClones(t, 2)
 	a, b := clones[0], clones[1]
-	writeAndAdd(t, a, map[string]string{"lib.go": "package lib\n\nfunc FromA() {}\n"})
-	writeAndAdd(t, b, map[string]string{"lib.go": "package lib\n\nfunc FromB() {}\n\nfunc AlsoB() {}\n"})
+	testrepo.WriteFiles(t, a, map[string]string{"lib.go": "package lib\n\nfunc FromA() {}\n"})
+	testrepo.WriteFiles(t, b, map[string]string{"lib.go": "package lib\n\nfunc FromB() {}\n\nfunc AlsoB() {}\n"})
 	mustJSON(t, a, nil, "context", "index")
 	mustJSON(t, a, nil, "context", "set", "owner", "a")
 	mustJSON(t, b, nil, "context", "index")
@@ -155,7 +139,7 @@ func TestContextLastWriterWinsAcrossClones(t *testing.T) {
 	}
 
 	// b writes after seeing a's: b's wins everywhere.
-	writeAndAdd(t, b, map[string]string{"lib.go": "package lib\n\nfunc Final() {}\n"})
+	testrepo.WriteFiles(t, b, map[string]string{"lib.go": "package lib\n\nfunc Final() {}\n"})
 	mustJSON(t, b, nil, "context", "index")
 	mustJSON(t, b, nil, "context", "set", "owner", "b, last")
 	mustSync(t, b)

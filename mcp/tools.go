@@ -426,21 +426,20 @@ func contextTool(op tools.Op[tools.ContextInput, tools.ContextOutput], readOnly 
 	desc := "The context store of the repository's code (indexed by 'grite context index') and of project facts. " +
 		"action query: symbols whose name contains query, ranked exact, prefix, substring (case aside), with file and lines; " +
 		"show: a file's language, summary and symbols; project: the project facts, or one key's value; set: set a key's value, for every clone."
-	actions := []string{"query", "show", "project", "set"}
+	actions, keyDesc := []string{"query", "show", "project", "set"}, "project: one key (omit for all); set: the key"
 	if readOnly {
 		desc = strings.Replace(desc, "; set: set a key's value, for every clone.", ". (Read-only: set is not offered.)", 1)
-		actions = actions[:3]
+		actions, keyDesc = actions[:3], "project: one key (omit for all)"
 	}
 	props := []mcpgo.ToolOption{
 		mcpgo.WithString("action", mcpgo.Required(), mcpgo.Enum(actions...), mcpgo.Description("What to do")),
 		mcpgo.WithString("query", mcpgo.Description("query: a symbol name or part of one")),
 		mcpgo.WithString("path", mcpgo.Description("show: the file's path from the top of the repository")),
-		mcpgo.WithString("key", mcpgo.Description("project: one key (omit for all)")),
+		mcpgo.WithString("key", mcpgo.Description(keyDesc)),
 		mcpgo.WithInteger("limit", mcpgo.Description("Page size of matches, symbols or keys"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
 		mcpgo.WithString("cursor", mcpgo.Description("next_cursor of the previous page")),
 	}
 	if !readOnly {
-		props[3] = mcpgo.WithString("key", mcpgo.Description("project: one key (omit for all); set: the key"))
 		props = append(props, mcpgo.WithString("value", mcpgo.Description("set: the value")))
 	}
 	return defineRaw(op, desc, props, func(ctx context.Context, s *tools.Session, a contextArgs) (tools.ContextOutput, string, error) {

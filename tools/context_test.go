@@ -21,16 +21,7 @@ import (
 // content) and commits them.
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
-	for p, content := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	testrepo.Git(t, dir, "add", "-A")
+	testrepo.WriteFiles(t, dir, files)
 	testrepo.Git(t, dir, "commit", "-q", "-m", "files")
 }
 
@@ -66,14 +57,14 @@ func codeOf(err error) tools.Code {
 func TestContextIndexWritesChangedFilesInOneCommit(t *testing.T) {
 	r := newCoordRepo(t)
 	writeFiles(t, r.dir, map[string]string{
-		"main.go":       "package main\n\nfunc main() {}\n",
-		"lib/util.py":   "def helper():\n    pass\n\nclass Tool:\n    def run(self):\n        pass\n",
-		"web/app.ts":    "export function start(): void {}\n",
-		"docs/notes.md": "# notes\n",
+		"main.go":        "package main\n\nfunc main() {}\n",
+		"lib/util.py":    "def helper():\n    pass\n\nclass Tool:\n    def run(self):\n        pass\n",
+		"web/app.ts":     "export function start(): void {}\n",
+		"docs/notes.txt": "notes\n",
 	})
 	a := r.agent("indexer")
 	out := index(a, tools.ContextIndexInput{})
-	// README (from testrepo) and notes.md are of no known language.
+	// README (from testrepo) and notes.txt are of no known language.
 	if out.Indexed != 3 || out.Skipped != 2 || out.TotalFiles != 5 || out.Unsupported != 2 || out.Events != 3 || out.Commits != 1 {
 		t.Fatalf("first index: %+v", out)
 	}
@@ -171,7 +162,7 @@ func TestContextIndexRecordsDeletedFiles(t *testing.T) {
 	if q := coordMust(a, tools.ContextQuery, tools.ContextQueryInput{Query: "Gone"}); q.Total != 0 {
 		t.Fatalf("a deleted file's symbols are still found: %+v", q)
 	}
-	if again := index(a, tools.ContextIndexInput{}); len(again.Deleted) != 0 || again.Events != 0 {
+	if again := index(a, tools.ContextIndexInput{}); len(again.Deleted) != 0 || again.Events != 0 || len(again.Problems) != 0 {
 		t.Fatalf("deletions recorded twice: %+v", again)
 	}
 

@@ -98,7 +98,7 @@ var ContextIndex = Op[ContextIndexInput, ContextIndexOutput]{
 		if err != nil {
 			return out, err
 		}
-		sc, err := s.indexScope(in, pattern)
+		sc, err := s.scopeOf(in)
 		if err != nil {
 			return out, err
 		}
@@ -128,9 +128,13 @@ var ContextIndex = Op[ContextIndexInput, ContextIndexOutput]{
 			case r.unsupported:
 				out.Unsupported++
 			case r.missing:
-				if st, ok := states[files[i]]; ok && !st.Deleted {
+				st, ok := states[files[i]]
+				switch {
+				case ok && st.Deleted:
+					out.Unchanged++ // recorded as deleted already
+				case ok:
 					out.Deleted = append(out.Deleted, files[i])
-				} else {
+				default:
 					out.Problems = append(out.Problems, IndexProblem{files[i], "missing from the working tree (deleted, not yet committed)"})
 				}
 			default:
@@ -329,11 +333,11 @@ type indexScope struct {
 	byPathspec map[string]indexScope
 }
 
-// indexScope reads in.Paths as the scope: no paths, or the top, is the
-// whole repository; a path names itself and what is under it; one with
+// scopeOf reads in.Paths as the scope: no paths, or the top, is the whole
+// repository; a path names itself and what is under it; one with
 // wildcards is a glob (as git reads a pathspec, '*' crossing '/'). A
 // pathspec with magic (":(...)") names no stored file.
-func (s *Session) indexScope(in ContextIndexInput, pattern *codeindex.Pattern) (indexScope, error) {
+func (s *Session) scopeOf(in ContextIndexInput) (indexScope, error) {
 	sc := indexScope{all: len(in.Paths) == 0, byPathspec: map[string]indexScope{}}
 	for _, p := range in.Paths {
 		if p == "" {

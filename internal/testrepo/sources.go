@@ -20,18 +20,12 @@ const SymbolsPerSource = 25
 func GenerateSources(t testing.TB, dir string, n int) []string {
 	t.Helper()
 	paths := make([]string, n)
+	files := make(map[string]string, n)
 	for i := range n {
 		p, content := SourceFile(i, 0)
-		paths[i] = p
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		paths[i], files[p] = p, content
 	}
-	Git(t, dir, "add", "-A")
+	WriteFiles(t, dir, files)
 	Git(t, dir, "commit", "-q", "-m", "generated sources")
 	return paths
 }
@@ -117,4 +111,20 @@ func SourceFile(i, version int) (string, string) {
 		b.WriteString("}\n\n")
 	}
 	return fmt.Sprintf("%s/file%04d.js", dir, i), b.String()
+}
+
+// WriteFiles writes files (path from the top of the working tree at dir:
+// content) and stages them.
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for p, content := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Git(t, dir, "add", "-A")
 }
