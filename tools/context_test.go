@@ -385,3 +385,20 @@ func TestContextEventsAreTheOriginalsEncoding(t *testing.T) {
 		t.Errorf("content hash %x, want the file's SHA-256 %x", k.ContentHash, want)
 	}
 }
+
+// TestPrimerListsAtMostTwentyProjectKeys: the primer lists the project
+// context by key, twenty at most, and counts the rest as left out.
+func TestPrimerListsAtMostTwentyProjectKeys(t *testing.T) {
+	r := newCoordRepo(t)
+	a := r.agent("writer")
+	for i := range 25 {
+		coordMust(a, tools.ContextSet, tools.ContextSetInput{Key: fmt.Sprintf("key%02d", i), Value: "v"})
+	}
+	who := coordMust(a, tools.WhoAmI, tools.WhoAmIInput{MaxChars: tools.MaxPrimerChars})
+	if len(who.Context) != 20 || who.Context[0].Key != "key00" || who.Context[19].Key != "key19" || who.Omitted["context"] != 5 {
+		t.Fatalf("context %d entries (first %v), omitted %v", len(who.Context), who.Context[0], who.Omitted)
+	}
+	if !strings.Contains(who.Text(), "5 context") {
+		t.Fatalf("the text does not say what was left out:\n%s", who.Text())
+	}
+}
