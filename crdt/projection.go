@@ -265,6 +265,43 @@ func (p *Projection) FileContexts() map[string]event.ContextUpdated {
 	return out
 }
 
+// FileContextRecord is the winning file context of a path with the
+// version of the event that wrote it.
+type FileContextRecord struct {
+	event.ContextUpdated
+	Version event.Version
+}
+
+// FileContextRecords returns the newest ContextUpdated per path, sorted by
+// path, with symbols in canonical order.
+func (p *Projection) FileContextRecords() []FileContextRecord {
+	out := make([]FileContextRecord, 0, len(p.fileContexts))
+	for _, r := range p.fileContexts {
+		c := r.val
+		c.Symbols = slices.Clone(c.Symbols)
+		out = append(out, FileContextRecord{c, r.v})
+	}
+	slices.SortFunc(out, func(a, b FileContextRecord) int { return cmp.Compare(a.Path, b.Path) })
+	return out
+}
+
+// ProjectContextRecord is the winning value of a project context key with
+// the version of the event that wrote it.
+type ProjectContextRecord struct {
+	Key, Value string
+	Version    event.Version
+}
+
+// ProjectContextRecords returns the newest value per key, sorted by key.
+func (p *Projection) ProjectContextRecords() []ProjectContextRecord {
+	out := make([]ProjectContextRecord, 0, len(p.projectContexts))
+	for key, r := range p.projectContexts {
+		out = append(out, ProjectContextRecord{key, r.val, r.v})
+	}
+	slices.SortFunc(out, func(a, b ProjectContextRecord) int { return cmp.Compare(a.Key, b.Key) })
+	return out
+}
+
 // ProjectContexts returns the newest value per key (kind 14).
 func (p *Projection) ProjectContexts() map[string]string {
 	out := make(map[string]string, len(p.projectContexts))

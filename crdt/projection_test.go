@@ -323,6 +323,15 @@ func TestContextEventsLastWriterWinsAndNeverTouchIssues(t *testing.T) {
 		if got := p.ProjectContexts(); len(got) != 2 || got["k"] != "newer" || got["other"] != "x" {
 			t.Errorf("project contexts = %v", got)
 		}
+		// The records carry the winners' versions, by path and by key.
+		recs := p.FileContextRecords()
+		if len(recs) != 2 || recs[0].Path != "a.go" || recs[0].Summary != "bob's" || recs[0].Version != events[1].Version() || recs[1].Version != events[2].Version() {
+			t.Errorf("file context records = %+v", recs)
+		}
+		keys := p.ProjectContextRecords()
+		if len(keys) != 2 || keys[0].Key != "k" || keys[0].Value != "newer" || keys[0].Version != events[3].Version() || keys[1].Key != "other" {
+			t.Errorf("project context records = %+v", keys)
+		}
 		if len(p.Issues()) != 0 || len(p.Pending()) != 0 {
 			t.Errorf("context events touched issues: %v, pending %v", p.Issues(), p.Pending())
 		}

@@ -20,10 +20,11 @@ import (
 
 var (
 	mcpAllTools = []string{
-		"changes", "issue_claim", "issue_comment", "issue_create", "issue_dep", "issue_list", "issue_ready",
+		"changes", "context", "issue_claim", "issue_comment", "issue_create", "issue_dep", "issue_list", "issue_ready",
 		"issue_release", "issue_show", "issue_update", "lock", "lock_status", "sync", "whoami",
 	}
-	mcpReadTools = []string{"changes", "issue_list", "issue_ready", "issue_show", "lock_status", "whoami"}
+	// context is offered read-only there, without its action set.
+	mcpReadTools = []string{"changes", "context", "issue_list", "issue_ready", "issue_show", "lock_status", "whoami"}
 )
 
 // TestMCPWorkflowOverStdio drives one agent session through the whole loop
@@ -338,6 +339,9 @@ func TestMCPReadOnlyProfileOffersOnlyReadTools(t *testing.T) {
 					t.Fatalf("%s in read-only: %v, want a tool-not-found protocol error", w, err)
 				}
 			}
+			// The context tool reads; its write is refused, as an error result.
+			s.fail(t, "context", map[string]any{"action": "set", "key": "k", "value": "v"}, "invalid_args")
+			s.ok(t, "context", map[string]any{"action": "project"}, nil)
 			var out mcpList
 			s.ok(t, "issue_list", nil, &out)
 			if walCount(t, dir) != 0 || out.Total != 0 {

@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"grite/internal/testrepo"
 	"grite/tools"
@@ -240,5 +242,68 @@ func TestCLIPhrasesForMCPStillExist(t *testing.T) {
 		if !strings.Contains(src.String(), cliToMCP[i]) {
 			t.Errorf("tools/ no longer says %q", cliToMCP[i])
 		}
+	}
+}
+
+// TestReadOnlyServerOffersContextWithoutSet: under --read-only the
+// context tool stays, read-only (its hint says so, action set is not in
+// its schema), and a set is refused with invalid_args, writing nothing;
+// its results match its own output schema.
+func TestReadOnlyServerOffersContextWithoutSet(t *testing.T) {
+	repo := testrepo.New(t)
+	s, err := New(Options{Repo: repo, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := inProcess(t, s, "read-only")
+	list, err := c.ListTools(context.Background(), mcpgo.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tool *mcpgo.Tool
+	for i := range list.Tools {
+		if list.Tools[i].Name == "context" {
+			tool = &list.Tools[i]
+		}
+	}
+	if tool == nil {
+		t.Fatal("no context tool under --read-only")
+	}
+	if ro := tool.Annotations.ReadOnlyHint; ro == nil || !*ro {
+		t.Fatal("context offered under --read-only without readOnlyHint")
+	}
+	action, _ := tool.InputSchema.Properties["action"].(map[string]any)
+	if enum, _ := action["enum"].([]any); fmt.Sprint(enum) != "[query show project]" {
+		t.Fatalf("read-only actions %v", action["enum"])
+	}
+	if _, has := tool.InputSchema.Properties["value"]; has {
+		t.Fatal("read-only context tool has a value argument")
+	}
+	variant := contextDefinition().ReadOnlyVariant
+	if variant == nil || !variant.ReadOnly {
+		t.Fatal("the context tool has no read-only variant")
+	}
+	sch := compileSchema(t, "context-read-only", variant.Tool.RawOutputSchema)
+	check := func(res *mcpgo.CallToolResult) map[string]any {
+		t.Helper()
+		body := structured(t, res)
+		raw, _ := json.Marshal(body)
+		v, _ := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("result does not match the read-only tool's output schema: %v\n%s", err, raw)
+		}
+		return body
+	}
+	res := callTool(t, c, "context", map[string]any{"action": "set", "key": "k", "value": "v"})
+	if body := check(res); !res.IsError || body["code"] != "invalid_args" || !strings.Contains(fmt.Sprint(body["message"]), "read-only") {
+		t.Fatalf("set under --read-only: %v", body)
+	}
+	if res := callTool(t, c, "context", map[string]any{"action": "project"}); res.IsError {
+		t.Fatalf("project under --read-only: %v", check(res))
+	} else if body := check(res); body["entries"] != nil {
+		t.Fatalf("a refused set wrote: %v", body)
+	}
+	if out := testrepo.Git(t, repo, "for-each-ref", "refs/grite/wal"); out != "" {
+		t.Fatalf("a read-only session wrote the WAL: %s", out)
 	}
 }

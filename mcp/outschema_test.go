@@ -79,6 +79,7 @@ var cannotFail = map[string]map[tools.Code]string{
 	"whoami": {tools.CodeNotFound: "its one argument, max_chars, names nothing that must exist", tools.CodeConflict: "only reads"},
 	"changes": {tools.CodeConflict: "only past MaxWaits waiting calls at once, which needs calls in flight: " +
 		"e2e's TestMCPChangesWaits meets it, and checks that error against this schema"},
+	"context": {tools.CodeConflict: "nothing it does meets a lock: a set writes no issue, and the reads hold none"},
 }
 
 // TestEveryResultMatchesItsOutputSchema runs every tool through the real
@@ -264,6 +265,34 @@ func TestEveryResultMatchesItsOutputSchema(t *testing.T) {
 	run(me, "changes", map[string]any{"since": "c1.nope"}, tools.CodeInvalidArgs)
 	run(me, "changes", map[string]any{"wait_seconds": 61}, tools.CodeInvalidArgs)
 	run(me, "changes", map[string]any{"issue": unknown}, tools.CodeNotFound)
+
+	// The context store, over a file indexed by the CLI's operation.
+	if err := os.WriteFile(filepath.Join(repo, "a.go"), []byte("package a\n\nfunc Alpha() {}\n\ntype Beta struct{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testrepo.Git(t, repo, "add", "a.go")
+	testrepo.Git(t, repo, "commit", "-q", "-m", "a.go")
+	indexer, err := tools.Open(t.Context(), tools.OpenOptions{Dir: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tools.ContextIndex.Call(t.Context(), indexer, tools.ContextIndexInput{}); err != nil {
+		t.Fatal(err)
+	}
+	indexer.Close()
+	run(empty, "context", map[string]any{"action": "query", "query": "Alpha"}, "")
+	run(empty, "context", map[string]any{"action": "project"}, "")
+	run(me, "context", map[string]any{"action": "query", "query": "a", "limit": 1}, "")
+	run(me, "context", map[string]any{"action": "show", "path": "a.go", "limit": 1}, "")
+	run(me, "context", map[string]any{"action": "set", "key": "build", "value": "go test ./..."}, "")
+	run(me, "context", map[string]any{"action": "set", "key": "build", "value": "go test ./..."}, "") // unchanged
+	run(me, "context", map[string]any{"action": "project"}, "")
+	run(me, "context", map[string]any{"action": "project", "key": "build"}, "")
+	run(me, "context", map[string]any{"action": "show", "path": "b.go"}, tools.CodeNotFound)
+	run(me, "context", map[string]any{"action": "project", "key": "nope"}, tools.CodeNotFound)
+	run(me, "context", map[string]any{"action": "set", "key": "build"}, tools.CodeInvalidArgs)
+	run(me, "context", map[string]any{"action": "query", "query": "a", "path": "a.go"}, tools.CodeInvalidArgs)
+	run(me, "context", map[string]any{"action": "delete"}, tools.CodeInvalidArgs)
 
 	// Sync with a bare remote.
 	run(me, "sync", map[string]any{"mode": "push"}, "")

@@ -27,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 var toolNames = []string{
 	"issue_create", "issue_update", "issue_comment", "issue_show", "issue_list",
 	"issue_ready", "issue_claim", "issue_release", "issue_dep", "lock",
-	"lock_status", "sync", "whoami", "changes",
+	"lock_status", "sync", "whoami", "changes", "context",
 }
 
 // readOnlyTools are the tools that may be offered under --read-only.
@@ -112,7 +112,7 @@ func TestEveryToolSetsEveryHintExplicitly(t *testing.T) {
 	idempotent := map[string]bool{
 		"issue_update": true, "issue_release": true, "issue_dep": true,
 		"issue_show": true, "issue_list": true, "issue_ready": true, "lock_status": true, "whoami": true,
-		"changes": true,
+		"changes": true, "context": true,
 	}
 	for _, d := range Definitions() {
 		name, a := d.Tool.Name, d.Tool.Annotations
@@ -159,11 +159,12 @@ func TestEveryInputPropertyIsDescribed(t *testing.T) {
 		"lock.action":        {"acquire", "renew", "release"},
 		"sync.mode":          {"full", "pull", "push"},
 		"issue_comment.kind": {"comment", "handoff"},
+		"context.action":     {"query", "show", "project", "set"},
 	}
 	required := map[string][]string{
 		"issue_create": {"title"}, "issue_update": {"id"}, "issue_comment": {"id"}, // body, or a handoff's done and next
 		"issue_show": {"id"}, "issue_release": {"id"}, "issue_dep": {"id", "target", "type", "action"},
-		"lock": {"action", "resource"}, "sync": {"mode"},
+		"lock": {"action", "resource"}, "sync": {"mode"}, "context": {"action"},
 	}
 	for _, d := range Definitions() {
 		name, schema := d.Tool.Name, d.Tool.InputSchema
@@ -213,6 +214,7 @@ func TestInputSchemasCompileAndAcceptExamples(t *testing.T) {
 		"sync":          `{"mode":"full","remote":"origin"}`,
 		"whoami":        `{}`,
 		"changes":       `{"since":"now","issue":"0123","kinds":["CommentAdded"],"limit":10,"wait_seconds":30}`,
+		"context":       `{"action":"query","query":"Parse","limit":20,"cursor":"20"}`,
 	}
 	for _, d := range Definitions() {
 		name := d.Tool.Name

@@ -146,8 +146,11 @@ func selectTools(defs []Definition, opts Options) ([]Definition, error) {
 	if opts.ReadOnly {
 		var ro []Definition
 		for _, d := range out {
-			if d.ReadOnly {
+			switch {
+			case d.ReadOnly:
 				ro = append(ro, d)
+			case d.ReadOnlyVariant != nil:
+				ro = append(ro, *d.ReadOnlyVariant)
 			}
 		}
 		out = ro

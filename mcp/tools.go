@@ -2,17 +2,20 @@ package mcp
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
+	"grite/event"
 	"grite/tools"
 )
 
@@ -34,6 +37,10 @@ type Definition struct {
 	// calls go on meanwhile). A nil run means no wait: the server runs
 	// Call as usual.
 	Prepare func(ctx context.Context, s *tools.Session, args json.RawMessage) (run Run, err error)
+	// ReadOnlyVariant, for a tool that writes with one action and reads
+	// with the others, is the tool a read-only server offers instead: the
+	// same name, read-only, without its writing action.
+	ReadOnlyVariant *Definition
 }
 
 // Run is a prepared call that may wait.
@@ -384,7 +391,116 @@ func Definitions() []Definition {
 			mcpgo.WithInteger("max_chars", mcpgo.Description("Fit the primer (text and structured) within this many characters by trimming lists (default 4000)"),
 				mcpgo.Min(tools.MinPrimerChars), mcpgo.Max(tools.MaxPrimerChars)),
 		}, same[tools.WhoAmIInput], func(o tools.WhoAmIOutput) (tools.WhoAmIOutput, string) { return o, o.Text() }),
+		contextDefinition(),
 	}
+}
+
+type contextArgs struct {
+	Action string  `json:"action"`
+	Query  string  `json:"query"`
+	Path   string  `json:"path"`
+	Key    string  `json:"key"`
+	Value  *string `json:"value"`
+	Limit  *int    `json:"limit"`
+	Cursor string  `json:"cursor"`
+}
+
+// contextDefinition is the context tool, and its read-only variant
+// without action set.
+func contextDefinition() Definition {
+	d := contextTool(tools.Context, false)
+	ro := tools.Context
+	ro.ReadOnly = true
+	ro.Description = strings.Replace(ro.Description, "; set: set a key's value, for every clone.", ". (Read-only: set is not offered.)", 1)
+	v := contextTool(ro, true)
+	d.ReadOnlyVariant = &v
+	return d
+}
+
+func contextTool(op tools.Op[tools.ContextInput, tools.ContextOutput], readOnly bool) Definition {
+	actions, keyDesc := []string{"query", "show", "project", "set"}, "project: one key (omit for all); set: the key"
+	if readOnly {
+		actions, keyDesc = actions[:3], "project: one key (omit for all)"
+	}
+	props := []mcpgo.ToolOption{
+		mcpgo.WithString("action", mcpgo.Required(), mcpgo.Enum(actions...), mcpgo.Description("What to do")),
+		mcpgo.WithString("query", mcpgo.Description("query: a symbol name or part of one")),
+		mcpgo.WithString("path", mcpgo.Description("show: the file's path from the top of the repository")),
+		mcpgo.WithString("key", mcpgo.Description(keyDesc)),
+		mcpgo.WithInteger("limit", mcpgo.Description("Page size of matches, symbols or keys"), mcpgo.Min(1), mcpgo.Max(MaxPageSize)),
+		mcpgo.WithString("cursor", mcpgo.Description("next_cursor of the previous page")),
+	}
+	if !readOnly {
+		props = append(props, mcpgo.WithString("value", mcpgo.Description("set: the value")))
+	}
+	return defineRaw(op, props, func(ctx context.Context, s *tools.Session, a contextArgs) (tools.ContextOutput, string, error) {
+		in := tools.ContextInput{Action: a.Action, Query: a.Query, Path: a.Path, Key: a.Key, ReadOnly: readOnly}
+		switch {
+		case a.Value != nil:
+			in.Value = *a.Value
+		case a.Action == "set" && !readOnly:
+			return tools.ContextOutput{}, "", tools.InvalidArgs("action set needs value")
+		}
+		if a.Limit != nil {
+			l, err := pageLimit(a.Limit)
+			if err != nil {
+				return tools.ContextOutput{}, "", err
+			}
+			in.Limit = l
+		}
+		off, err := cursorOffset(a.Cursor)
+		if err != nil {
+			return tools.ContextOutput{}, "", err
+		}
+		in.Offset = off
+		out, err := op.Call(ctx, s, in)
+		if err != nil {
+			return out, "", err
+		}
+		return out, contextText(out), nil
+	})
+}
+
+func contextText(o tools.ContextOutput) string {
+	var b strings.Builder
+	switch {
+	case o.Action == "query" && len(o.Matches) == 0:
+		fmt.Fprintf(&b, "no symbol matches %q", o.Query)
+		return b.String()
+	case o.Action == "query":
+		for _, m := range o.Matches {
+			fmt.Fprintf(&b, "%s %s %s:%d-%d\n", m.Symbol, m.Kind, m.Path, m.LineStart, m.LineEnd)
+		}
+		fmt.Fprintf(&b, "(%d of %d matches", len(o.Matches), o.Total)
+	case o.Action == "show":
+		f := o.File
+		fmt.Fprintf(&b, "%s (%s): %s\n", f.Path, f.Language, f.Summary)
+		symbols := slices.Clone(f.Symbols)
+		slices.SortStableFunc(symbols, func(x, y event.Symbol) int { return cmp.Compare(x.LineStart, y.LineStart) })
+		for _, s := range symbols {
+			fmt.Fprintf(&b, "%d-%d %s %s\n", s.LineStart, s.LineEnd, s.Kind, s.Name)
+		}
+		fmt.Fprintf(&b, "(%d of %d symbols", len(f.Symbols), f.SymbolCount)
+	case o.Action == "project" && o.Value != nil:
+		return *o.Value
+	case o.Action == "project" && len(o.Entries) == 0:
+		return "no project context"
+	case o.Action == "project":
+		for _, e := range o.Entries {
+			fmt.Fprintf(&b, "%s: %s\n", e.Key, e.Value)
+		}
+		fmt.Fprintf(&b, "(%d of %d keys", len(o.Entries), o.Total)
+	default: // set
+		if !o.Changed {
+			return o.Key + " unchanged: it already has that value"
+		}
+		return fmt.Sprintf("set %s (event %s)", o.Key, o.EventID[:12])
+	}
+	if o.HasMore {
+		b.WriteString(", next_cursor " + o.NextCursor)
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 // defineRaw is define for tools that page: the call sees the decoded

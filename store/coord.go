@@ -229,13 +229,12 @@ WHERE i.state = 'open'`, int64(nowMS), me, me).Scan(&c.Open, &c.Ready, &c.Blocke
 	return c, mapErr(err)
 }
 
-// EventsOfKind returns every stored event with kind tag (for the kinds the
-// projection does not keep, such as project context).
+// EventsOfKind returns every stored event with kind tag (an import looks
+// up the links that record where its issues came from).
 func (s *Store) EventsOfKind(ctx context.Context, tag uint64) ([]event.Event, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT record FROM events WHERE kind_tag = ?`, int64(tag))
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	defer rows.Close()
 	return decodeRows(rows)
 }

@@ -27,7 +27,7 @@ import (
 )
 
 // schemaVersion changes whenever the tables change; a mismatch recreates the DB.
-const schemaVersion = "5"
+const schemaVersion = "6"
 
 // ErrBusy reports that another process held the database beyond the wait.
 var ErrBusy = errors.New("database is locked by another process")
@@ -92,6 +92,41 @@ CREATE TABLE IF NOT EXISTS deps(issue_id TEXT NOT NULL, target TEXT NOT NULL, de
 CREATE INDEX IF NOT EXISTS deps_target ON deps(target, dep_type);
 CREATE TABLE IF NOT EXISTS locks(ref TEXT PRIMARY KEY, commit_id TEXT NOT NULL, resource TEXT NOT NULL, owner TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS locks_resource ON locks(resource);
+-- The context store (event kinds 13 and 14): the winning record of each
+-- path and the winning value of each key, last writer wins by version
+-- (ts, actor, event ID), which each row keeps to compare the next with.
+CREATE TABLE IF NOT EXISTS file_context(
+	path TEXT PRIMARY KEY,
+	language TEXT NOT NULL,
+	summary TEXT NOT NULL,
+	content_hash BLOB NOT NULL,
+	symbol_count INTEGER NOT NULL,
+	-- 1 for grite-go's record of a deleted file (docs/format.md, Context).
+	deleted INTEGER NOT NULL,
+	ts INTEGER NOT NULL,
+	actor TEXT NOT NULL,
+	event_id TEXT NOT NULL
+) WITHOUT ROWID;
+-- A record's symbols, seq in the record's (canonical) order; lname is the
+-- name in lower case, which queries search.
+CREATE TABLE IF NOT EXISTS symbols(
+	path TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	name TEXT NOT NULL,
+	lname TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	line_start INTEGER NOT NULL,
+	line_end INTEGER NOT NULL,
+	PRIMARY KEY(path, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS symbols_lname ON symbols(lname, name, path, line_start, kind, line_end);
+CREATE TABLE IF NOT EXISTS project_context(
+	key TEXT PRIMARY KEY,
+	value TEXT NOT NULL,
+	ts INTEGER NOT NULL,
+	actor TEXT NOT NULL,
+	event_id TEXT NOT NULL
+) WITHOUT ROWID;
 `
 
 // Open opens (creating if needed) the view at path.
@@ -400,7 +435,7 @@ func (t *Tx) SetMeta(key, value string) error {
 
 // Reset empties every derived table (keeps the schema marker).
 func (t *Tx) Reset() error {
-	for _, tbl := range []string{"events", "issues", "labels", "assignees", "deps", "locks"} {
+	for _, tbl := range []string{"events", "issues", "labels", "assignees", "deps", "locks", "file_context", "symbols", "project_context"} {
 		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM "+tbl); err != nil {
 			return err
 		}
@@ -464,8 +499,16 @@ func (t *Tx) apply(events []event.Event, newIssue bool) (int, error) {
 			if evs, ok := fresh[e.IssueID]; ok {
 				fresh[e.IssueID] = append(evs, *e)
 			}
-			if tag := e.Kind.Tag(); tag != event.TagContextUpdated && tag != event.TagProjectContextUpdated {
+			switch k := e.Kind.(type) {
+			case event.ContextUpdated:
+				err = t.writeFileContext(k, e.Version())
+			case event.ProjectContextUpdated:
+				err = t.writeProjectContext(k, e.Version())
+			default:
 				touched[e.IssueID] = true
+			}
+			if err != nil {
+				return added, err
 			}
 		}
 	}
@@ -700,9 +743,12 @@ func (t *Tx) insertEvent(one []event.Event) (inserted bool, err error) {
 	return n == 1, err
 }
 
-// InsertProjection writes the folded issues of a refilled view (after
-// Reset and InsertEvents) and flags the blocked ones.
+// InsertProjection writes the folded issues and context of a refilled
+// view (after Reset and InsertEvents) and flags the blocked issues.
 func (t *Tx) InsertProjection(p *crdt.Projection) error {
+	if err := t.insertContext(p); err != nil {
+		return err
+	}
 	issues := p.Issues()
 	slices.SortFunc(issues, func(a, b crdt.Issue) int { return a.ID.Compare(b.ID) })
 	for _, iss := range issues {

@@ -68,13 +68,6 @@ type WhoAmIOutput struct {
 // Counts sizes the backlog.
 type Counts = store.Counts
 
-// ContextEntry is one project context value (the original grite's
-// ProjectContextUpdated), the latest written for its key.
-type ContextEntry struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
 // ClaimJSON is a live claim of the caller.
 type ClaimJSON struct {
 	IssueID       string `json:"issue_id"`
@@ -155,7 +148,7 @@ var WhoAmI = Op[WhoAmIInput, WhoAmIOutput]{
 		if out.Counts, err = s.Store().Counts(ctx, s.Actor.ID.String(), s.nowMS()); err != nil {
 			return out, err
 		}
-		if out.Context, err = s.projectContext(ctx); err != nil {
+		if err := s.projectContext(ctx, &out); err != nil {
 			return out, err
 		}
 		r := s.WAL.NewReader()
@@ -198,25 +191,22 @@ func (s *Session) issueHandoff(ctx context.Context, issue string) (*HandoffJSON,
 	return nil, nil
 }
 
-// projectContext is the latest value of each project context key (last
-// writer wins, in the fold's order), by key, at most primerContext.
-func (s *Session) projectContext(ctx context.Context) ([]ContextEntry, error) {
-	events, err := s.Store().EventsOfKind(ctx, event.ProjectContextUpdated{}.Tag())
+// projectContext is the project context, by key, at most primerContext
+// entries (the rest counted in Omitted), each value on one line.
+func (s *Session) projectContext(ctx context.Context, out *WhoAmIOutput) error {
+	entries, err := s.Store().ProjectContext(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	SortByVersion(events)
-	latest := map[string]string{}
-	for _, e := range events {
-		if k, ok := e.Kind.(event.ProjectContextUpdated); ok {
-			latest[k.Key] = k.Value
+	out.Context = make([]ContextEntry, 0, min(len(entries), primerContext))
+	for i, e := range entries {
+		if i == primerContext {
+			out.omitN("context", len(entries)-primerContext)
+			break
 		}
+		out.Context = append(out.Context, ContextEntry{e.Key, oneLine(e.Value, 300)})
 	}
-	out := make([]ContextEntry, 0, len(latest))
-	for _, k := range slices.Sorted(maps.Keys(latest)) {
-		out = append(out, ContextEntry{k, oneLine(latest[k], 300)})
-	}
-	return out, nil
+	return nil
 }
 
 // fit trims the primer's lists until size says it is within max
@@ -254,12 +244,14 @@ func jsonSize(o *WhoAmIOutput) int {
 // adds around the data, indented, with its newlines.
 const jsonEnvelope = 64
 
-func (o *WhoAmIOutput) omit(list string) {
+func (o *WhoAmIOutput) omit(list string) { o.omitN(list, 1) }
+
+func (o *WhoAmIOutput) omitN(list string, n int) {
 	o.Omitted = maps.Clone(o.Omitted)
 	if o.Omitted == nil {
 		o.Omitted = map[string]int{}
 	}
-	o.Omitted[list]++
+	o.Omitted[list] += n
 }
 
 func (o *WhoAmIOutput) dropHandoff() bool {

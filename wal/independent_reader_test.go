@@ -66,6 +66,13 @@ func TestIndependentReaderAgreesWithFormat(t *testing.T) {
 			{IssueID: other, Actor: bob, TS: 1710000000600, Kind: event.DependencyAdded{Target: issue, Type: event.DepBlocks}},
 			{IssueID: other, Actor: bob, TS: 1710000000700, Kind: event.AttachmentAdded{Name: "log.txt", SHA256: [32]byte{1, 2, 3}, MIME: "text/plain"}},
 		}},
+		{alice, nil, []event.Event{ // the context store: symbols given out of order
+			{IssueID: event.FileContextIssueID("src/main.rs"), Actor: alice, TS: 1711000000000, Kind: event.ContextUpdated{
+				Path: "src/main.rs", Language: "rust", Summary: "Entry point", ContentHash: [32]byte{0xaa, 0xbb},
+				Symbols: []event.Symbol{{Name: "main", Kind: "function", LineStart: 1, LineEnd: 10}, {Name: "Config", Kind: "struct", LineStart: 12, LineEnd: 300}, {Name: "Config", Kind: "impl", LineStart: 22, LineEnd: 70000}},
+			}},
+			{IssueID: event.ProjectContextIssueID, Actor: alice, TS: 1711000000001, Kind: event.ProjectContextUpdated{Key: "framework", Value: "actix-web"}},
+		}},
 	}
 	var commits []string
 	for i := range appends {
@@ -201,6 +208,20 @@ func TestIndependentReaderAgreesWithFormat(t *testing.T) {
 				if r.issue != hex.EncodeToString(want.IssueID[:]) || r.actor != hex.EncodeToString(want.Actor[:]) || r.ts != want.TS || r.tag != want.Kind.Tag() {
 					t.Errorf("record %d: issue %s actor %s ts %d tag %d; want %s %s %d %d", j, r.issue, r.actor, r.ts, r.tag, want.IssueID, want.Actor, want.TS, want.Kind.Tag())
 				}
+				// Context events sit on derived issues (docs/format.md §1):
+				// BLAKE2b parameterised for 16 bytes over the path, and ff×16.
+				switch r.tag {
+				case 13:
+					h, _ := blake2b.New(16, nil)
+					h.Write([]byte("grite:context:file:" + r.payload[0].(string)))
+					if r.issue != hex.EncodeToString(h.Sum(nil)) {
+						t.Errorf("record %d: file context on issue %s, want BLAKE2b-16 of its path %x", j, r.issue, h.Sum(nil))
+					}
+				case 14:
+					if r.issue != strings.Repeat("ff", 16) {
+						t.Errorf("record %d: project context on issue %s, want ff×16", j, r.issue)
+					}
+				}
 				if r.parent != nil {
 					t.Errorf("record %d: parent %v, want null", j, r.parent)
 				}
@@ -243,6 +264,16 @@ func checkPayload(t *testing.T, j int, k event.Kind, got []any) {
 		want = []any{k.Target[:], string(k.Type)}
 	case event.AttachmentAdded:
 		want = []any{k.Name, k.SHA256[:], k.MIME}
+	case event.ContextUpdated:
+		// Sorted by (name, kind) byte-wise, stable (§3.3): "Config" <
+		// "main", and "impl" < "struct"; line numbers are uints.
+		want = []any{k.Path, k.Language, []any{
+			[]any{"Config", "impl", uint64(22), uint64(70000)},
+			[]any{"Config", "struct", uint64(12), uint64(300)},
+			[]any{"main", "function", uint64(1), uint64(10)},
+		}, k.Summary, k.ContentHash[:]}
+	case event.ProjectContextUpdated:
+		want = []any{k.Key, k.Value}
 	default:
 		t.Fatalf("record %d: test does not know kind %T", j, k)
 	}

@@ -157,7 +157,7 @@ func newRoot(g *globals) *cobra.Command {
 		return e
 	})
 	root.AddCommand(
-		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g), lockCmd(g), eventsCmd(g), primeCmd(g), gcCmd(g), serveCmd(g),
+		versionCmd(g), initCmd(g), actorCmd(g), issueCmd(g), syncCmd(g), lockCmd(g), eventsCmd(g), primeCmd(g), gcCmd(g), serveCmd(g), contextCmd(g),
 	)
 	addMaintenance(root, g)
 	addImport(root, g)
