@@ -118,6 +118,18 @@ func (srv *Server) newPage(title, nav string) page {
 // render writes a page, or only its live part when the page's script
 // asks (?_f=1). It renders into a buffer first: a template error then
 // becomes an error page, not half a page.
+// renderForm renders a page that holds a form: with the error of a
+// refused write (and its HTTP status) when there is one, and the notes
+// left for this page.
+func (srv *Server) renderForm(w http.ResponseWriter, r *http.Request, name string, p page, failed *tools.Error) {
+	status := http.StatusOK
+	if failed != nil {
+		p.Error, status = failed, statusOf(failed.Code)
+	}
+	p.Notes = srv.takeNotes(r)
+	srv.render(w, r, name, p, status)
+}
+
 func (srv *Server) render(w http.ResponseWriter, r *http.Request, name string, p page, status int) {
 	var buf bytes.Buffer
 	t := srv.tmpl[name]
@@ -194,12 +206,7 @@ func (srv *Server) renderBoard(w http.ResponseWriter, r *http.Request, in tools.
 		return
 	}
 	p.Data = boardData{Board: out, Filter: in, Filtered: in.Label != "" || in.Assignee != "" || in.Query != "", Form: form}
-	status := http.StatusOK
-	if failed != nil {
-		p.Error, status = failed, statusOf(failed.Code)
-	}
-	p.Notes = srv.takeNotes(r)
-	srv.render(w, r, "board", p, status)
+	srv.renderForm(w, r, "board", p, failed)
 }
 
 // issueData is the issue page's data.
@@ -228,12 +235,7 @@ func (srv *Server) renderIssue(w http.ResponseWriter, r *http.Request, id string
 	}
 	p.Watch = strings.Join(watch, " ")
 	p.Data = form
-	status := http.StatusOK
-	if failed != nil {
-		p.Error, status = failed, statusOf(failed.Code)
-	}
-	p.Notes = srv.takeNotes(r)
-	srv.render(w, r, "issue", p, status)
+	srv.renderForm(w, r, "issue", p, failed)
 }
 
 // activityData is the activity page's data.
