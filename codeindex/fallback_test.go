@@ -53,7 +53,7 @@ func TestPatternMatchesAsTheGlobCrate(t *testing.T) {
 		{"[a-c]x", []string{"bx"}, []string{"dx"}},
 		{"[]]", []string{"]"}, []string{"a"}},
 		{"a.(go)+", []string{"a.(go)+"}, []string{"a.gogo"}},
-		{"docs/README.md", []string{"docs/README.md"}, []string{"docs/README.mdx"}},
+		{"docs/cli.md", []string{"docs/cli.md"}, []string{"docs/cli.mdx"}},
 	}
 	for _, c := range cases {
 		p, err := codeindex.CompilePattern(c.glob)
