@@ -42,13 +42,13 @@ type Options struct {
 
 // Server serves the board of one repository.
 type Server struct {
-	mu   sync.Mutex // the session is single-writer: one call at a time
-	sess *tools.Session
-	opts Options
-	csrf string
-	tmpl map[string]*template.Template
-	md   *markdown
-	hub  *hub
+	mu       sync.Mutex // the session is single-writer: one call at a time
+	sess     *tools.Session
+	opts     Options
+	csrf     string
+	tmpl     map[string]*template.Template
+	markdown *markdown
+	hub      *hub
 
 	notesMu sync.Mutex
 	notes   map[string][]string // see redirect
@@ -64,9 +64,9 @@ func New(ctx context.Context, s *tools.Session, opts Options) (*Server, error) {
 	if opts.CookieName == "" {
 		opts.CookieName = "grite_token"
 	}
-	srv := &Server{sess: s, opts: opts, csrf: hex.EncodeToString(b[:]), md: newMarkdown(), notes: map[string][]string{}}
+	srv := &Server{sess: s, opts: opts, csrf: hex.EncodeToString(b[:]), markdown: newMarkdown(), notes: map[string][]string{}}
 	var err error
-	if srv.tmpl, err = parseTemplates(srv.md); err != nil {
+	if srv.tmpl, err = parseTemplates(srv.markdown); err != nil {
 		return nil, err
 	}
 	if srv.hub, err = startHub(srv); err != nil {

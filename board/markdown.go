@@ -14,8 +14,8 @@ import (
 // schemes are not written), then bluemonday's policy for user content as a
 // second line, since the text comes from any agent with write access.
 type markdown struct {
-	md     goldmark.Markdown
-	policy *bluemonday.Policy
+	renderer goldmark.Markdown
+	policy   *bluemonday.Policy
 }
 
 func newMarkdown() *markdown {
@@ -23,8 +23,8 @@ func newMarkdown() *markdown {
 	p.RequireNoReferrerOnLinks(true)
 	p.AddTargetBlankToFullyQualifiedLinks(true)
 	return &markdown{
-		md:     goldmark.New(goldmark.WithExtensions(extension.GFM)),
-		policy: p,
+		renderer: goldmark.New(goldmark.WithExtensions(extension.GFM)),
+		policy:   p,
 	}
 }
 
@@ -32,7 +32,7 @@ func newMarkdown() *markdown {
 // render is shown as escaped text.
 func (m *markdown) render(src string) template.HTML {
 	var buf bytes.Buffer
-	if err := m.md.Convert([]byte(src), &buf); err != nil {
+	if err := m.renderer.Convert([]byte(src), &buf); err != nil {
 		return template.HTML(template.HTMLEscapeString(src))
 	}
 	return template.HTML(m.policy.SanitizeBytes(buf.Bytes()))
