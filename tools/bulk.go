@@ -100,6 +100,11 @@ func eventSize(k event.Kind) int {
 		n += len(k.User)
 	case event.AssigneeRemoved:
 		n += len(k.User)
+	case event.ContextUpdated:
+		n += 136 + len(k.Path) + len(k.Language) + len(k.Summary)
+		for _, sym := range k.Symbols {
+			n += 24 + len(sym.Name) + len(sym.Kind)
+		}
 	}
 	return n
 }

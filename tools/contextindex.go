@@ -25,12 +25,6 @@ import (
 // left out (and its record, if any, kept), reported as too large.
 const MaxIndexFileBytes = 2 << 20
 
-// maxIndexAppendBytes bounds the events of one WAL append of an index, in
-// their encoded size, well under a chunk's limit (event.MaxChunkBytes): an
-// index of a large repository writes a few commits rather than one that
-// no reader accepts.
-const maxIndexAppendBytes = 16 << 20
-
 // ContextIndexInput says what to index.
 type ContextIndexInput struct {
 	// Paths are git pathspecs (files, directories, globs) relative to
@@ -156,59 +150,31 @@ var ContextIndex = Op[ContextIndexInput, ContextIndexOutput]{
 	},
 }
 
-// writeRecords appends a ContextUpdated per record, in as few WAL
-// commits as their size allows, each after the record it replaces.
+// writeRecords appends a ContextUpdated per record, each after the record
+// it replaces, in as few WAL commits as the bulk path's limits allow
+// (appendGroups).
 func (s *Session) writeRecords(ctx context.Context, records []event.ContextUpdated, states map[string]store.FileState, out ContextIndexOutput) (ContextIndexOutput, error) {
 	now := s.nowMS()
-	var batch []event.Event
-	size := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		head, err := s.append(ctx, batch, false)
-		if err != nil {
-			return err
-		}
-		out.Events += len(batch)
-		out.Commits++
-		out.WALHead = head.String()
-		batch, size = nil, 0
-		return nil
-	}
+	groups := make([][]event.Event, 0, len(records))
 	for _, r := range records {
 		ts := now
 		if st, ok := states[r.Path]; ok && st.TS >= ts {
 			ts = st.TS + 1
 		}
-		batch = append(batch, event.Event{IssueID: event.FileContextIssueID(r.Path), Actor: s.Actor.ID, TS: ts, Kind: r})
-		size += recordSize(r)
-		if size >= maxIndexAppendBytes {
-			if err := flush(); err != nil {
-				return out, err
-			}
-		}
+		groups = append(groups, []event.Event{{IssueID: event.FileContextIssueID(r.Path), Actor: s.Actor.ID, TS: ts, Kind: r}})
 	}
-	if err := flush(); err != nil {
+	done, commits, err := s.appendGroups(ctx, groups)
+	out.Events += done
+	out.Commits += commits
+	if err != nil {
 		return out, err
 	}
-	if out.Commits == 0 {
-		head, err := s.WAL.Head()
-		if err != nil {
-			return out, err
-		}
-		out.WALHead = hashOrEmpty(head)
+	head, err := s.WAL.Head()
+	if err != nil {
+		return out, err
 	}
+	out.WALHead = hashOrEmpty(head)
 	return out, nil
-}
-
-// recordSize bounds the encoded size of a record's event from above.
-func recordSize(r event.ContextUpdated) int {
-	n := 256 + len(r.Path) + len(r.Language) + len(r.Summary)
-	for _, sym := range r.Symbols {
-		n += 24 + len(sym.Name) + len(sym.Kind)
-	}
-	return n
 }
 
 // fileResult is what the index made of one listed file: a record to
