@@ -16,6 +16,7 @@ import (
 
 	"grite/crdt"
 	"grite/event"
+	"grite/gitdir"
 	"grite/lock"
 	"grite/store"
 	"grite/wal"
@@ -548,9 +549,15 @@ func (w *RepoWatch) Close() error { return w.close() }
 
 // WatchRepo watches the WAL and the lock refs.
 func (s *Session) WatchRepo() (*RepoWatch, error) {
-	w, err := s.Repo.WatchRef(wal.Ref, strings.TrimSuffix(lock.Prefix, "/"))
+	w, err := watchIssuesAndLocks(s.Repo)
 	if err != nil {
 		return nil, err
 	}
 	return &RepoWatch{C: w.C, close: w.Close}, nil
+}
+
+// watchIssuesAndLocks watches what makes issues ready or not: the WAL and
+// the lock refs (claims).
+func watchIssuesAndLocks(repo *gitdir.Repo) (*gitdir.RefWatch, error) {
+	return repo.WatchRef(wal.Ref, strings.TrimSuffix(lock.Prefix, "/"))
 }

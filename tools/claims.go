@@ -13,7 +13,6 @@ import (
 	"grite/handoff"
 	"grite/lock"
 	"grite/store"
-	"grite/wal"
 )
 
 // IssueReadyInput filters the ready queue.
@@ -168,7 +167,7 @@ func WaitForWork(ctx context.Context, repo *gitdir.Repo, wait time.Duration, pro
 	}
 	// Watch before the first try, so that nothing between it and the
 	// wait goes unnoticed.
-	watch, err := repo.WatchRef(wal.Ref, strings.TrimSuffix(lock.Prefix, "/"))
+	watch, err := watchIssuesAndLocks(repo)
 	if err != nil {
 		return ClaimOutput{}, err
 	}
