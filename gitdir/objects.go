@@ -42,24 +42,27 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 	}
 	if !r.namedTemps {
 		var placed bool
-		err := inFanOut(dir, func() (err error) {
+		err := inFanOut(dir, 1, func() (err error) {
 			placed, err = placeUnnamed(dir, final, compressed)
 			return err
 		})
-		if err != nil {
-			return h, fmt.Errorf("write object %s: %w", name, err)
-		}
-		if placed {
+		switch {
+		case placed:
 			r.noteLoose()
 			return h, nil
+		case err == nil:
+			r.namedTemps = true // not on this file system, kernel or machine
+		case !fanOutGone(err):
+			return h, fmt.Errorf("write object %s: %w", name, err)
 		}
-		r.namedTemps = true
+		// The directory keeps vanishing while it holds no file of ours:
+		// a named temporary holds it.
 	}
 	if _, err := os.Lstat(final); err == nil {
 		return h, nil
 	}
 	var tmp string
-	err = inFanOut(dir, func() (err error) {
+	err = inFanOut(dir, fanOutTries, func() (err error) {
 		tmp, err = writeTemp(dir, compressed)
 		return err
 	})
@@ -74,16 +77,36 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 	return h, nil
 }
 
-// inFanOut runs write, which creates a file in the fan-out directory dir;
-// if dir does not exist yet, it creates it and runs write once more.
-func inFanOut(dir string, write func() error) error {
+// inFanOut runs write, which creates a file in the fan-out directory dir.
+// If dir does not exist, it makes it and runs write again, up to tries
+// more times: the first object in a directory, and a packer (grite's, in
+// this process or another, or git's prune-packed) removing emptied
+// directories while writers go on, so that dir can vanish again between
+// the making and the writing. A directory that cannot be written gives
+// its error.
+func inFanOut(dir string, tries int, write func() error) error {
 	err := write()
-	if errors.Is(err, os.ErrNotExist) {
-		if err = os.MkdirAll(dir, 0o755); err == nil {
-			err = write()
+	for range tries {
+		if !fanOutGone(err) {
+			return err
 		}
+		if mk := os.MkdirAll(dir, 0o755); mk != nil {
+			return mk
+		}
+		err = write()
 	}
 	return err
+}
+
+// fanOutTries bounds inFanOut's retries of a named temporary; a lost
+// race costs one, and once the temporary exists the directory stays.
+const fanOutTries = 8
+
+// fanOutGone reports whether a file could not be made because its
+// directory is missing, or went while the file was being made (ext4 then
+// refuses it with EPERM).
+func fanOutGone(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission)
 }
 
 // storedMax is the largest object written as a stored (uncompressed) zlib

@@ -164,3 +164,59 @@ func TestObjectHasherMatchesGoGit(t *testing.T) {
 		}
 	}
 }
+
+// A packer (this process's or another's) removes loose objects and then
+// their emptied fan-out directories while writers go on; a writer whose
+// directory disappears under it, between finding it and creating its file
+// in it, makes it again and still writes its object.
+func TestWriteObjectRacesFanOutRemoval(t *testing.T) {
+	eachWritePath(t, testWriteObjectRacesFanOutRemoval)
+}
+
+func testWriteObjectRacesFanOutRemoval(t *testing.T, dir string, r *gitdir.Repo) {
+	objects := filepath.Join(dir, ".git", "objects")
+	named := r.NamedTemps()
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		rounds := 0
+		for {
+			select {
+			case <-stop:
+				done <- rounds
+				return
+			default:
+			}
+			fans, _ := filepath.Glob(filepath.Join(objects, "[0-9a-f][0-9a-f]"))
+			for _, fan := range fans {
+				files, _ := os.ReadDir(fan)
+				for _, f := range files {
+					if len(f.Name()) == 38 { // objects, as a packer removes them; not a writer's temporaries
+						_ = os.Remove(filepath.Join(fan, f.Name()))
+					}
+				}
+				_ = os.Remove(fan)
+			}
+			rounds++
+		}
+	}()
+	var failed error
+	for i := 0; i < 3000 && failed == nil; i++ {
+		_, failed = r.WriteObject(plumbing.BlobObject, []byte(fmt.Sprintf("object %d", i)))
+	}
+	close(stop)
+	rounds := <-done
+	if failed != nil {
+		t.Fatalf("a write failed while fan-out directories were being removed (%d removal rounds): %v", rounds, failed)
+	}
+	if r.NamedTemps() != named {
+		t.Fatal("a lost race made the writer give up unnamed files for good")
+	}
+	h, err := r.WriteObject(plumbing.BlobObject, []byte("after the race"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := testrepo.Git(t, dir, "cat-file", "-p", h.String()); out != "after the race" {
+		t.Fatalf("cat-file: %q", out)
+	}
+}

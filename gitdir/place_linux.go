@@ -12,8 +12,10 @@ import (
 // links it in as final. It reports false, with no error, when the file
 // system or the kernel cannot do that (the caller then uses a named
 // temporary), and true when final exists afterwards, whoever wrote it:
-// objects are named by their content. A missing dir is an error satisfying
-// os.ErrNotExist.
+// objects are named by their content. A missing dir, or one removed while
+// the file was being placed (a packer removes emptied fan-out directories),
+// is an error satisfying os.ErrNotExist or, from ext4 when the directory
+// went after it was looked up, os.ErrPermission: see inFanOut.
 func placeUnnamed(dir, final string, b []byte) (bool, error) {
 	fd, err := openUnnamed(dir)
 	switch {
@@ -39,6 +41,8 @@ func placeUnnamed(dir, final string, b []byte) (bool, error) {
 	switch {
 	case err == nil, errors.Is(err, unix.EEXIST):
 		return true, nil
+	case errors.Is(err, unix.ENOENT):
+		return false, &os.PathError{Op: "link", Path: final, Err: err}
 	default:
 		return false, nil
 	}

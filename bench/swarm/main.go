@@ -128,8 +128,8 @@ func (s *session) drain(ctx context.Context) error {
 		id, _ := data["issue_id"].(string)
 		s.claimed = append(s.claimed, id)
 		t0 = time.Now()
-		if _, code, err := s.call(ctx, "issue_update", map[string]any{"id": id, "state": "closed"}); err != nil || code != "" {
-			return fmt.Errorf("close %s: %v %s", id, err, code)
+		if data, code, err := s.call(ctx, "issue_update", map[string]any{"id": id, "state": "closed"}); err != nil || code != "" {
+			return fmt.Errorf("close %s: %v %s %v", id, err, code, data)
 		}
 		s.closes = append(s.closes, time.Since(t0))
 	}
