@@ -348,6 +348,11 @@ func (repo *Repo) ReadFile(commit plumbing.Hash, path string, limit int64) ([]by
 func (repo *Repo) ReadFileAt(commit plumbing.Hash, path string, limit int64) ([]byte, time.Time, error) {
 	r := NewReader(repo)
 	defer r.Close()
+	return r.FileAt(commit, path, limit)
+}
+
+// FileAt is Repo.ReadFileAt through r.
+func (r *Reader) FileAt(commit plumbing.Hash, path string, limit int64) ([]byte, time.Time, error) {
 	c, err := r.Commit(commit)
 	if err != nil {
 		return nil, time.Time{}, err

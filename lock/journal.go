@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"grite/gitdir"
 )
 
 // Every change grite makes to a lock ref happens under the repository's
@@ -74,6 +76,11 @@ func (m *Manager) record(refs ...string) error {
 func (m *Manager) snapshot() (map[string]Entry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.objects = gitdir.NewReader(m.repo)
+	defer func() {
+		m.objects.Close()
+		m.objects = nil
+	}()
 	st, err := os.Stat(m.journalPath())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err

@@ -176,6 +176,10 @@ type Manager struct {
 	// read caches parsed lock commits: a commit never changes.
 	read  map[plumbing.Hash]Entry
 	known known // the lock refs as last seen (journal.go)
+	// objects, while set, reads lock commits for a run of reads (m.mu
+	// held): a reader per read mapped every pack of the repository each
+	// time, which made listing a hundred packed locks take 150 ms.
+	objects *gitdir.Reader
 }
 
 // New returns a Manager.
@@ -211,7 +215,14 @@ func (m *Manager) readEntryLocked(h plumbing.Hash) (Entry, error) {
 	if e, ok := m.read[h]; ok {
 		return e, nil
 	}
-	b, at, err := m.repo.ReadFileAt(h, "lock.json", 64<<10)
+	var b []byte
+	var at time.Time
+	var err error
+	if m.objects != nil {
+		b, at, err = m.objects.FileAt(h, "lock.json", 64<<10)
+	} else {
+		b, at, err = m.repo.ReadFileAt(h, "lock.json", 64<<10)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return Entry{}, fmt.Errorf("lock commit %s has no lock.json", h)
 	} else if err != nil {

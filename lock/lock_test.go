@@ -3,6 +3,7 @@ package lock_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"sync"
@@ -325,5 +326,57 @@ func TestManagersSeeEachOthersChangesThroughTheJournal(t *testing.T) {
 	}
 	if _, err := m1.Acquire("path:src/x.go", a, time.Minute, now); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// packedLocks makes n live locks and packs every object (git repack),
+// as a repository is after grite's packing or a fetch.
+func packedLocks(t testing.TB, n int) (*gitdir.Repo, time.Time) {
+	dir := testrepo.New(t)
+	r, err := gitdir.Discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := lock.New(r)
+	now := time.UnixMilli(1700000000000)
+	for i := range n {
+		if _, err := m.Acquire(fmt.Sprintf("issue:%032x", i), event.ActorID{byte(i)}, time.Hour, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testrepo.Git(t, dir, "repack", "-a", "-d", "-q")
+	return r, now
+}
+
+// A new Manager lists every lock of a repository whose lock commits are
+// all packed, each with its own owner.
+func TestListPackedLocks(t *testing.T) {
+	r, now := packedLocks(t, 40)
+	all, err := lock.New(r).List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 40 {
+		t.Fatalf("listed %d locks, want 40", len(all))
+	}
+	for _, e := range all {
+		var i int
+		if _, err := fmt.Sscanf(e.Lock.Resource, "issue:%x", &i); err != nil {
+			t.Fatal(err)
+		}
+		if e.Lock.Owner != (event.ActorID{byte(i)}).String() || !e.Lock.Live(uint64(now.UnixMilli())) {
+			t.Errorf("%s: %+v", e.Ref, e.Lock)
+		}
+	}
+}
+
+// BenchmarkListPackedLocks is a new session's first look at the locks
+// of a repository with 100 packed ones.
+func BenchmarkListPackedLocks(b *testing.B) {
+	r, _ := packedLocks(b, 100)
+	for b.Loop() {
+		if all, err := lock.New(r).List(); err != nil || len(all) != 100 {
+			b.Fatal(len(all), err)
+		}
 	}
 }
