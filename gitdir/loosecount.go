@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // looseCountName is the file in grite's directory that grows by one byte
@@ -34,6 +35,16 @@ func (r *Repo) LooseCount() int {
 		return 0
 	}
 	return int(fi.Size())
+}
+
+// LooseWritten is when grite last wrote a loose object, in any process
+// (the count's change time; zero when nothing is counted).
+func (r *Repo) LooseWritten() time.Time {
+	fi, err := os.Stat(filepath.Join(r.GriteDir(), looseCountName))
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
 }
 
 // ResetLooseCount empties the count; the packer calls it before it looks

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"grite/gitdir"
 	"grite/wal"
@@ -56,6 +57,10 @@ var packing atomic.Bool
 // PackAsync packs the repository at dir on a goroutine of its own, with a
 // repository handle of its own (a long-lived server's writes go on
 // meanwhile), at most one at a time per process; failures go to report.
+// It packs in a quiet moment (packWhenQuiet): packing removes the loose
+// files it packed, and on a busy swarm that work (and, on some disks, the
+// slower file creation that follows removals) landed in the middle of
+// other sessions' calls.
 func PackAsync(dir string, report func(error)) {
 	if !packing.CompareAndSwap(false, true) {
 		return
@@ -64,10 +69,42 @@ func PackAsync(dir string, report func(error)) {
 		defer packing.Store(false)
 		repo, err := gitdir.Discover(dir)
 		if err == nil {
-			_, err = wal.PackLoose(context.Background(), repo)
+			_, err = packWhenQuiet(repo, PackQuiet, PackLimit, time.Sleep)
 		}
 		if err != nil && report != nil {
 			report(err)
 		}
 	}()
+}
+
+// PackQuiet is how long no grite process of the repository may have
+// written a loose object before a server packs them.
+const PackQuiet = 2 * time.Second
+
+// PackLimit is how many loose objects a server lets accumulate while the
+// repository is never quiet before it packs anyway: a 4 KiB file each,
+// so about 4 MiB, and 128 appends.
+const PackLimit = 8 * gitdir.LooseThreshold
+
+// packPoll bounds one wait of packWhenQuiet, so that it sees the limit
+// reached while it waits for quiet.
+const packPoll = 250 * time.Millisecond
+
+// packWhenQuiet packs grite's loose objects once no grite process has
+// written one for quiet, or as soon as they reach limit; it reports false
+// without packing when they drop below the threshold meanwhile (another
+// process packed them). sleep is time.Sleep outside tests.
+func packWhenQuiet(repo *gitdir.Repo, quiet time.Duration, limit int, sleep func(time.Duration)) (bool, error) {
+	for {
+		n := repo.LooseCount()
+		if n < gitdir.LooseThreshold {
+			return false, nil
+		}
+		wait := quiet - time.Since(repo.LooseWritten())
+		if n >= limit || wait <= 0 {
+			_, err := wal.PackLoose(context.Background(), repo)
+			return err == nil, err
+		}
+		sleep(min(wait, packPoll))
+	}
 }

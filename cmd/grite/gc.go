@@ -17,9 +17,10 @@ func gcCmd(g *globals) *cobra.Command {
 		Long: `Pack the loose objects of grite's refs (refs/grite/*) into one pack and merge
 grite's small packs, as git gc keeps a repository compact. Only objects and
 packs grite wrote are touched: the user's objects, and packs git made, are
-left as they are. grite runs this by itself, in the background, once about 256
+left as they are. grite runs this by itself, in the background, once 128
 loose objects have accumulated (set GRITE_AUTO_PACK=0 to turn that off);
---auto packs only then.`,
+--auto packs only then. grite-mcp waits for a quiet moment (no grite process
+writing for 2 s) unless 1,024 have accumulated.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return withBareOp(g, tools.GC, in, func(w io.Writer, o tools.GCOutput) {
