@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -18,6 +19,14 @@ import (
 )
 
 func main() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		// One session's calls run one at a time, so a second P only adds
+		// scheduler spinning and thread hand-offs, and a swarm starts one
+		// server per agent on the same cores: eight sessions on two cores
+		// claimed faster and used less CPU with one P each (numbers in
+		// docs/performance.md, "Swarm"). GOMAXPROCS in the environment wins.
+		runtime.GOMAXPROCS(1)
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
