@@ -37,6 +37,41 @@ type known struct {
 	journal os.FileInfo // the journal file the picture follows (nil: none)
 	off     int64       // journal bytes already applied
 	scanned time.Time
+	// What changed since Changes last reported: refs re-read from the
+	// journal, or a whole new listing (full).
+	dirty map[string]bool
+	full  bool
+}
+
+// Delta is what Changes reports.
+type Delta struct {
+	// Full: the locks were listed anew, so any of Entries may be news
+	// (and a ref known before and absent now is gone).
+	Full bool
+	// Refs changed since the last Changes; a ref not in Entries was
+	// deleted or holds an unreadable lock.
+	Refs []string
+	// Entries is every lock as now known, by ref (shared: read only).
+	Entries map[string]Entry
+}
+
+// Changes brings the picture of the lock refs up to date and reports what
+// changed in it since the last call: a cache of the locks (the view's)
+// then updates those refs only, not every lock of the repository.
+func (m *Manager) Changes() (Delta, error) {
+	refs, err := m.snapshot()
+	if err != nil {
+		return Delta{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := &m.known
+	d := Delta{Full: k.full, Entries: refs}
+	for name := range k.dirty {
+		d.Refs = append(d.Refs, name)
+	}
+	k.full, k.dirty = false, nil
+	return d, nil
 }
 
 func (m *Manager) journalPath() string { return filepath.Join(m.repo.GriteDir(), journalName) }
@@ -103,6 +138,7 @@ func (m *Manager) snapshot() (map[string]Entry, error) {
 			m.put(name, h)
 		}
 		k.journal, k.off, k.scanned = st, size, time.Now()
+		k.full, k.dirty = true, nil
 		return k.refs, nil
 	}
 	if size == k.off {
@@ -118,6 +154,10 @@ func (m *Manager) snapshot() (map[string]Entry, error) {
 			return nil, err
 		}
 		m.put(name, h)
+		if k.dirty == nil {
+			k.dirty = map[string]bool{}
+		}
+		k.dirty[name] = true
 	}
 	k.off += used
 	return k.refs, nil

@@ -380,3 +380,47 @@ func BenchmarkListPackedLocks(b *testing.B) {
 		}
 	}
 }
+
+// Changes reports a first listing as full, then only the refs changed
+// since the last call, by this Manager or another, and nothing when
+// nothing changed.
+func TestChangesReportsOnlyWhatChanged(t *testing.T) {
+	m1, dir := newManager(t)
+	r, err := gitdir.Discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2 := lock.New(r)
+	now := time.UnixMilli(1700000000000)
+	if _, err := m2.Acquire("issue:0001", event.ActorID{2}, time.Hour, now); err != nil {
+		t.Fatal(err)
+	}
+	d, err := m1.Changes()
+	if err != nil || !d.Full || len(d.Entries) != 1 {
+		t.Fatalf("first call: %+v %v, want a full listing of one lock", d, err)
+	}
+	if d, err = m1.Changes(); err != nil || d.Full || len(d.Refs) != 0 {
+		t.Fatalf("nothing changed: %+v %v", d, err)
+	}
+	for _, res := range []string{"issue:0002", "issue:0003"} {
+		if _, err := m2.Acquire(res, event.ActorID{2}, time.Hour, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m2.Release("issue:0001", event.ActorID{2}, now); err != nil {
+		t.Fatal(err)
+	}
+	d, err = m1.Changes()
+	if err != nil || d.Full {
+		t.Fatalf("after changes: %+v %v", d, err)
+	}
+	slices.Sort(d.Refs)
+	want := []string{lock.RefName("issue:0001"), lock.RefName("issue:0002"), lock.RefName("issue:0003")}
+	slices.Sort(want)
+	if !slices.Equal(d.Refs, want) {
+		t.Fatalf("changed refs %v, want %v", d.Refs, want)
+	}
+	if e := d.Entries[lock.RefName("issue:0001")]; e.Lock.Live(uint64(now.UnixMilli())) {
+		t.Fatalf("released lock still live: %+v", e)
+	}
+}

@@ -34,6 +34,31 @@ func (s *Store) LockCommits(ctx context.Context) (map[string]string, error) {
 	return out, rows.Err()
 }
 
+// LockCommitsOf is LockCommits of the given refs only.
+func (s *Store) LockCommitsOf(ctx context.Context, refs []string) (map[string]string, error) {
+	out := make(map[string]string, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(refs))
+	for i, r := range refs {
+		args[i] = r
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT ref, commit_id FROM locks WHERE ref IN (?`+strings.Repeat(",?", len(refs)-1)+`)`, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r, c string
+		if err := rows.Scan(&r, &c); err != nil {
+			return nil, err
+		}
+		out[r] = c
+	}
+	return out, rows.Err()
+}
+
 // SetLocks replaces cached rows: upserts changed and deletes removed refs.
 func (t *Tx) SetLocks(changed []CachedLock, removed []string) error {
 	for _, l := range changed {

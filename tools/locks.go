@@ -58,36 +58,64 @@ func lockConflict(err error) error {
 	return e.suggest("Run 'grite lock status' to see who holds what")
 }
 
-// refreshLocks brings the view's lock cache up to date with refs/grite/locks/*
-// (the lock Manager re-reads only the lock refs changed since it last looked).
-func (s *Session) refreshLocks(ctx context.Context) error {
-	locks, err := s.Locks.List()
+// refreshLocks brings the view's lock cache up to date with refs/grite/locks/*:
+// the refs the lock Manager saw change since the last refresh (it re-reads
+// only those, see lock.Manager.Changes), or every lock after a full
+// listing. Comparing every lock with the view on every call read the
+// whole lock table each time, which grew with every claim ever made.
+func (s *Session) refreshLocks(ctx context.Context) (err error) {
+	d, err := s.Locks.Changes()
 	if err != nil {
 		return err
 	}
-	cached, err := s.Store().LockCommits(ctx)
-	if err != nil {
+	full := d.Full || s.locksUnsure || len(d.Refs) > maxLockDelta
+	if !full && len(d.Refs) == 0 {
+		return nil
+	}
+	// A failure leaves the view unsure: the next refresh compares all.
+	s.locksUnsure = true
+	var cached map[string]string
+	refs := d.Refs
+	if full {
+		if cached, err = s.Store().LockCommits(ctx); err != nil {
+			return err
+		}
+		refs = refs[:0]
+		for ref := range d.Entries {
+			refs = append(refs, ref)
+		}
+		for ref := range cached {
+			if _, ok := d.Entries[ref]; !ok {
+				refs = append(refs, ref)
+			}
+		}
+	} else if cached, err = s.Store().LockCommitsOf(ctx, refs); err != nil {
 		return err
 	}
 	var changed []store.CachedLock
 	var removed []string
-	live := make(map[string]bool, len(locks))
-	for _, e := range locks {
-		live[e.Ref] = true
-		if cached[e.Ref] != e.Commit.String() {
+	for _, ref := range refs {
+		e, live := d.Entries[ref]
+		_, inView := cached[ref]
+		switch {
+		case live && cached[ref] != e.Commit.String():
 			changed = append(changed, store.CachedLock{Ref: e.Ref, Commit: e.Commit.String(), Resource: e.Lock.Resource, Owner: e.Lock.Owner, Expires: e.Lock.ExpiresUnixMS})
-		}
-	}
-	for ref := range cached {
-		if !live[ref] {
+		case !live && inView:
 			removed = append(removed, ref) // deleted, or unreadable: holds nothing
 		}
 	}
-	if len(changed) == 0 && len(removed) == 0 {
-		return nil
+	if len(changed) > 0 || len(removed) > 0 {
+		if err := s.Store().Update(ctx, func(tx *store.Tx) error { return tx.SetLocks(changed, removed) }); err != nil {
+			return err
+		}
 	}
-	return s.Store().Update(ctx, func(tx *store.Tx) error { return tx.SetLocks(changed, removed) })
+	s.locksUnsure = false
+	return nil
 }
+
+// maxLockDelta: more changed refs than this are compared by reading the
+// whole lock table once, not by naming each in a query.
+const maxLockDelta = 256
 
 // refreshLockCache refreshes the view's lock cache after a lock change
 // that has happened: a failure there does not undo it (the next read

@@ -39,6 +39,9 @@ type Session struct {
 	// waits for one opening in the background.
 	view     *store.Store
 	warnings []string
+	// locksUnsure: a lock cache refresh failed, so the next compares
+	// every lock with the view (refreshLocks).
+	locksUnsure bool
 	// deferView and pending: see DeferViewUpdates.
 	deferView bool
 	pending   []pendingWrite
