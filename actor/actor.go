@@ -23,6 +23,7 @@ import (
 
 	"grite/event"
 	"grite/internal/filelock"
+	"grite/internal/plainfile"
 )
 
 // ErrNotFound reports an unknown actor.
@@ -120,7 +121,7 @@ func (d Dir) ActorDir(id string) string { return filepath.Join(d.actorsDir(), id
 // LoadRepoConfig reads config.toml; a missing file is an empty config.
 func (d Dir) LoadRepoConfig() (RepoConfig, error) {
 	var c RepoConfig
-	b, err := os.ReadFile(d.configPath())
+	b, err := plainfile.ReadFile(d.configPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
 	}

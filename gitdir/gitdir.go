@@ -24,6 +24,8 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"grite/internal/plainfile"
 )
 
 // ErrNotARepo is returned when no git repository encloses the start directory.
@@ -149,7 +151,7 @@ func (r *Repo) ReadRef(name string) (plumbing.Hash, error) {
 }
 
 func (r *Repo) readRef(name string) (plumbing.Hash, bool, error) {
-	b, err := os.ReadFile(filepath.Join(r.CommonDir, filepath.FromSlash(name)))
+	b, err := plainfile.ReadFile(filepath.Join(r.CommonDir, filepath.FromSlash(name)))
 	switch {
 	case err == nil:
 		s := strings.TrimSpace(string(b))
@@ -184,7 +186,7 @@ func truncate(s string, n int) string {
 }
 
 func (r *Repo) packedRef(name string) (plumbing.Hash, bool, error) {
-	f, err := os.Open(filepath.Join(r.CommonDir, "packed-refs"))
+	f, err := plainfile.OpenFile(filepath.Join(r.CommonDir, "packed-refs"), os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return plumbing.ZeroHash, false, nil
 	}

@@ -4,8 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"grite/internal/plainfile"
 )
 
 // looseCountName is the file in grite's directory that grows by one byte
@@ -110,10 +111,10 @@ func (r *Repo) KeepPackList(names map[string]bool) error {
 // both if needed.
 func (r *Repo) openAppend(name string) (*os.File, error) {
 	path := filepath.Join(r.GriteDir(), name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o644)
+	f, err := plainfile.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if os.IsNotExist(err) {
 		if err = os.MkdirAll(r.GriteDir(), 0o755); err == nil {
-			f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o644)
+			f, err = plainfile.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		}
 	}
 	return f, err

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"grite/internal/plainfile"
 )
 
 // ErrRefChanged reports a lost compare-and-swap: the ref no longer holds the
@@ -96,7 +98,7 @@ func acquireLock(lock string) (*os.File, error) {
 	deadline := time.Now().Add(lockWait)
 	backoff := 50 * time.Microsecond
 	for {
-		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		f, err := plainfile.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 		if err == nil {
 			return f, nil
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"grite/gitdir"
+	"grite/internal/plainfile"
 )
 
 // Every change grite makes to a lock ref happens under the repository's
@@ -85,7 +86,7 @@ func (m *Manager) record(refs ...string) error {
 		return nil
 	}
 	path := m.journalPath()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := plainfile.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
@@ -180,7 +181,7 @@ func (m *Manager) put(name string, h plumbing.Hash) {
 // to) and how many bytes those lines take (a line still being written
 // is left for next time).
 func readJournal(path string, from, to int64) ([]string, int64, error) {
-	f, err := os.Open(path)
+	f, err := plainfile.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, 0, err
 	}
