@@ -167,64 +167,151 @@ func (s *Session) catchUp(ctx context.Context) error {
 	if applied == head.String() || (applied == "" && head.IsZero() && !s.Store().Recreated) {
 		return nil
 	}
+	if applied != "" {
+		// A few commits behind, the common case: walk them holding the
+		// view's write lock, so that of the sessions catching up at once
+		// one reads the new commits and the others find the view caught
+		// up. Walking first and then taking the lock, the sessions of a
+		// swarm each read the same commits, and all but one found the view
+		// moved and read them again.
+		err := s.catchUpLocked(ctx)
+		if !errors.Is(err, errCatchUpFar) {
+			return err
+		}
+	}
 	appliedHash := plumbing.NewHash(applied)
 	if applied == "" {
 		appliedHash = plumbing.ZeroHash
 	}
-	var commits []wal.Commit
-	found := appliedHash.IsZero()
-	walkErr := s.WAL.Walk(ctx, head, wal.ReadOptions{Stop: func(h plumbing.Hash) bool {
-		if h == appliedHash {
-			found = true
-			return true
-		}
-		return false
-	}}, func(c wal.Commit) error { commits = append(commits, c); return nil })
-	var werr *wal.Error
-	if walkErr != nil && !errors.As(walkErr, &werr) {
-		return walkErr
+	w := s.walkBack(ctx, head, appliedHash, 0)
+	if w.err != nil {
+		return w.err
 	}
-	events := make([]event.Event, 0, len(commits))
-	for i := len(commits) - 1; i >= 0; i-- {
-		events = append(events, commits[i].Events...)
-	}
-	rebuild := !found && walkErr == nil // applied head is not in history any more
+	rebuild := !w.found && w.walkErr == nil // applied head is not in history any more
 	err = s.Store().Update(ctx, func(tx *store.Tx) error {
 		if cur, err := tx.Meta("wal_head"); err != nil {
 			return err
 		} else if cur != applied {
 			return errViewMoved
 		}
-		if rebuild || applied == "" {
-			if err := tx.Reset(); err != nil {
-				return err
-			}
-			if err := tx.ApplyFolded(events, crdt.Fold(events)); err != nil {
-				return err
-			}
-		} else if _, err := tx.Apply(events); err != nil {
-			return err
-		}
-		// A view of an empty WAL records no head, as Rebuild and load
-		// leave it: the zero hash written here made doctor compare it
-		// with the empty head and call every fresh repository stale.
-		if walkErr != nil || head.IsZero() {
-			return nil
-		}
-		return tx.SetMeta("wal_head", head.String())
+		return w.apply(tx, head, rebuild || applied == "")
 	})
-	if errors.Is(err, errViewMoved) {
-		return err
-	}
 	if err != nil {
 		return err
 	}
-	if note := partialCloneNote(s.Repo, walkErr); note != "" {
-		s.warn(fmt.Sprintf("WAL commit %s is incomplete here (%v); showing the events of the %d newer commits and the view's earlier state: %s", werr.Commit, werr.Err, len(commits), note))
-	} else if walkErr != nil {
-		s.warn(fmt.Sprintf("WAL commit %s is unreadable (%v); showing the events of the %d newer commits and the view's earlier state; run 'grite doctor'", werr.Commit, werr.Err, len(commits)))
-	}
+	s.warnWalk(w)
 	return nil
+}
+
+// catchUpLocked is catchUp for a view a few commits behind, reading them
+// inside the view's write transaction; errCatchUpFar when the view is
+// empty, more than maxLockedCatchUp commits behind, or not in the WAL's
+// history any more (the caller then walks outside the transaction).
+func (s *Session) catchUpLocked(ctx context.Context) error {
+	var w walked
+	err := s.Store().Update(ctx, func(tx *store.Tx) error {
+		applied, err := tx.Meta("wal_head")
+		if err != nil {
+			return err
+		}
+		head, err := s.WAL.Head()
+		if err != nil {
+			return err
+		}
+		if applied == head.String() {
+			return nil // another session caught the view up
+		}
+		if applied == "" {
+			return errCatchUpFar
+		}
+		if w = s.walkBack(ctx, head, plumbing.NewHash(applied), maxLockedCatchUp); w.err != nil {
+			return w.err
+		}
+		if !w.found && w.walkErr == nil {
+			return errCatchUpFar
+		}
+		return w.apply(tx, head, false)
+	})
+	if err != nil {
+		return err
+	}
+	s.warnWalk(w)
+	return nil
+}
+
+// maxLockedCatchUp bounds the commits a catch-up reads while it holds
+// the view's write lock.
+const maxLockedCatchUp = 256
+
+var errCatchUpFar = errors.New("the view is far behind")
+
+// walked is what walkBack read.
+type walked struct {
+	commits []wal.Commit // newest first
+	found   bool         // the walk reached applied
+	walkErr error        // an unreadable commit stopped it (a *wal.Error)
+	err     error        // anything else: the catch-up fails
+}
+
+// walkBack reads the commits from head back to applied (exclusive), at
+// most limit of them (0: no limit).
+func (s *Session) walkBack(ctx context.Context, head, applied plumbing.Hash, limit int) walked {
+	w := walked{found: applied.IsZero()}
+	n := 0
+	err := s.WAL.Walk(ctx, head, wal.ReadOptions{Stop: func(h plumbing.Hash) bool {
+		if h == applied {
+			w.found = true
+			return true
+		}
+		n++
+		return limit > 0 && n > limit
+	}}, func(c wal.Commit) error { w.commits = append(w.commits, c); return nil })
+	var werr *wal.Error
+	if errors.As(err, &werr) {
+		w.walkErr = err
+	} else {
+		w.err = err
+	}
+	return w
+}
+
+// apply gives the view the walked events and, unless the walk stopped at
+// an unreadable commit, records head; fresh replaces the view's content.
+func (w walked) apply(tx *store.Tx, head plumbing.Hash, fresh bool) error {
+	events := make([]event.Event, 0, len(w.commits))
+	for i := len(w.commits) - 1; i >= 0; i-- {
+		events = append(events, w.commits[i].Events...)
+	}
+	if fresh {
+		if err := tx.Reset(); err != nil {
+			return err
+		}
+		if err := tx.ApplyFolded(events, crdt.Fold(events)); err != nil {
+			return err
+		}
+	} else if _, err := tx.Apply(events); err != nil {
+		return err
+	}
+	// A view of an empty WAL records no head, as Rebuild and load
+	// leave it: the zero hash written here made doctor compare it
+	// with the empty head and call every fresh repository stale.
+	if w.walkErr != nil || head.IsZero() {
+		return nil
+	}
+	return tx.SetMeta("wal_head", head.String())
+}
+
+// warnWalk tells of a commit that stopped a catch-up's walk.
+func (s *Session) warnWalk(w walked) {
+	var werr *wal.Error
+	if !errors.As(w.walkErr, &werr) {
+		return
+	}
+	if note := partialCloneNote(s.Repo, w.walkErr); note != "" {
+		s.warn(fmt.Sprintf("WAL commit %s is incomplete here (%v); showing the events of the %d newer commits and the view's earlier state: %s", werr.Commit, werr.Err, len(w.commits), note))
+	} else {
+		s.warn(fmt.Sprintf("WAL commit %s is unreadable (%v); showing the events of the %d newer commits and the view's earlier state; run 'grite doctor'", werr.Commit, werr.Err, len(w.commits)))
+	}
 }
 
 // Rebuild refills the view from the whole WAL. Reading the WAL (a file
