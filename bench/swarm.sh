@@ -53,7 +53,7 @@ sync_part() {
 	wait
 	local t1=$EPOCHREALTIME
 	local fails attempts retries maxatt
-	fails=$(cat "$w"/fails* 2>/dev/null | wc -l)
+	fails=$(cat "$w"/fails* 2>/dev/null | wc -l || true) # no file at all when no sync failed
 	attempts=$(cat "$w"/out*.json | jq -s '[.[] | .data.attempts // 0] | add // 0')
 	maxatt=$(cat "$w"/out*.json | jq -s '[.[] | .data.attempts // 0] | max // 0')
 	retries=$(cat "$w"/out*.json | jq -s '[.[] | .data.retries // 0] | add // 0')
