@@ -16,17 +16,24 @@ import (
 // until every tools/call read has been answered on stdout (or ctx ends, or
 // stdout fails). Only tools/call is tracked: it always gets a response,
 // whereas other requests may legitimately stay open.
+//
+// It also keeps the MCP rule for cancelled requests: a tools/call the
+// client cancelled (notifications/cancelled) gets no response, so the
+// answer mcp-go produces for it (the handler's "context canceled") is
+// dropped here, and the call counts as answered.
 type answerBeforeEOF struct {
 	out io.Writer
 
 	mu      sync.Mutex
 	pending map[string]int // request id → calls read and not yet answered
+	// cancelled: pending calls the client cancelled, whose answer is dropped
+	cancelled map[string]bool
 	broken  bool           // stdout failed: nothing more will be answered
 	changed chan struct{}  // closed and replaced whenever pending shrinks
 }
 
 func newAnswerBeforeEOF(out io.Writer) *answerBeforeEOF {
-	return &answerBeforeEOF{out: out, pending: map[string]int{}, changed: make(chan struct{})}
+	return &answerBeforeEOF{out: out, pending: map[string]int{}, cancelled: map[string]bool{}, changed: make(chan struct{})}
 }
 
 // forward copies in to w line by line, noting each tools/call, and closes w
@@ -57,40 +64,68 @@ func (a *answerBeforeEOF) forward(ctx context.Context, in io.Reader, w *io.PipeW
 func (a *answerBeforeEOF) Write(p []byte) (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+	}
+	key, tracked := "", false
+	if json.Unmarshal(p, &m) == nil && m.Method == "" {
+		if k, ok := requestKey(m.ID); ok && a.pending[k] > 0 {
+			key, tracked = k, true
+		}
+	}
+	if tracked && a.cancelled[key] {
+		delete(a.cancelled, key)
+		a.answered(key)
+		return len(p), nil // the client cancelled it: no response
+	}
 	n, err := a.out.Write(p)
 	if err != nil {
 		a.broken = true
 		a.signal()
 		return n, err
 	}
-	var m struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-	}
-	if json.Unmarshal(p, &m) != nil || m.Method != "" {
-		return n, nil
-	}
-	if key, ok := requestKey(m.ID); ok && a.pending[key] > 0 {
-		if a.pending[key]--; a.pending[key] == 0 {
-			delete(a.pending, key)
-		}
-		a.signal()
+	if tracked {
+		a.answered(key)
 	}
 	return n, nil
+}
+
+// answered counts one answer to the call key; the caller holds a.mu.
+func (a *answerBeforeEOF) answered(key string) {
+	if a.pending[key]--; a.pending[key] == 0 {
+		delete(a.pending, key)
+	}
+	a.signal()
 }
 
 func (a *answerBeforeEOF) noteRequest(line []byte) {
 	var m struct {
 		ID     json.RawMessage `json:"id"`
 		Method string          `json:"method"`
+		Params struct {
+			RequestID json.RawMessage `json:"requestId"`
+		} `json:"params"`
 	}
-	if json.Unmarshal(line, &m) != nil || m.Method != "tools/call" {
+	if json.Unmarshal(line, &m) != nil {
 		return
 	}
-	if key, ok := requestKey(m.ID); ok {
-		a.mu.Lock()
-		a.pending[key]++
-		a.mu.Unlock()
+	switch m.Method {
+	case "tools/call":
+		if key, ok := requestKey(m.ID); ok {
+			a.mu.Lock()
+			a.pending[key]++
+			a.mu.Unlock()
+		}
+	case "notifications/cancelled":
+		// Only a call still unanswered: one answered already was sent.
+		if key, ok := requestKey(m.Params.RequestID); ok {
+			a.mu.Lock()
+			if a.pending[key] > 0 {
+				a.cancelled[key] = true
+			}
+			a.mu.Unlock()
+		}
 	}
 }
 

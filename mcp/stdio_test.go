@@ -1,12 +1,15 @@
 package mcp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"grite/internal/testrepo"
 )
@@ -80,6 +83,85 @@ func TestRequestKeyMatchesIDSpellings(t *testing.T) {
 	for _, bad := range []string{``, `null`, `{}`, `[1]`} {
 		if _, ok := requestKey(json.RawMessage(bad)); ok {
 			t.Errorf("requestKey(%s) accepted", bad)
+		}
+	}
+}
+
+// A tools/call the client cancels gets no response (the MCP rule for
+// notifications/cancelled), other calls go on being answered, and closing
+// stdin afterwards ends the session at once: the cancelled call does not
+// hold EOF back.
+func TestCancelledCallGetsNoResponse(t *testing.T) {
+	s, err := New(Options{Repo: testrepo.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	served := make(chan error, 1)
+	go func() {
+		served <- s.Serve(context.Background(), inR, outW)
+		outW.Close()
+	}()
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(outR)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	send := func(msg string) {
+		t.Helper()
+		if _, err := io.WriteString(inW, msg+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// answer waits for the response to id, failing on any response to
+	// the cancelled call "wait" on the way.
+	answer := func(id string) {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("stdout closed before the answer to %s", id)
+				}
+				if strings.Contains(l, `"id":"wait"`) {
+					t.Fatalf("the cancelled call was answered: %s", l)
+				}
+				if strings.Contains(l, `"id":`+id) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no answer to %s", id)
+			}
+		}
+	}
+	send(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"cancel","version":"1"}}}`)
+	answer("0")
+	send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	// Nothing is ready: this claim waits for work until cancelled.
+	send(`{"jsonrpc":"2.0","id":"wait","method":"tools/call","params":{"name":"issue_claim","arguments":{"next":true,"wait_seconds":300}}}`)
+	send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`)
+	answer("1")
+	send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"wait","reason":"the user stopped"}}`)
+	send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"issue_list","arguments":{}}}`)
+	answer("2")
+	inW.Close()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve did not end after stdin closed: the cancelled call held EOF back")
+	}
+	for l := range lines {
+		if strings.Contains(l, `"id":"wait"`) {
+			t.Fatalf("the cancelled call was answered: %s", l)
 		}
 	}
 }
