@@ -28,8 +28,8 @@ type answerBeforeEOF struct {
 	pending map[string]int // request id → calls read and not yet answered
 	// cancelled: pending calls the client cancelled, whose answer is dropped
 	cancelled map[string]bool
-	broken  bool           // stdout failed: nothing more will be answered
-	changed chan struct{}  // closed and replaced whenever pending shrinks
+	broken    bool          // stdout failed: nothing more will be answered
+	changed   chan struct{} // closed and replaced whenever pending shrinks
 }
 
 func newAnswerBeforeEOF(out io.Writer) *answerBeforeEOF {
