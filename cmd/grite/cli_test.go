@@ -121,6 +121,8 @@ func TestArgumentErrorsAreInvalidArgs(t *testing.T) {
 		{[]string{"sync", "--retry-budget", "soon"}, `--retry-budget "soon" is neither a duration`},
 		{[]string{"version", "extra"}, `grite version takes no arguments, unexpected argument "extra"`},
 		{[]string{"actor", "show", "a", "b"}, "accepts at most 1 arg(s), received 2"},
+		{[]string{"events", "--limit", "0"}, "limit must be between 1 and 500, got 0"},
+		{[]string{"events", "--limit", "501"}, "limit must be between 1 and 500, got 501"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := cli(t, append(tc.args, "--json")...)

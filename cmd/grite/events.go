@@ -33,6 +33,11 @@ returns nothing when the duration passes.`,
 			if wait < 0 || wait > maxEventsWait {
 				return g.reportErr(tools.InvalidArgs("--wait must be between 0 and %s, got %s", maxEventsWait, wait))
 			}
+			// 0 stands for "not given" below this point; given, it is out
+			// of range, as the MCP changes tool says.
+			if c.Flags().Changed("limit") && in.Limit == 0 {
+				return g.reportErr(tools.InvalidArgs("limit must be between 1 and %d, got 0", tools.MaxChangesLimit))
+			}
 			in.Wait = wait
 			return withSession(g, func(ctx context.Context, s *tools.Session) (tools.ChangesOutput, error) {
 				return tools.Changes.Call(ctx, s, in)
