@@ -18,37 +18,28 @@ type CachedLock struct {
 
 // LockCommits returns ref → cached commit of every cached lock.
 func (s *Store) LockCommits(ctx context.Context) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT ref, commit_id FROM locks`)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var r, c string
-		if err := rows.Scan(&r, &c); err != nil {
-			return nil, err
-		}
-		out[r] = c
-	}
-	return out, rows.Err()
+	return s.lockCommits(ctx, `SELECT ref, commit_id FROM locks`)
 }
 
 // LockCommitsOf is LockCommits of the given refs only.
 func (s *Store) LockCommitsOf(ctx context.Context, refs []string) (map[string]string, error) {
-	out := make(map[string]string, len(refs))
 	if len(refs) == 0 {
-		return out, nil
+		return map[string]string{}, nil
 	}
 	args := make([]any, len(refs))
 	for i, r := range refs {
 		args[i] = r
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT ref, commit_id FROM locks WHERE ref IN (?`+strings.Repeat(",?", len(refs)-1)+`)`, args...)
+	return s.lockCommits(ctx, `SELECT ref, commit_id FROM locks WHERE ref IN (?`+strings.Repeat(",?", len(refs)-1)+`)`, args...)
+}
+
+func (s *Store) lockCommits(ctx context.Context, query string, args ...any) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
 	defer rows.Close()
+	out := map[string]string{}
 	for rows.Next() {
 		var r, c string
 		if err := rows.Scan(&r, &c); err != nil {

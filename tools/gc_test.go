@@ -22,15 +22,7 @@ func TestPackWhenQuiet(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := newCoordRepo(t)
-			a := r.agent("packer")
-			repo, err := gitdir.Discover(r.dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for repo.LooseCount() < gitdir.LooseThreshold {
-				a.create("filler")
-			}
+			a, repo := packDue(t)
 			limit := repo.LooseCount() + c.limit*8
 			var waits []time.Duration
 			packed, err := tools.PackWhenQuiet(repo, c.quiet, limit, func(d time.Duration) {
@@ -66,6 +58,20 @@ func TestPackWhenQuiet(t *testing.T) {
 
 // The deferred packing gives up when another process packed first.
 func TestPackWhenQuietLeavesWhatOthersPacked(t *testing.T) {
+	a, repo := packDue(t)
+	packed, err := tools.PackWhenQuiet(repo, time.Hour, 1<<20, func(time.Duration) {
+		if _, err := tools.GC.Call(t.Context(), a.s, tools.GCInput{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err != nil || packed {
+		t.Fatalf("packed %v, err %v: want false after another packing", packed, err)
+	}
+}
+
+// packDue is an agent's repository with enough loose objects to pack.
+func packDue(t *testing.T) (*coordAgent, *gitdir.Repo) {
+	t.Helper()
 	r := newCoordRepo(t)
 	a := r.agent("packer")
 	repo, err := gitdir.Discover(r.dir)
@@ -75,12 +81,5 @@ func TestPackWhenQuietLeavesWhatOthersPacked(t *testing.T) {
 	for repo.LooseCount() < gitdir.LooseThreshold {
 		a.create("filler")
 	}
-	packed, err := tools.PackWhenQuiet(repo, time.Hour, 1<<20, func(time.Duration) {
-		if _, err := tools.GC.Call(t.Context(), a.s, tools.GCInput{}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if err != nil || packed {
-		t.Fatalf("packed %v, err %v: want false after another packing", packed, err)
-	}
+	return a, repo
 }
