@@ -178,7 +178,8 @@ type Manager struct {
 	known known // the lock refs as last seen (journal.go)
 	// objects, while set, reads lock commits for a run of reads (m.mu
 	// held): a reader per read mapped every pack of the repository each
-	// time, which made listing a hundred packed locks take 150 ms.
+	// time, which made a new session's first listing of packed locks its
+	// slowest step (docs/performance.md, "Swarm, packing and the disk").
 	objects *gitdir.Reader
 }
 
