@@ -93,6 +93,29 @@ func applyEqualsFold(t *testing.T, b batchSizes) {
 					t.Fatalf("seed %d batch %d issue %s:\nview %+v\nfold %+v", seed, batch, id, got, w)
 				}
 			}
+			// The label and assignee tables (what filters read) agree too.
+			for _, name := range []string{"a", "b", "c"} {
+				for _, f := range []store.Filter{{Labels: []string{name}}, {Assignee: name}} {
+					rows, _, err := s.ListIssues(ctx, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got, wantIDs []string
+					for _, r := range rows {
+						got = append(got, r.IssueID)
+					}
+					for _, iss := range want.Issues() {
+						if (f.Assignee == "" && slices.Contains(iss.Labels, name)) || (f.Assignee != "" && slices.Contains(iss.Assignees, name)) {
+							wantIDs = append(wantIDs, iss.ID.String())
+						}
+					}
+					slices.Sort(got)
+					slices.Sort(wantIDs)
+					if !slices.Equal(got, wantIDs) {
+						t.Fatalf("seed %d batch %d filter %+v: view %v, fold %v", seed, batch, f, got, wantIDs)
+					}
+				}
+			}
 		}
 	}
 }

@@ -90,7 +90,7 @@ func readyFlagFollowsEveryWrite(t *testing.T, b batchSizes) {
 			for n := rng.IntN(span) + minBatch; n > 0; n-- {
 				a, b := ids[rng.IntN(len(ids))], ids[rng.IntN(len(ids))]
 				typ := []event.DepType{event.DepBlocks, event.DepDependsOn, event.DepRelatedTo}[rng.IntN(3)]
-				switch rng.IntN(6) {
+				switch rng.IntN(8) {
 				case 0:
 					evs = append(evs, mk(a, event.IssueCreated{Title: "t"}))
 				case 1:
@@ -109,6 +109,10 @@ func readyFlagFollowsEveryWrite(t *testing.T, b batchSizes) {
 						a, b, typ = e.IssueID, d.Target, d.Type
 					}
 					evs = append(evs, mk(a, event.DependencyRemoved{Target: b, Type: typ}))
+				case 6: // rewrites the issue's row, changes no flag
+					evs = append(evs, mk(a, event.AssigneeAdded{User: "u"}))
+				case 7:
+					evs = append(evs, mk(a, event.CommentAdded{Body: "c"}))
 				}
 			}
 			all = append(all, evs...)

@@ -487,6 +487,7 @@ func (t *Tx) apply(events []event.Event, newIssue bool) (int, error) {
 		}
 	}
 	touched := map[event.IssueID]bool{}
+	changes := map[event.IssueID]rowChanges{}
 	added := 0
 	for i := range events {
 		e := &events[i]
@@ -506,6 +507,7 @@ func (t *Tx) apply(events []event.Event, newIssue bool) (int, error) {
 				err = t.writeProjectContext(k, e.Version())
 			default:
 				touched[e.IssueID] = true
+				changes[e.IssueID] = changes[e.IssueID].with(e.Kind)
 			}
 			if err != nil {
 				return added, err
@@ -530,6 +532,10 @@ func (t *Tx) apply(events []event.Event, newIssue bool) (int, error) {
 	// A new issue's row goes in unblocked; it needs a refresh only if an
 	// edge leads to or from it (refreshEach finds out).
 	inserted := map[event.IssueID]bool{}
+	// relinked: touched issues whose state, edges or existence may have
+	// changed, so that the blocked flags of the issues linked to them
+	// may have too.
+	relinked := map[event.IssueID]bool{}
 	for id := range touched {
 		evs, isFresh := fresh[id]
 		if !isFresh {
@@ -542,22 +548,110 @@ func (t *Tx) apply(events []event.Event, newIssue bool) (int, error) {
 		var err error
 		switch {
 		case !isFresh:
-			err = t.writeIssue(id, iss, ok)
-			affected[id.String()] = true
+			var updated bool
+			if updated, err = t.updateIssue(id, iss, ok, changes[id]); err == nil && !updated {
+				err = t.writeIssue(id, iss, ok)
+				affected[id.String()] = true
+				relinked[id] = true
+			} else if updated && (changes[id].state || changes[id].deps) {
+				relinked[id] = true
+				if changes[id].deps {
+					affected[id.String()] = true
+				}
+			}
 		case ok:
 			err = t.insertIssue(id.String(), iss)
 			inserted[id] = true
+			relinked[id] = true
 		}
 		if err != nil {
 			return added, err
 		}
 	}
-	if len(touched) > 0 && !newIssue {
-		if err := t.refreshBlocked(touched, inserted, affected); err != nil {
+	if len(relinked) > 0 && !newIssue {
+		if err := t.refreshBlocked(relinked, inserted, affected); err != nil {
 			return added, err
 		}
 	}
 	return added, nil
+}
+
+// rowChanges is what the events applied to a known issue may change of
+// its rows, by their kinds.
+type rowChanges struct {
+	created, state, labels, assignees, deps bool
+}
+
+func (c rowChanges) with(k event.Kind) rowChanges {
+	switch k.(type) {
+	case event.IssueCreated:
+		c.created = true
+	case event.StateChanged:
+		c.state = true
+	case event.LabelAdded, event.LabelRemoved:
+		c.labels = true
+	case event.AssigneeAdded, event.AssigneeRemoved:
+		c.assignees = true
+	case event.DependencyAdded, event.DependencyRemoved:
+		c.deps = true
+	}
+	return c
+}
+
+// updateIssue rewrites in place the rows of a known issue that the
+// applied events can have changed, keeping its blocked flag: an
+// assignment or a comment rewrote all four tables and refreshed the flag.
+// It reports false, having written nothing, when the issue's existence
+// may change (a creation among the events, the fold without one, no row
+// yet): writeIssue then rewrites everything.
+func (t *Tx) updateIssue(id event.IssueID, iss crdt.Issue, created bool, c rowChanges) (bool, error) {
+	if c.created || !created {
+		return false, nil
+	}
+	key := id.String()
+	res, err := t.exec(`UPDATE issues SET title=?, body=?, state=?, created_by=?, created_ts=?, updated_ts=?, comment_count=?, event_count=?, labels=?, assignees=? WHERE issue_id=?`,
+		iss.Title, iss.Body, string(iss.State), iss.CreatedBy.String(), int64(iss.CreatedTS), int64(iss.UpdatedTS), len(iss.Comments), iss.EventCount,
+		encodeNames(iss.Labels), encodeNames(iss.Assignees), key)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, err
+	}
+	if c.labels {
+		if err := t.replaceNames("labels", "label", key, iss.Labels); err != nil {
+			return true, err
+		}
+	}
+	if c.assignees {
+		if err := t.replaceNames("assignees", "user", key, iss.Assignees); err != nil {
+			return true, err
+		}
+	}
+	if c.deps {
+		if _, err := t.exec(`DELETE FROM deps WHERE issue_id=?`, key); err != nil {
+			return true, err
+		}
+		for _, d := range iss.Deps {
+			if _, err := t.exec(`INSERT OR IGNORE INTO deps(issue_id, target, dep_type) VALUES(?,?,?)`, key, d.Target.String(), string(d.Type)); err != nil {
+				return true, err
+			}
+		}
+	}
+	return true, nil
+}
+
+// replaceNames sets an issue's rows of a name table (labels, assignees).
+func (t *Tx) replaceNames(table, column, key string, names []string) error {
+	if _, err := t.exec("DELETE FROM "+table+" WHERE issue_id=?", key); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := t.exec("INSERT OR IGNORE INTO "+table+"(issue_id, "+column+") VALUES(?,?)", key, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // issuesWithEvents returns which of ids the view holds any event of, in
