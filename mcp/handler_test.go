@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -305,5 +306,25 @@ func TestReadOnlyServerOffersContextWithoutSet(t *testing.T) {
 	}
 	if out := testrepo.Git(t, repo, "for-each-ref", "refs/grite/wal"); out != "" {
 		t.Fatalf("a read-only session wrote the WAL: %s", out)
+	}
+}
+
+// AfterFirstCall runs once, after the first tool call was handled, and
+// not before: not at the handshake, not again at later calls.
+func TestAfterFirstCallRunsOnceAfterTheFirstCall(t *testing.T) {
+	var runs atomic.Int32
+	s, err := New(Options{Repo: testrepo.New(t), AfterFirstCall: func() { runs.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := inProcess(t, s, "first-call")
+	if n := runs.Load(); n != 0 {
+		t.Fatalf("ran %d times before any call", n)
+	}
+	for i := range 3 {
+		callTool(t, c, "whoami", map[string]any{})
+		if n := runs.Load(); n != 1 {
+			t.Fatalf("after call %d: ran %d times, want once", i+1, n)
+		}
 	}
 }

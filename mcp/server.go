@@ -39,6 +39,9 @@ type Options struct {
 	Tools      []string // allow-list of tool names; empty = all
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// AfterFirstCall, if set, runs once, when the first tool call has
+	// been handled: the end of what a session does only as it starts.
+	AfterFirstCall func()
 }
 
 // Server is one MCP session over one repository.
@@ -53,6 +56,8 @@ type Server struct {
 	session *tools.Session
 	actor   *actor.Actor // chosen at the first tool call, kept if opening the view fails
 	source  actor.Source
+
+	firstCall sync.Once // runs Options.AfterFirstCall
 }
 
 // New resolves the repository (it must be a git repository) and registers
@@ -248,6 +253,9 @@ func clientName(ctx context.Context) string {
 func (s *Server) handler(d Definition) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcpgo.CallToolRequest) (res *mcpgo.CallToolResult, err error) {
 		start := s.opts.Now()
+		if after := s.opts.AfterFirstCall; after != nil {
+			defer s.firstCall.Do(after)
+		}
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.Error("panic in tool handler", "tool", d.Tool.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))

@@ -19,15 +19,22 @@ import (
 )
 
 func main() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		// One session's calls run one at a time, so a second P only adds
-		// scheduler spinning and thread hand-offs, and a swarm starts one
-		// server per agent on the same cores: eight sessions on two cores
-		// claimed faster and used less CPU with one P each (numbers in
-		// docs/performance.md, "Swarm"). GOMAXPROCS in the environment wins.
-		runtime.GOMAXPROCS(1)
-	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// onePAfterStart narrows the runtime to one P once the session has
+// started (its first call answered), unless GOMAXPROCS is set. A started
+// session's calls run one at a time, so a second P only adds scheduler
+// spinning and thread hand-offs, and a swarm runs one server per agent on
+// the same cores: eight sessions on two cores claimed faster and used less
+// CPU with one P each. Starting, the second P lets the view open beside the
+// handshake: a new session on one P took 30 ms longer to answer its first
+// call. Numbers in docs/performance.md, "Swarm, packing and the disk".
+func onePAfterStart() func() {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return nil
+	}
+	return func() { runtime.GOMAXPROCS(1) }
 }
 
 func envOr(name, def string) string {
@@ -81,6 +88,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	srv, err := mcp.New(mcp.Options{
 		Repo: *repo, ActorID: *actorID, ActorLabel: *label,
 		ReadOnly: *readOnly, Tools: names, Logger: logger,
+		AfterFirstCall: onePAfterStart(),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "grite-mcp: %v\n", err)
