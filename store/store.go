@@ -632,10 +632,8 @@ func (t *Tx) updateIssue(id event.IssueID, iss crdt.Issue, created bool, c rowCh
 		if _, err := t.exec(`DELETE FROM deps WHERE issue_id=?`, key); err != nil {
 			return true, err
 		}
-		for _, d := range iss.Deps {
-			if _, err := t.exec(`INSERT OR IGNORE INTO deps(issue_id, target, dep_type) VALUES(?,?,?)`, key, d.Target.String(), string(d.Type)); err != nil {
-				return true, err
-			}
+		if err := t.insertDeps(key, iss.Deps); err != nil {
+			return true, err
 		}
 	}
 	return true, nil
@@ -646,12 +644,7 @@ func (t *Tx) replaceNames(table, column, key string, names []string) error {
 	if _, err := t.exec("DELETE FROM "+table+" WHERE issue_id=?", key); err != nil {
 		return err
 	}
-	for _, n := range names {
-		if _, err := t.exec("INSERT OR IGNORE INTO "+table+"(issue_id, "+column+") VALUES(?,?)", key, n); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.insertNames(table, column, key, names)
 }
 
 // issuesWithEvents returns which of ids the view holds any event of, in
@@ -905,17 +898,28 @@ func (t *Tx) insertIssue(key string, iss crdt.Issue) error {
 		encodeNames(iss.Labels), encodeNames(iss.Assignees)); err != nil {
 		return err
 	}
-	for _, l := range iss.Labels {
-		if _, err := t.exec(`INSERT OR IGNORE INTO labels(issue_id, label) VALUES(?,?)`, key, l); err != nil {
+	if err := t.insertNames("labels", "label", key, iss.Labels); err != nil {
+		return err
+	}
+	if err := t.insertNames("assignees", "user", key, iss.Assignees); err != nil {
+		return err
+	}
+	return t.insertDeps(key, iss.Deps)
+}
+
+// insertNames adds an issue's rows of a name table (labels, assignees).
+func (t *Tx) insertNames(table, column, key string, names []string) error {
+	for _, n := range names {
+		if _, err := t.exec("INSERT OR IGNORE INTO "+table+"(issue_id, "+column+") VALUES(?,?)", key, n); err != nil {
 			return err
 		}
 	}
-	for _, a := range iss.Assignees {
-		if _, err := t.exec(`INSERT OR IGNORE INTO assignees(issue_id, user) VALUES(?,?)`, key, a); err != nil {
-			return err
-		}
-	}
-	for _, d := range iss.Deps {
+	return nil
+}
+
+// insertDeps adds an issue's edge rows.
+func (t *Tx) insertDeps(key string, deps []crdt.Dep) error {
+	for _, d := range deps {
 		if _, err := t.exec(`INSERT OR IGNORE INTO deps(issue_id, target, dep_type) VALUES(?,?,?)`, key, d.Target.String(), string(d.Type)); err != nil {
 			return err
 		}
