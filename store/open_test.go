@@ -43,3 +43,41 @@ func TestConcurrentOpensOfANewView(t *testing.T) {
 		}
 	}
 }
+
+// A command's view reads memory-mapped; a long-lived session's does not
+// (see OpenLongLived), on every connection of its pool, and both read the
+// same file.
+func TestLongLivedViewIsNotMapped(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "view.db")
+	for _, tc := range []struct {
+		name string
+		open func(context.Context, string) (*store.Store, error)
+		want int64
+	}{
+		{"command", store.Open, 1 << 30},
+		{"long-lived", store.OpenLongLived, 0},
+	} {
+		s, err := tc.open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Hold several connections at once, so the pool opens more than one.
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				n, err := store.MmapSize(ctx, s)
+				if err != nil {
+					t.Error(err)
+				} else if n != tc.want {
+					t.Errorf("%s view: mmap_size %d, want %d", tc.name, n, tc.want)
+				}
+			})
+		}
+		wg.Wait()
+		if v, err := s.Meta(ctx, "schema"); err != nil || v == "" {
+			t.Fatalf("%s view: schema %q, %v", tc.name, v, err)
+		}
+		s.Close()
+	}
+}

@@ -49,7 +49,7 @@ func backup(ctx context.Context, tmp, src string) error {
 	if _, err := os.Stat(src); err != nil {
 		return err
 	}
-	from := sql.OpenDB(connector{"file:" + src + "?_busy_timeout=" + strconv.Itoa(int(busyTimeout.Milliseconds()))})
+	from := sql.OpenDB(connector{dsn: "file:" + src + "?_busy_timeout=" + strconv.Itoa(int(busyTimeout.Milliseconds())), mapped: true})
 	defer func() { _ = from.Close() }()
 	var v string
 	if err := from.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='schema'`).Scan(&v); err != nil {

@@ -129,12 +129,26 @@ CREATE TABLE IF NOT EXISTS project_context(
 ) WITHOUT ROWID;
 `
 
-// Open opens (creating if needed) the view at path.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens (creating if needed) the view at path for a short-lived
+// process, such as a command: it reads the view's pages memory-mapped.
+func Open(ctx context.Context, path string) (*Store, error) { return openView(ctx, path, true) }
+
+// OpenLongLived opens the view at path as Open does, for a process that
+// keeps it open while others write it (grite-mcp), with plain reads. A
+// memory-mapped connection unmaps the whole file whenever it finds the
+// view changed since its last read, and faults every page in again: in a
+// swarm of sessions, whose views change between almost any two reads of
+// each, that cost each claim more than the copies it saves (numbers in
+// docs/performance.md, "Swarm, packing and the disk").
+func OpenLongLived(ctx context.Context, path string) (*Store, error) {
+	return openView(ctx, path, false)
+}
+
+func openView(ctx context.Context, path string, mapped bool) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	s, err := openWaiting(ctx, path)
+	s, err := openWaiting(ctx, path, mapped)
 	if err == nil {
 		return s, nil
 	}
@@ -147,7 +161,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("recreate view %s: %w (after %v)", path, rmErr, err)
 		}
 	}
-	s, err2 := open(ctx, path)
+	s, err2 := open(ctx, path, mapped)
 	if err2 != nil {
 		return nil, fmt.Errorf("open view %s: %w", path, err2)
 	}
@@ -165,11 +179,11 @@ const busyTimeout = 10 * time.Second
 // docs/cli.md decision 10). That lasts only as long as the first one's
 // creation, so it is retried, with a growing pause, for as long as
 // busy_timeout would wait.
-func openWaiting(ctx context.Context, path string) (*Store, error) {
+func openWaiting(ctx context.Context, path string, mapped bool) (*Store, error) {
 	deadline := time.Now().Add(busyTimeout)
 	pause := time.Millisecond
 	for {
-		s, err := open(ctx, path)
+		s, err := open(ctx, path, mapped)
 		if err == nil || !errors.Is(err, ErrBusy) || time.Now().After(deadline) {
 			return s, err
 		}
@@ -182,22 +196,33 @@ func openWaiting(ctx context.Context, path string) (*Store, error) {
 	}
 }
 
-// connector opens view connections with memory-mapped reads: a fresh
-// process (every CLI command) then reads the view's pages straight from
-// the kernel's page cache instead of a pread and a copy into SQLite's own
-// cache per page, which made a 10k-issue listing spend most of its time
-// faulting in freshly allocated cache memory.
-type connector struct{ dsn string }
+// connector opens view connections, mapped ones with memory-mapped reads:
+// a fresh process (every CLI command) then reads the view's pages straight
+// from the kernel's page cache instead of a pread and a copy into SQLite's
+// own cache per page, which made a 10k-issue listing spend most of its
+// time faulting in freshly allocated cache memory.
+type connector struct {
+	dsn    string
+	mapped bool
+}
 
-var viewDriver = &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-	_, err := c.Exec("PRAGMA mmap_size = 1073741824", nil)
-	return err
-}}
+var viewDriver = &sqlite3.SQLiteDriver{}
 
-func (c connector) Connect(context.Context) (driver.Conn, error) { return viewDriver.Open(c.dsn) }
-func (c connector) Driver() driver.Driver                        { return viewDriver }
+func (c connector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := viewDriver.Open(c.dsn)
+	if err != nil || !c.mapped {
+		return conn, err
+	}
+	if _, err := conn.(*sqlite3.SQLiteConn).Exec("PRAGMA mmap_size = 1073741824", nil); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
 
-func open(ctx context.Context, path string) (*Store, error) {
+func (c connector) Driver() driver.Driver { return viewDriver }
+
+func open(ctx context.Context, path string, mapped bool) (*Store, error) {
 	_, statErr := os.Stat(path)
 	fresh := errors.Is(statErr, os.ErrNotExist)
 	// synchronous=OFF: the view is a cache of refs/grite/*, so it never
@@ -209,7 +234,7 @@ func open(ctx context.Context, path string) (*Store, error) {
 	// checkpoint at close.
 	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=" + strconv.Itoa(int(busyTimeout.Milliseconds())) +
 		"&_txlock=immediate&_synchronous=OFF&_cache_size=-65536&_stmt_cache_size=64"
-	db := sql.OpenDB(connector{dsn})
+	db := sql.OpenDB(connector{dsn, mapped})
 	s := &Store{db: db, path: path, Recreated: fresh}
 	var v string
 	err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='schema'`).Scan(&v)

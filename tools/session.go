@@ -117,7 +117,7 @@ func Open(ctx context.Context, opts OpenOptions) (*Session, error) {
 	if opts.WriteFirst {
 		return openWriteFirst(ctx, repo, a, src, now, opts.Warn)
 	}
-	return OpenAs(ctx, repo, a, src, now, opts.Warn)
+	return openAs(ctx, repo, a, src, now, opts.Warn, store.Open)
 }
 
 // openWriteFirst is OpenAs with the view opened on another goroutine and
@@ -135,7 +135,7 @@ func openWriteFirst(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src 
 	}
 	go func() {
 		defer close(s.viewOpening)
-		st, err := openView(ctx, actor.Dir(repo.GriteDir()), a)
+		st, err := openView(ctx, actor.Dir(repo.GriteDir()), a, store.Open)
 		if err != nil {
 			s.viewErr = err
 			return
@@ -163,13 +163,21 @@ func (s *Session) awaitView() error {
 	return s.viewErr
 }
 
-// OpenAs opens a session for a known actor.
+// OpenAs opens a long-lived session (grite-mcp's) for a known actor: its
+// view reads without memory mapping (store.OpenLongLived).
 func OpenAs(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.Source, now func() time.Time, warn func(string)) (*Session, error) {
+	return openAs(ctx, repo, a, src, now, warn, store.OpenLongLived)
+}
+
+// openAs opens a session for a known actor with its view opened by
+// openStore.
+func openAs(ctx context.Context, repo *gitdir.Repo, a *actor.Actor, src actor.Source, now func() time.Time, warn func(string),
+	openStore func(context.Context, string) (*store.Store, error)) (*Session, error) {
 	release, err := a.Hold()
 	if err != nil {
 		return nil, err
 	}
-	st, err := openView(ctx, actor.Dir(repo.GriteDir()), a)
+	st, err := openView(ctx, actor.Dir(repo.GriteDir()), a, openStore)
 	if err != nil {
 		release()
 		return nil, err

@@ -31,12 +31,12 @@ func viewFile(dir string) string { return filepath.Join(dir, "view.db") }
 // built from the WAL. Views left in actors' data directories are then
 // unused: the actor's own one is removed as it opens (an older grite still
 // running on it keeps its open file).
-func openView(ctx context.Context, g actor.Dir, a *actor.Actor) (*store.Store, error) {
+func openView(ctx context.Context, g actor.Dir, a *actor.Actor, open func(context.Context, string) (*store.Store, error)) (*store.Store, error) {
 	path := viewFile(string(g))
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		seedView(ctx, g, path)
 	}
-	st, err := store.Open(ctx, path)
+	st, err := open(ctx, path)
 	if err == nil && a != nil {
 		removeOldView(a.DataDir)
 	}
