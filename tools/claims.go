@@ -114,7 +114,7 @@ var IssueClaim = Op[ClaimInput, ClaimOutput]{
 			if err != nil {
 				return ClaimOutput{}, err
 			}
-			return s.claim(ctx, id, ttl, false)
+			return s.claim(ctx, id, ttl, false, nil)
 		}
 		if in.Wait > 0 {
 			return WaitForWork(ctx, s.Repo, in.Wait, nil, func() (ClaimOutput, error) {
@@ -220,7 +220,7 @@ func (s *Session) claimNext(ctx context.Context, ttl time.Duration) (ClaimOutput
 }
 
 // claimHead is how many ready issues claim next reads first.
-const claimHead = 64
+const claimHead = 16
 
 var errHeadTaken = errors.New("every issue at the head of the ready queue was taken")
 
@@ -246,12 +246,19 @@ func (s *Session) claimFromHead(ctx context.Context, ttl time.Duration, limit in
 			cands = append(order, cands[window:]...)
 		}
 	}
-	for _, cand := range cands {
+	for i, cand := range cands {
 		id, err := event.ParseIssueID(cand.IssueID)
 		if err != nil {
 			return ClaimOutput{}, err
 		}
-		out, err := s.claim(ctx, id, ttl, true)
+		// The first candidate is as fresh as a read of it would be; after a
+		// lost race, others may have taken and closed the next ones since
+		// the queue was read, so those are read again.
+		read := &cand
+		if i > 0 {
+			read = nil
+		}
+		out, err := s.claim(ctx, id, ttl, true, read)
 		var te *Error
 		switch {
 		case errors.As(err, &te) && te.Code == CodeConflict, errors.Is(err, errHeld):
@@ -271,15 +278,20 @@ var errHeld = errors.New("claimed by the caller already")
 
 // claim takes id for the caller. A zero ttl gives a new claim
 // DefaultClaimTTL and an issue the caller holds its own lease length again.
-// With next, an issue the caller holds is errHeld, not renewed.
-func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration, next bool) (ClaimOutput, error) {
-	sum, ok, err := s.Store().Issue(ctx, id.String())
-	if err != nil {
-		return ClaimOutput{}, err
+// With next, an issue the caller holds is errHeld, not renewed. read is
+// the issue as the caller has just read it from the view (nil: read it).
+func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration, next bool, read *IssueSummary) (ClaimOutput, error) {
+	if read == nil {
+		sum, ok, err := s.Store().Issue(ctx, id.String())
+		if err != nil {
+			return ClaimOutput{}, err
+		}
+		if !ok {
+			return ClaimOutput{}, newErr(CodeNotFound, "issue %s not found", id)
+		}
+		read = &sum
 	}
-	if !ok {
-		return ClaimOutput{}, newErr(CodeNotFound, "issue %s not found", id)
-	}
+	sum := *read
 	if sum.State != string(event.StateOpen) {
 		return ClaimOutput{}, newErr(CodeConflict, "issue %s is closed", id).suggest("Reopen it first with 'grite issue reopen " + id.String()[:8] + "'")
 	}
@@ -327,7 +339,7 @@ func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration
 	if len(kinds) > 0 {
 		// The claim's own assignment: the lease was set just now.
 		s.skipHeartbeat = true
-		r, err := s.writeEvents(ctx, id, kinds...)
+		r, err := s.writeEventsSeen(ctx, id, &sum.UpdatedTS, kinds...)
 		s.skipHeartbeat = false
 		if err != nil {
 			if !acq.Existing {

@@ -44,18 +44,17 @@ func (s *Session) unchanged(id event.IssueID, why []string) (WriteResult, error)
 // would report a change that did not happen; the decision is the local
 // view's, so a concurrent change on another clone is not outvoted by a
 // repeat written here.
-func (s *Session) dropNoOps(ctx context.Context, id event.IssueID, kinds []event.Kind) ([]event.Kind, []string, error) {
+// seen is the issue's UpdatedTS as read (nil if the view lacks it).
+func (s *Session) dropNoOps(ctx context.Context, id event.IssueID, kinds []event.Kind) (keep []event.Kind, why []string, seen *uint64, err error) {
 	if s.ViewBehind() {
 		if err := s.CatchUp(ctx); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	sum, ok, err := s.Store().Issue(ctx, id.String())
 	if err != nil || !ok {
-		return kinds, nil, err
+		return kinds, nil, nil, err
 	}
-	var keep []event.Kind
-	var why []string
 	for _, k := range kinds {
 		reason := ""
 		switch k := k.(type) {
@@ -86,28 +85,35 @@ func (s *Session) dropNoOps(ctx context.Context, id event.IssueID, kinds []event
 		}
 		keep = append(keep, k)
 	}
-	return keep, why, nil
+	return keep, why, &sum.UpdatedTS, nil
 }
 
 // writeChanges writes the kinds that change the issue, or reports that
 // none does.
 func (s *Session) writeChanges(ctx context.Context, id event.IssueID, kinds []event.Kind) (WriteResult, error) {
-	kinds, why, err := s.dropNoOps(ctx, id, kinds)
+	kinds, why, seen, err := s.dropNoOps(ctx, id, kinds)
 	if err != nil {
 		return WriteResult{}, err
 	}
 	if len(kinds) == 0 {
 		return s.unchanged(id, why)
 	}
-	r, err := s.writeEvents(ctx, id, kinds...)
+	r, err := s.writeEventsSeen(ctx, id, seen, kinds...)
 	r.Message = strings.Join(why, "; ")
 	return r, err
 }
 
 // writeEvents appends kinds on one issue as one WAL commit.
 func (s *Session) writeEvents(ctx context.Context, issue event.IssueID, kinds ...event.Kind) (WriteResult, error) {
+	return s.writeEventsSeen(ctx, issue, nil, kinds...)
+}
+
+// writeEventsSeen is writeEvents for a caller that has just read the issue
+// from the view: seen is its UpdatedTS as read (nil: not read), which
+// eventTS would otherwise read again.
+func (s *Session) writeEventsSeen(ctx context.Context, issue event.IssueID, seen *uint64, kinds ...event.Kind) (WriteResult, error) {
 	if _, isCreate := kinds[0].(event.IssueCreated); isCreate {
-		return s.writeEventsNoPolicy(ctx, issue, kinds...)
+		return s.appendEvents(ctx, issue, nil, kinds)
 	}
 	// The lock as the policy check read it also tells the heartbeat
 	// whether the writer holds the issue: the write does not change it.
@@ -115,7 +121,7 @@ func (s *Session) writeEvents(ctx context.Context, issue event.IssueID, kinds ..
 	if err != nil {
 		return WriteResult{}, err
 	}
-	r, err := s.writeEventsNoPolicy(ctx, issue, kinds...)
+	r, err := s.appendEvents(ctx, issue, seen, kinds)
 	if err == nil && held && !s.skipHeartbeat {
 		s.heartbeat(issue, e)
 	}
@@ -126,9 +132,15 @@ func (s *Session) writeEvents(ctx context.Context, issue event.IssueID, kinds ..
 // the heartbeat (for grite's own bookkeeping writes, such as undoing a
 // lost claim).
 func (s *Session) writeEventsNoPolicy(ctx context.Context, issue event.IssueID, kinds ...event.Kind) (WriteResult, error) {
+	return s.appendEvents(ctx, issue, nil, kinds)
+}
+
+// appendEvents writes kinds on issue as one WAL commit, after seen (the
+// issue's UpdatedTS as the caller read it; nil: read it).
+func (s *Session) appendEvents(ctx context.Context, issue event.IssueID, seen *uint64, kinds []event.Kind) (WriteResult, error) {
 	// A new issue (its ID drawn just now) has no events to come after.
 	_, isCreate := kinds[0].(event.IssueCreated)
-	ts, err := s.eventTS(ctx, issue, !isCreate)
+	ts, err := s.eventTS(ctx, issue, !isCreate, seen)
 	if err != nil {
 		return WriteResult{}, err
 	}

@@ -274,15 +274,22 @@ func (s *Session) append(ctx context.Context, events []event.Event, newIssue boo
 // eventTS is the ts of a new event on issue by the session's actor: now,
 // or after every event of the issue this view has seen when edit is set,
 // so an edit always wins over the state its author saw, even with skewed
-// clocks.
-func (s *Session) eventTS(ctx context.Context, issue event.IssueID, edit bool) (uint64, error) {
+// clocks. seen, if not nil, is the issue's UpdatedTS (the ts of its latest
+// event) as the caller has just read it from the view.
+func (s *Session) eventTS(ctx context.Context, issue event.IssueID, edit bool, seen *uint64) (uint64, error) {
 	ts := s.nowMS()
 	if !edit {
 		return ts, nil
 	}
-	if max, err := s.Store().MaxIssueTS(ctx, issue.String()); err != nil {
+	var max uint64
+	if seen != nil {
+		max = *seen
+	} else if m, err := s.Store().MaxIssueTS(ctx, issue.String()); err != nil {
 		return 0, err
-	} else if max >= ts {
+	} else {
+		max = m
+	}
+	if max >= ts {
 		ts = max + 1
 	}
 	return ts, nil
