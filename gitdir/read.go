@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -73,8 +74,27 @@ func (r *Reader) packed(h plumbing.Hash) bool {
 
 // NewReader returns a reader of repo's objects; Close releases it.
 func NewReader(repo *Repo) *Reader {
-	return &Reader{dir: filepath.Join(repo.CommonDir, "objects")}
+	r := &Reader{dir: filepath.Join(repo.CommonDir, "objects")}
+	if sc, ok := scratchPool.Get().(*scratch); ok {
+		r.zr, r.buf = sc.zr, sc.buf
+	}
+	return r
 }
+
+// scratch is a closed reader's inflater and read buffer, for the next
+// reader. A reader serves one walk or one look at the locks, and a
+// long-lived session makes one for nearly every call: each new inflater
+// allocated a 32 KiB window, the largest share of a swarm session's
+// garbage (docs/performance.md, "Swarm, packing and the disk").
+type scratch struct {
+	zr  io.ReadCloser
+	buf []byte
+}
+
+var scratchPool sync.Pool
+
+// maxPooledBuf: a larger read buffer (a big chunk read once) is let go.
+const maxPooledBuf = 256 << 10
 
 // Cache is objects already in memory, by name; a reader given one reads
 // them from it. Entries of type InvalidObject hold nothing and are
@@ -93,6 +113,13 @@ func (r *Reader) SetCache(c Cache) { r.cache = c }
 
 // Close unmaps the packs the reader and its alternates' readers mapped.
 func (r *Reader) Close() {
+	if r.zr != nil || r.buf != nil {
+		if cap(r.buf) > maxPooledBuf {
+			r.buf = nil
+		}
+		scratchPool.Put(&scratch{zr: r.zr, buf: r.buf})
+		r.zr, r.buf = nil, nil
+	}
 	closePacks(r.packs)
 	closePacks(r.stale)
 	r.packs, r.stale = nil, nil

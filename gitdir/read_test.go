@@ -1,8 +1,10 @@
 package gitdir_test
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -75,5 +77,58 @@ func TestReadFile(t *testing.T) {
 				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// Readers pass their inflater and read buffer on to the next reader once
+// closed: objects of every size (a stored stream, a compressed one, one
+// whose compressed bytes outgrow the buffer, one past what is kept for
+// reuse), read in turn by readers made after others closed, including one
+// left half-read, come out whole.
+func TestReadersReuseScratch(t *testing.T) {
+	dir := testrepo.New(t)
+	r, err := gitdir.Discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	noise := func(n int) []byte { // incompressible: the loose file is as large
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rnd.Uint32())
+		}
+		return b
+	}
+	contents := [][]byte{[]byte("small"), bytes.Repeat([]byte("compressible "), 5000), noise(40 << 10), noise(300 << 10), []byte("after the big one")}
+	var hashes []plumbing.Hash
+	for _, c := range contents {
+		h, err := r.WriteObject(plumbing.BlobObject, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, h)
+	}
+	for round := range 3 {
+		for i := range contents {
+			// Each object by a new reader, and the order shifted each round,
+			// so every object meets scratch left by every other.
+			j := (i + round) % len(contents)
+			rd := gitdir.NewReader(r)
+			got, _, err := rd.Read(hashes[j], plumbing.BlobObject, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, contents[j]) {
+				t.Fatalf("round %d: object %d read back as %d bytes, want %d", round, j, len(got), len(contents[j]))
+			}
+			if j == 1 {
+				// A reader that fails mid-object (limit) still hands on a
+				// usable inflater.
+				if _, _, err := rd.Read(hashes[3], plumbing.BlobObject, 10); !errors.Is(err, event.ErrTooLarge) {
+					t.Fatalf("read over the limit: %v, want ErrTooLarge", err)
+				}
+			}
+			rd.Close()
+		}
 	}
 }
