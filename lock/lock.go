@@ -391,10 +391,14 @@ func (m *Manager) Acquire(resource string, owner event.ActorID, ttl time.Duratio
 // resource that conflicts (any repo: lock, containing paths). Every lock is
 // read: any repo:<name>, not only repo:global, conflicts with an issue.
 func (m *Manager) checkOthers(resource string, owner event.ActorID, nowMS uint64) error {
-	all, err := m.List()
+	// The picture itself, not a copy (List): every acquire reads it, and
+	// released locks stay in it until their refs are collected.
+	all, err := m.snapshot()
 	if err != nil {
 		return err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	ref := RefName(resource)
 	for _, e := range all {
 		if e.Ref == ref || !e.Lock.Live(nowMS) || e.Lock.Owner == owner.String() {
