@@ -452,6 +452,28 @@ func (t *Tx) Meta(key string) (string, error) {
 	return v, err
 }
 
+// HasEvent reports whether the view holds event id of issue.
+func (t *Tx) HasEvent(issue event.IssueID, id event.EventID) (bool, error) {
+	rows, err := t.query(hasEventQuery, issue.String(), id.String())
+	return hasRow(rows, err)
+}
+
+// HasEvent reports whether the view holds event id of issue.
+func (s *Store) HasEvent(ctx context.Context, issue event.IssueID, id event.EventID) (bool, error) {
+	rows, err := s.db.QueryContext(ctx, hasEventQuery, issue.String(), id.String())
+	return hasRow(rows, mapErr(err))
+}
+
+const hasEventQuery = `SELECT 1 FROM events WHERE issue_id=? AND event_id=?`
+
+func hasRow(rows *sql.Rows, err error) (bool, error) {
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	return rows.Next(), rows.Err()
+}
+
 // SetMeta writes a bookkeeping value.
 func (t *Tx) SetMeta(key, value string) error {
 	_, err := t.tx.ExecContext(t.ctx, `INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)`, key, value)

@@ -44,6 +44,11 @@ func TestDeferredViewUpdates(t *testing.T) {
 			var other string
 			if tc.between {
 				other = coordMust(b, tools.IssueCreate, tools.IssueCreateInput{Title: "other"}).IssueID
+				// The other writer found the view behind its append and gave
+				// it the deferred commit too, in the same transaction.
+				if _, ok, err := b.s.Store().Issue(ctx, w.IssueID); err != nil || !ok {
+					t.Fatalf("after the other write, the view lacks the deferred issue (%v, %v)", ok, err)
+				}
 			}
 			if err := tc.settle(a.s); err != nil {
 				t.Fatal(err)

@@ -105,6 +105,12 @@ func (s *Session) FlushView(ctx context.Context) error {
 	pending := s.pending
 	s.pending = nil
 	for i, p := range pending {
+		// Another session's catch-up may have applied it already (in a
+		// swarm, most often the next claim of any session has): a read
+		// says so without waiting for the view's write lock.
+		if has, err := s.Store().HasEvent(ctx, p.events[0].IssueID, p.events[0].ID); err == nil && has {
+			continue
+		}
 		err := s.applyWritten(ctx, p)
 		if errors.Is(err, errViewMoved) {
 			break // CatchUp reads the rest from the WAL
@@ -278,10 +284,7 @@ func (s *Session) walkBack(ctx context.Context, head, applied plumbing.Hash, lim
 // apply gives the view the walked events and, unless the walk stopped at
 // an unreadable commit, records head; fresh replaces the view's content.
 func (w walked) apply(tx *store.Tx, head plumbing.Hash, fresh bool) error {
-	events := make([]event.Event, 0, len(w.commits))
-	for i := len(w.commits) - 1; i >= 0; i-- {
-		events = append(events, w.commits[i].Events...)
-	}
+	events := w.events()
 	if fresh {
 		if err := tx.Reset(); err != nil {
 			return err
@@ -299,6 +302,15 @@ func (w walked) apply(tx *store.Tx, head plumbing.Hash, fresh bool) error {
 		return nil
 	}
 	return tx.SetMeta("wal_head", head.String())
+}
+
+// events are the walked commits' events, oldest commit first.
+func (w walked) events() []event.Event {
+	events := make([]event.Event, 0, len(w.commits))
+	for i := len(w.commits) - 1; i >= 0; i-- {
+		events = append(events, w.commits[i].Events...)
+	}
+	return events
 }
 
 // warnWalk tells of a commit that stopped a catch-up's walk.
@@ -401,11 +413,35 @@ func (s *Session) applyWritten(ctx context.Context, w pendingWrite) error {
 	if w.res.Prev.IsZero() {
 		return errViewMoved
 	}
-	return s.Store().Update(ctx, func(tx *store.Tx) error {
-		if cur, err := tx.Meta("wal_head"); err != nil {
+	var between walked
+	err := s.Store().Update(ctx, func(tx *store.Tx) error {
+		applied, err := tx.Meta("wal_head")
+		if err != nil {
 			return err
-		} else if cur != w.res.Prev.String() {
-			return errViewMoved
+		}
+		if applied != w.res.Prev.String() {
+			// Other appends came between the view and this one (their
+			// writers defer the view, or have not applied them yet): read
+			// them holding the view's write lock, as catchUpLocked does,
+			// but not this append's own commit, whose events are at hand.
+			// Reading them after a failed try, the session took the lock
+			// twice and read its own commit back.
+			if applied == "" {
+				return errViewMoved
+			}
+			if has, err := tx.HasEvent(w.events[0].IssueID, w.events[0].ID); err != nil || has {
+				return err // another session applied this append already
+			}
+			between = s.walkBack(ctx, w.res.Prev, plumbing.NewHash(applied), maxLockedCatchUp)
+			if between.err != nil {
+				return between.err
+			}
+			if !between.found || between.walkErr != nil {
+				return errViewMoved // far behind, history rewritten or unreadable: CatchUp sorts it out
+			}
+			if _, err := tx.Apply(between.events()); err != nil {
+				return err
+			}
 		}
 		apply := tx.Apply
 		if w.newIssue {
@@ -416,4 +452,5 @@ func (s *Session) applyWritten(ctx context.Context, w pendingWrite) error {
 		}
 		return tx.SetMeta("wal_head", w.res.Commit.String())
 	})
+	return err
 }
