@@ -91,7 +91,7 @@ type PreviousClaim struct {
 }
 
 var IssueClaim = Op[ClaimInput, ClaimOutput]{
-	Name: "issue_claim", Title: "Claim an issue",
+	Name: "issue_claim", Title: "Claim an issue", WriteLast: true,
 	Description: "Atomically claim an issue (or the next ready one) with a lease and assign it to yourself. " +
 		"With next and wait_seconds, waits for an issue to become ready (created, unblocked, released, lease expired) and claims it, " +
 		"or fails with not_found when the time is up: how an idle agent waits for work without polling.",
@@ -339,8 +339,12 @@ func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration
 	if len(kinds) > 0 {
 		// The claim's own assignment: the lease was set just now.
 		s.skipHeartbeat = true
+		// The view learns of the lock with the assignment, in one write
+		// transaction rather than a second one after it.
+		e := acq.Entry
+		s.claimRow = &store.CachedLock{Ref: e.Ref, Commit: e.Commit.String(), Resource: e.Lock.Resource, Owner: e.Lock.Owner, Expires: e.Lock.ExpiresUnixMS}
 		r, err := s.writeEventsSeen(ctx, id, &sum.UpdatedTS, kinds...)
-		s.skipHeartbeat = false
+		s.skipHeartbeat, s.claimRow = false, nil
 		if err != nil {
 			if !acq.Existing {
 				_, _ = s.Locks.Release(resource, s.Actor.ID, s.Now()) // best effort: do not strand the lease
@@ -359,7 +363,11 @@ func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration
 		out.WALHead = hashOrEmpty(h)
 	}
 	out.EventIDs = dedupe(out.EventIDs)
-	s.refreshLockCache(ctx)
+	if !s.deferView {
+		// Every reader of the lock cache refreshes it first, so a session
+		// that answers before its view update leaves this to the next.
+		s.refreshLockCache(ctx)
+	}
 	return out, nil
 }
 

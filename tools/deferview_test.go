@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"grite/tools"
@@ -76,5 +77,49 @@ func TestDeferredViewUpdates(t *testing.T) {
 				t.Fatalf("list total %d, want %d", list.Total, want)
 			}
 		})
+	}
+}
+
+// A claim answers before its view update, as the MCP server runs it
+// (WriteLast): other sessions' ready queues leave the claimed issue out at
+// once (they read the lock refs), and the flush gives the view the
+// assignment and the claim's lock together.
+func TestDeferredClaim(t *testing.T) {
+	ctx := context.Background()
+	r := newCoordRepo(t)
+	a, b := r.agent("a"), r.agent("b")
+	first := coordMust(a, tools.IssueCreate, tools.IssueCreateInput{Title: "first"})
+	second := coordMust(a, tools.IssueCreate, tools.IssueCreateInput{Title: "second"})
+	if !tools.IssueClaim.WriteLast {
+		t.Fatal("issue_claim is not WriteLast: the MCP server would apply its view update before answering")
+	}
+	a.s.DeferViewUpdates(true)
+	c, err := tools.IssueClaim.Call(ctx, a.s, tools.ClaimInput{Next: true})
+	a.s.DeferViewUpdates(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IssueID != first.IssueID || !a.s.ViewBehind() {
+		t.Fatalf("claimed %s (view behind %v), want %s with the view behind", c.IssueID, a.s.ViewBehind(), first.IssueID)
+	}
+	ready := coordMust(b, tools.IssueReady, tools.IssueReadyInput{})
+	if len(ready.Issues) != 1 || ready.Issues[0].IssueID != second.IssueID {
+		t.Fatalf("b's ready queue %v, want only %s", ready.Issues, second.IssueID)
+	}
+	if err := a.s.FlushView(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sum, ok, err := a.s.Store().Issue(ctx, first.IssueID)
+	if err != nil || !ok || !slices.Contains(sum.Assignees, c.Assignee) {
+		t.Fatalf("after the flush the view has %v as assignees (%v, %v), want %s", sum.Assignees, ok, err, c.Assignee)
+	}
+	claims, err := a.s.Store().Claims(ctx, c.Owner, uint64(r.clock.Now().UnixMilli()))
+	if err != nil || len(claims) != 1 || claims[0].IssueID != first.IssueID {
+		t.Fatalf("the view's claims of a: %v (%v), want %s", claims, err, first.IssueID)
+	}
+	// Claiming next again (a's next call catches the view up) takes the
+	// other issue, never the one a holds.
+	if c2 := coordMust(a, tools.IssueClaim, tools.ClaimInput{Next: true}); c2.IssueID != second.IssueID {
+		t.Fatalf("second claim took %s, want %s", c2.IssueID, second.IssueID)
 	}
 }

@@ -105,12 +105,6 @@ func (s *Session) FlushView(ctx context.Context) error {
 	pending := s.pending
 	s.pending = nil
 	for i, p := range pending {
-		// Another session's catch-up may have applied it already (in a
-		// swarm, most often the next claim of any session has): a read
-		// says so without waiting for the view's write lock.
-		if has, err := s.Store().HasEvent(ctx, p.events[0].IssueID, p.events[0].ID); err == nil && has {
-			continue
-		}
 		err := s.applyWritten(ctx, p)
 		if errors.Is(err, errViewMoved) {
 			break // CatchUp reads the rest from the WAL
@@ -413,6 +407,12 @@ func (s *Session) applyWritten(ctx context.Context, w pendingWrite) error {
 	if w.res.Prev.IsZero() {
 		return errViewMoved
 	}
+	// Another session's catch-up may have applied it already (in a swarm,
+	// a third of the appends, and most deferred ones): a read says so
+	// without waiting for the view's write lock.
+	if has, err := s.Store().HasEvent(ctx, w.events[0].IssueID, w.events[0].ID); err == nil && has {
+		return nil
+	}
 	var between walked
 	err := s.Store().Update(ctx, func(tx *store.Tx) error {
 		applied, err := tx.Meta("wal_head")
@@ -449,6 +449,11 @@ func (s *Session) applyWritten(ctx context.Context, w pendingWrite) error {
 		}
 		if _, err := apply(w.events); err != nil {
 			return err
+		}
+		if w.claimRow != nil {
+			if err := tx.SetLocks([]store.CachedLock{*w.claimRow}, nil); err != nil {
+				return err
+			}
 		}
 		return tx.SetMeta("wal_head", w.res.Commit.String())
 	})
