@@ -238,6 +238,23 @@ func (m *Manager) readEntryLocked(h plumbing.Hash) (Entry, error) {
 	return e, nil
 }
 
+// Live returns the locks live at nowMS.
+func (m *Manager) Live(nowMS uint64) ([]Lock, error) {
+	refs, err := m.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Lock
+	for _, e := range refs {
+		if e.Lock.Live(nowMS) {
+			out = append(out, e.Lock)
+		}
+	}
+	return out, nil
+}
+
 // List returns every lock (expired and released included).
 func (m *Manager) List() ([]Entry, error) {
 	refs, err := m.snapshot()

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"grite/event"
@@ -71,21 +72,32 @@ type ReadyFilter struct {
 	Labels   []string // an issue must have every one
 	Assignee string
 	Limit    int
-	NowMS    uint64
+	// Claimed are the issues with a live claim (anyone's, the caller's
+	// own included: claimed work is not ready for anyone), as the lock
+	// refs say; they are left out.
+	Claimed []string
 }
 
-// Ready lists open issues with no open blocker, no open dependency and no
-// live issue lock of anyone (the caller's own claims included: claimed work
-// is not ready for anyone), oldest first by (created_ts, issue_id).
+// Ready lists open issues with no open blocker, no open dependency and
+// none of f.Claimed, oldest first by (created_ts, issue_id).
 func (s *Store) Ready(ctx context.Context, f ReadyFilter) ([]Summary, error) {
 	// One range of the issues_ready index (open, unblocked, oldest first;
-	// it covers every summary column), minus the few issues with a live
-	// lock, a set SQLite builds once per query.
+	// it covers every summary column), minus the claimed issues, a set
+	// SQLite builds once per query. The claims come from the caller, read
+	// from the lock refs, not from the view's lock cache: keeping that
+	// cache current took a write transaction in nearly every claim of a
+	// swarm.
 	q := `FROM issues i INDEXED BY issues_ready
-WHERE i.state = 'open' AND i.blocked = 0
-AND i.issue_id NOT IN (SELECT substr(l.resource, 7) FROM locks l
-	WHERE l.resource >= 'issue:' AND l.resource < 'issue;' AND l.expires > ?)`
-	args := []any{int64(f.NowMS)}
+WHERE i.state = 'open' AND i.blocked = 0`
+	var args []any
+	if len(f.Claimed) > 0 {
+		b, err := json.Marshal(f.Claimed)
+		if err != nil {
+			return nil, err
+		}
+		q += ` AND i.issue_id NOT IN (SELECT value FROM json_each(?))`
+		args = append(args, string(b))
+	}
 	for _, l := range f.Labels {
 		q += ` AND EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = i.issue_id AND l.label = ?)`
 		args = append(args, l)
@@ -141,14 +153,6 @@ ORDER BY l.expires, l.resource`, int64(nowMS), owner, owner)
 		out = append(out, c)
 	}
 	return out, rows.Err()
-}
-
-// ClaimHolders counts the actors other than me holding a live issue lock.
-func (s *Store) ClaimHolders(ctx context.Context, me string, nowMS uint64) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(DISTINCT owner) FROM locks
-WHERE resource >= 'issue:' AND resource < 'issue;' AND expires > ? AND owner <> ?`, int64(nowMS), me).Scan(&n)
-	return n, mapErr(err)
 }
 
 // Dep is a dependency edge with the other issue's title (empty if unknown).

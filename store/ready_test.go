@@ -51,7 +51,7 @@ func referenceReady(events []event.Event) []string {
 
 func readyIDs(t *testing.T, s *store.Store) []string {
 	t.Helper()
-	rows, err := s.Ready(context.Background(), store.ReadyFilter{NowMS: 1})
+	rows, err := s.Ready(context.Background(), store.ReadyFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,10 +36,7 @@ var IssueReady = Op[IssueReadyInput, IssueReadyOutput]{
 		if in.Limit < 0 {
 			return IssueReadyOutput{}, newErr(CodeInvalidArgs, "limit must not be negative")
 		}
-		if err := s.refreshLocks(ctx); err != nil {
-			return IssueReadyOutput{}, err
-		}
-		rows, err := s.Store().Ready(ctx, store.ReadyFilter{Labels: append(nonEmpty(in.Label), in.Labels...), Assignee: in.Assignee, Limit: in.Limit, NowMS: s.nowMS()})
+		rows, _, err := s.ready(ctx, store.ReadyFilter{Labels: append(nonEmpty(in.Label), in.Labels...), Assignee: in.Assignee, Limit: in.Limit})
 		if err != nil {
 			return IssueReadyOutput{}, err
 		}
@@ -48,6 +45,39 @@ var IssueReady = Op[IssueReadyInput, IssueReadyOutput]{
 		}
 		return IssueReadyOutput{Issues: rows}, nil
 	},
+}
+
+// ready reads the ready queue narrowed by f, leaving out the issues the
+// lock refs say are claimed now, and returns the claims it left out.
+func (s *Session) ready(ctx context.Context, f store.ReadyFilter) ([]IssueSummary, liveClaims, error) {
+	claims, err := s.liveClaims()
+	if err != nil {
+		return nil, claims, err
+	}
+	f.Claimed = claims.issues
+	rows, err := s.Store().Ready(ctx, f)
+	return rows, claims, err
+}
+
+// liveClaims are the live issue locks, as the lock refs say.
+type liveClaims struct {
+	issues  []string        // the claimed issues' IDs
+	holders map[string]bool // the claimants' actor IDs
+}
+
+func (s *Session) liveClaims() (liveClaims, error) {
+	locks, err := s.Locks.Live(s.nowMS())
+	if err != nil {
+		return liveClaims{}, err
+	}
+	c := liveClaims{holders: map[string]bool{}}
+	for _, l := range locks {
+		if id, ok := strings.CutPrefix(l.Resource, "issue:"); ok {
+			c.issues = append(c.issues, id)
+			c.holders[l.Owner] = true
+		}
+	}
+	return c, nil
 }
 
 // ClaimInput claims one issue or the next ready one.
@@ -226,15 +256,15 @@ var errHeadTaken = errors.New("every issue at the head of the ready queue was ta
 
 // claimFromHead tries the first limit ready issues (all with 0).
 func (s *Session) claimFromHead(ctx context.Context, ttl time.Duration, limit int) (ClaimOutput, error) {
-	ready, err := IssueReady.Run(ctx, s, IssueReadyInput{Limit: limit})
+	ready, claims, err := s.ready(ctx, store.ReadyFilter{Limit: limit})
 	if err != nil {
 		return ClaimOutput{}, err
 	}
-	cands := ready.Issues
+	cands := ready
 	if len(cands) > 1 {
-		others, err := s.Store().ClaimHolders(ctx, s.Actor.ID.String(), s.nowMS())
-		if err != nil {
-			return ClaimOutput{}, err
+		others := len(claims.holders)
+		if claims.holders[s.Actor.ID.String()] {
+			others--
 		}
 		if window := min(len(cands), others+1); window > 1 {
 			// Start at off, then the older ones of the window, then the
@@ -266,7 +296,7 @@ func (s *Session) claimFromHead(ctx context.Context, ttl time.Duration, limit in
 		}
 		return out, err
 	}
-	if limit > 0 && len(ready.Issues) == limit {
+	if limit > 0 && len(ready) == limit {
 		return ClaimOutput{}, errHeadTaken
 	}
 	return ClaimOutput{}, newErr(CodeNotFound, "no ready issue to claim").
@@ -339,12 +369,8 @@ func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration
 	if len(kinds) > 0 {
 		// The claim's own assignment: the lease was set just now.
 		s.skipHeartbeat = true
-		// The view learns of the lock with the assignment, in one write
-		// transaction rather than a second one after it.
-		e := acq.Entry
-		s.claimRow = &store.CachedLock{Ref: e.Ref, Commit: e.Commit.String(), Resource: e.Lock.Resource, Owner: e.Lock.Owner, Expires: e.Lock.ExpiresUnixMS}
 		r, err := s.writeEventsSeen(ctx, id, &sum.UpdatedTS, kinds...)
-		s.skipHeartbeat, s.claimRow = false, nil
+		s.skipHeartbeat = false
 		if err != nil {
 			if !acq.Existing {
 				_, _ = s.Locks.Release(resource, s.Actor.ID, s.Now()) // best effort: do not strand the lease
@@ -364,8 +390,10 @@ func (s *Session) claim(ctx context.Context, id event.IssueID, ttl time.Duration
 	}
 	out.EventIDs = dedupe(out.EventIDs)
 	if !s.deferView {
-		// Every reader of the lock cache refreshes it first, so a session
-		// that answers before its view update leaves this to the next.
+		// Every reader of the view's lock cache (whoami, the board, a list
+		// by claimant) refreshes it first, so a session that answers before
+		// its view update leaves this to the next. The ready queue reads
+		// the lock refs themselves.
 		s.refreshLockCache(ctx)
 	}
 	return out, nil

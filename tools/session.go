@@ -51,9 +51,6 @@ type Session struct {
 	viewErr     error
 	// skipHeartbeat: the write in progress is a claim's own (see heartbeat).
 	skipHeartbeat bool
-	// claimRow: the lock the write in progress claims, for the view's
-	// lock cache in the transaction that applies the write.
-	claimRow *store.CachedLock
 	// letGoActor ends the session's hold on its actor's data (see
 	// actor.Actor.Hold); nil for a session without an actor.
 	letGoActor func()
@@ -66,8 +63,6 @@ type pendingWrite struct {
 	// newIssue: the events are of one issue whose ID was drawn for them
 	// (store.Tx.ApplyNewIssue).
 	newIssue bool
-	// claimRow: the lock a claim took, cached with its assignment.
-	claimRow *store.CachedLock
 }
 
 // DeferViewUpdates makes appends return as soon as their WAL commit is in
@@ -258,7 +253,7 @@ func (s *Session) append(ctx context.Context, events []event.Event, newIssue boo
 		s.warn(fmt.Sprintf("the view could not be opened (%v); the write is in the WAL and the view catches up when it next opens; 'grite doctor --fix' rebuilds it", err))
 		return res.Commit, nil
 	}
-	w := pendingWrite{events: events, res: res, newIssue: newIssue, claimRow: s.claimRow}
+	w := pendingWrite{events, res, newIssue}
 	if s.deferView {
 		s.pending = append(s.pending, w)
 		return res.Commit, nil

@@ -450,11 +450,6 @@ func (s *Session) applyWritten(ctx context.Context, w pendingWrite) error {
 		if _, err := apply(w.events); err != nil {
 			return err
 		}
-		if w.claimRow != nil {
-			if err := tx.SetLocks([]store.CachedLock{*w.claimRow}, nil); err != nil {
-				return err
-			}
-		}
 		return tx.SetMeta("wal_head", w.res.Commit.String())
 	})
 	return err

@@ -142,7 +142,7 @@ var WhoAmI = Op[WhoAmIInput, WhoAmIOutput]{
 				return out, err
 			}
 		}
-		if out.Ready, err = s.Store().Ready(ctx, store.ReadyFilter{Limit: primerReady, NowMS: s.nowMS()}); err != nil {
+		if out.Ready, _, err = s.ready(ctx, store.ReadyFilter{Limit: primerReady}); err != nil {
 			return out, err
 		}
 		if out.Counts, err = s.Store().Counts(ctx, s.Actor.ID.String(), s.nowMS()); err != nil {
