@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"grite/tools"
 )
@@ -89,6 +90,7 @@ func TestDeferredClaim(t *testing.T) {
 	r := newCoordRepo(t)
 	a, b := r.agent("a"), r.agent("b")
 	first := coordMust(a, tools.IssueCreate, tools.IssueCreateInput{Title: "first"})
+	r.clock.advance(time.Millisecond) // the queue's order is by creation time
 	second := coordMust(a, tools.IssueCreate, tools.IssueCreateInput{Title: "second"})
 	if !tools.IssueClaim.WriteLast {
 		t.Fatal("issue_claim is not WriteLast: the MCP server would apply its view update before answering")

@@ -99,27 +99,32 @@ func lastWrite(p string) (time.Time, bool) {
 	return t, true
 }
 
-// FlushView gives the view the events of deferred appends: directly when
-// the view is still where each append found it, through CatchUp otherwise.
+// FlushView gives the view the events of deferred appends, with the
+// commits other writers appended between them (applyWritten), or through
+// a catch-up from the WAL when that cannot be done. It does not catch the
+// view up beyond them: every call does that first (CatchUp), and a swarm's
+// sessions each flushing to the newest head took the view's write lock
+// again for what the next call reads anyway.
 func (s *Session) FlushView(ctx context.Context) error {
 	pending := s.pending
 	s.pending = nil
 	for i, p := range pending {
 		err := s.applyWritten(ctx, p)
 		if errors.Is(err, errViewMoved) {
-			break // CatchUp reads the rest from the WAL
+			return s.catchUpFromWAL(ctx) // it reads the rest from the WAL
 		}
 		if err != nil {
 			s.pending = append(s.pending, pending[i+1:]...)
 			return err
 		}
 	}
-	return s.catchUpFromWAL(ctx)
+	return nil
 }
 
-// CatchUp applies WAL commits the view has not seen. A commit that cannot
-// be read stops the walk there: newer events are applied, a warning names
-// the commit, and the view keeps its previous head so it retries next time.
+// CatchUp applies deferred appends and the WAL commits the view has not
+// seen. A commit that cannot be read stops the walk there: newer events are
+// applied, a warning names the commit, and the view keeps its previous head
+// so it retries next time.
 //
 // Other processes catch the same view up concurrently, so the transaction
 // checks that the view is still at the head this catch-up started from and
@@ -127,7 +132,9 @@ func (s *Session) FlushView(ctx context.Context) error {
 // process has since reset would leave a gap under a newer wal_head.
 func (s *Session) CatchUp(ctx context.Context) error {
 	if len(s.pending) > 0 {
-		return s.FlushView(ctx)
+		if err := s.FlushView(ctx); err != nil {
+			return err
+		}
 	}
 	return s.catchUpFromWAL(ctx)
 }
