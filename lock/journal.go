@@ -2,10 +2,12 @@ package lock
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,12 +87,30 @@ func (m *Manager) record(refs ...string) error {
 	if len(refs) == 0 {
 		return nil
 	}
+	return m.appendJournal(strings.Join(refs, "\n") + "\n")
+}
+
+// recordEntry journals a lock the Manager has just written: its ref's
+// name, as every reader of the journal reads it, then the lock itself on
+// a line of its own (entryLine), which spares the Manager's of other
+// processes reading the ref and its three objects back. The caller holds
+// the guard.
+func (m *Manager) recordEntry(e Entry) error {
+	lines := e.Ref + "\n"
+	if l, ok := entryLine(e); ok {
+		lines += l + "\n"
+	}
+	return m.appendJournal(lines)
+}
+
+// appendJournal appends lines (each ending in a newline) to the journal.
+func (m *Manager) appendJournal(lines string) error {
 	path := m.journalPath()
 	f, err := plainfile.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(strings.Join(refs, "\n") + "\n")
+	_, err = f.WriteString(lines)
 	st, serr := f.Stat()
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -145,16 +165,25 @@ func (m *Manager) snapshot() (map[string]Entry, error) {
 	if size == k.off {
 		return k.refs, nil
 	}
-	names, used, err := readJournal(m.journalPath(), k.off, size)
+	names, entries, used, err := readJournal(m.journalPath(), k.off, size)
 	if err != nil {
 		return nil, err
 	}
 	for _, name := range names {
-		h, err := m.repo.ReadRef(name)
-		if err != nil {
-			return nil, err
+		if e, ok := entries[name]; ok {
+			// Journaled with its content: what a read of the ref and its
+			// commit would give, unless the ref changed since without the
+			// journal (then a later line names it, or the next listing
+			// finds it).
+			m.read[e.Commit] = e
+			m.known.refs[name] = e
+		} else {
+			h, err := m.repo.ReadRef(name)
+			if err != nil {
+				return nil, err
+			}
+			m.put(name, h)
 		}
-		m.put(name, h)
 		if k.dirty == nil {
 			k.dirty = map[string]bool{}
 		}
@@ -177,29 +206,79 @@ func (m *Manager) put(name string, h plumbing.Hash) {
 	}
 }
 
+// An entry line journals a lock as written: "+", then the ref's resource
+// hash, the commit, its time (unix seconds) and the lock's expiry, owner,
+// nonce and resource (hex), separated by spaces. It follows the line
+// naming the ref. A Manager that finds it knows the ref's commit and
+// content without reading them; one that does not know the form (an
+// older grite) takes it for a ref name that does not exist and skips it.
+// A line holds no "/" and stays under maxEntryLine bytes, so that such a
+// reader, which looks it up as a file name, finds nothing rather than
+// failing; a longer one (a long path's lock) is not written.
+const maxEntryLine = 240
+
+func entryLine(e Entry) (string, bool) {
+	hash, ok := strings.CutPrefix(e.Ref, Prefix)
+	if !ok || e.Commit.IsZero() || e.Written.IsZero() {
+		return "", false
+	}
+	l := e.Lock
+	line := "+" + hash + " " + e.Commit.String() + " " + strconv.FormatInt(e.Written.Unix(), 10) + " " +
+		strconv.FormatUint(l.ExpiresUnixMS, 10) + " " + l.Owner + " " + l.Nonce + " " + hex.EncodeToString([]byte(l.Resource))
+	if len(line) > maxEntryLine || strings.ContainsAny(l.Owner+l.Nonce, " /\n") {
+		return "", false
+	}
+	return line, true
+}
+
+// parseEntryLine reads an entry line; ok is false for any other line.
+func parseEntryLine(line string) (Entry, bool) {
+	f := strings.Split(strings.TrimPrefix(line, "+"), " ")
+	if !strings.HasPrefix(line, "+") || len(f) != 7 {
+		return Entry{}, false
+	}
+	commit, okC := gitdir.ParseHash(f[1])
+	written, errW := strconv.ParseInt(f[2], 10, 64)
+	expires, errE := strconv.ParseUint(f[3], 10, 64)
+	resource, errR := hex.DecodeString(f[6])
+	if !okC || errW != nil || errE != nil || errR != nil || RefName(string(resource)) != Prefix+f[0] {
+		return Entry{}, false
+	}
+	return Entry{Ref: Prefix + f[0], Commit: commit, Written: time.Unix(written, 0),
+		Lock: Lock{Owner: f[4], Nonce: f[5], ExpiresUnixMS: expires, Resource: string(resource)}}, true
+}
+
 // readJournal returns the distinct ref names of whole lines in [from,
 // to) and how many bytes those lines take (a line still being written
-// is left for next time).
-func readJournal(path string, from, to int64) ([]string, int64, error) {
+// is left for next time). A ref whose last line is an entry line has
+// that entry in entries.
+func readJournal(path string, from, to int64) ([]string, map[string]Entry, int64, error) {
 	f, err := plainfile.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	defer f.Close()
 	b := make([]byte, to-from)
 	n, err := f.ReadAt(b, from)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	b = b[:n]
 	end := bytes.LastIndexByte(b, '\n') + 1
 	seen := map[string]bool{}
 	var names []string
+	entries := map[string]Entry{}
 	for _, line := range strings.Split(string(b[:end]), "\n") {
+		if e, ok := parseEntryLine(line); ok {
+			entries[e.Ref] = e
+			line = e.Ref
+		} else {
+			delete(entries, line) // a later change: read the ref itself
+		}
 		if line != "" && !seen[line] {
 			seen[line] = true
 			names = append(names, line)
 		}
 	}
-	return names, int64(end), nil
+	return names, entries, int64(end), nil
 }

@@ -344,7 +344,7 @@ func (m *Manager) change(resource string, now time.Time, decide func(cur Entry, 
 				return err
 			}
 			out = Entry{Ref: ref, Commit: c, Lock: *next, Written: now.Truncate(time.Second)}
-			return m.record(ref)
+			return m.recordEntry(out)
 		})
 		var changed *gitdir.ErrRefChanged
 		if errors.As(err, &changed) {
