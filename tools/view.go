@@ -420,8 +420,7 @@ func (s *Session) applyWritten(ctx context.Context, w pendingWrite) error {
 	if has, err := s.Store().HasEvent(ctx, w.events[0].IssueID, w.events[0].ID); err == nil && has {
 		return nil
 	}
-	var between walked
-	err := s.Store().Update(ctx, func(tx *store.Tx) error {
+	return s.Store().Update(ctx, func(tx *store.Tx) error {
 		applied, err := tx.Meta("wal_head")
 		if err != nil {
 			return err
@@ -439,7 +438,7 @@ func (s *Session) applyWritten(ctx context.Context, w pendingWrite) error {
 			if has, err := tx.HasEvent(w.events[0].IssueID, w.events[0].ID); err != nil || has {
 				return err // another session applied this append already
 			}
-			between = s.walkBack(ctx, w.res.Prev, plumbing.NewHash(applied), maxLockedCatchUp)
+			between := s.walkBack(ctx, w.res.Prev, plumbing.NewHash(applied), maxLockedCatchUp)
 			if between.err != nil {
 				return between.err
 			}
@@ -459,5 +458,4 @@ func (s *Session) applyWritten(ctx context.Context, w pendingWrite) error {
 		}
 		return tx.SetMeta("wal_head", w.res.Commit.String())
 	})
-	return err
 }
