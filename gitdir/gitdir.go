@@ -151,7 +151,8 @@ func (r *Repo) ReadRef(name string) (plumbing.Hash, error) {
 }
 
 func (r *Repo) readRef(name string) (plumbing.Hash, bool, error) {
-	b, err := plainfile.ReadFile(filepath.Join(r.CommonDir, filepath.FromSlash(name)))
+	// Shared: a hot ref's file is rewritten in place (Turn.UpdateHotRef).
+	b, err := plainfile.ReadShared(filepath.Join(r.CommonDir, filepath.FromSlash(name)))
 	switch {
 	case err == nil:
 		s := strings.TrimSpace(string(b))

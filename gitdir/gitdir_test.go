@@ -140,50 +140,71 @@ func TestUpdateRefRemovesStaleLock(t *testing.T) {
 	}
 }
 
+// updaters are the ways grite moves a ref: alone, in a turn, and in a
+// turn recycling the ref's file.
+var updaters = []struct {
+	name   string
+	update func(r *gitdir.Repo, ref string, next, cur plumbing.Hash) error
+}{
+	{"alone", func(r *gitdir.Repo, ref string, next, cur plumbing.Hash) error {
+		return r.UpdateRef(ref, next, cur)
+	}},
+	{"turn", func(r *gitdir.Repo, ref string, next, cur plumbing.Hash) error {
+		return r.WithTurn("test-turn", func(t *gitdir.Turn) error { return t.UpdateRef(ref, next, cur) })
+	}},
+	{"hot", func(r *gitdir.Repo, ref string, next, cur plumbing.Hash) error {
+		return r.WithTurn("test-turn", func(t *gitdir.Turn) error { return t.UpdateHotRef(ref, next, cur) })
+	}},
+}
+
 func TestUpdateRefConcurrentWithPackRefs(t *testing.T) {
-	dir := testrepo.New(t)
-	r, err := gitdir.Discover(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := hashOf(t, dir, "HEAD")
-	testrepo.Git(t, dir, "commit", "-q", "--allow-empty", "-m", "b")
-	b := hashOf(t, dir, "HEAD")
-	const ref = "refs/grite/flip"
-	if err := r.UpdateRef(ref, a, plumbing.ZeroHash); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for range 20 {
-			testrepo.GitErr(dir, "pack-refs", "--all")
-		}
-	}()
-	// Flip the ref back and forth; every successful swap must be visible.
-	cur, next := a, b
-	swaps := 0
-	for swaps < 200 {
-		err := r.UpdateRef(ref, next, cur)
-		var changed *gitdir.ErrRefChanged
-		switch {
-		case err == nil:
-			cur, next = next, cur
-			swaps++
-		case errors.As(err, &changed):
-			t.Fatalf("lost a swap to nobody: %v", err)
-		case errors.Is(err, gitdir.ErrLockBusy):
-			continue
-		default:
-			t.Fatal(err)
-		}
-		if got, err := r.ReadRef(ref); err != nil || got != cur {
-			t.Fatalf("after swap %d read %s (%v) want %s", swaps, got, err, cur)
-		}
-	}
-	<-done
-	if got := hashOf(t, dir, ref); got != cur {
-		t.Fatalf("git sees %s want %s", got, cur)
+	for _, u := range updaters {
+		t.Run(u.name, func(t *testing.T) {
+			dir := testrepo.New(t)
+			r, err := gitdir.Discover(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := hashOf(t, dir, "HEAD")
+			testrepo.Git(t, dir, "commit", "-q", "--allow-empty", "-m", "b")
+			b := hashOf(t, dir, "HEAD")
+			const ref = "refs/grite/flip"
+			if err := r.UpdateRef(ref, a, plumbing.ZeroHash); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for range 20 {
+					testrepo.GitErr(dir, "pack-refs", "--all")
+				}
+			}()
+			// Flip the ref back and forth; every successful swap must be visible.
+			cur, next := a, b
+			swaps := 0
+			for swaps < 200 {
+				err := u.update(r, ref, next, cur)
+				var changed *gitdir.ErrRefChanged
+				switch {
+				case err == nil:
+					cur, next = next, cur
+					swaps++
+				case errors.As(err, &changed):
+					t.Fatalf("lost a swap to nobody: %v", err)
+				case errors.Is(err, gitdir.ErrLockBusy):
+					continue
+				default:
+					t.Fatal(err)
+				}
+				if got, err := r.ReadRef(ref); err != nil || got != cur {
+					t.Fatalf("after swap %d read %s (%v) want %s", swaps, got, err, cur)
+				}
+			}
+			<-done
+			if got := hashOf(t, dir, ref); got != cur {
+				t.Fatalf("git sees %s want %s", got, cur)
+			}
+		})
 	}
 }
 

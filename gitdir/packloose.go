@@ -37,6 +37,7 @@ type PackResult struct {
 // is in the pack either way.
 func (repo *Repo) PackLoose(collect func(*Reader) ([]Object, error)) (PackResult, error) {
 	var res PackResult
+	repo.sweepRetired() // housekeeping of grite's own files, as git gc prunes its temporaries
 	if repo.PreciousObjects() {
 		// extensions.preciousObjects: no loose file may go.
 		res.Skipped = "the repository's objects are precious (extensions.preciousObjects)"

@@ -52,6 +52,19 @@ const (
 // packed-refs) against old, write new, rename the lock over the ref. A zero
 // old means the ref must not exist. A crash leaves the old or the new value.
 func (r *Repo) UpdateRef(name string, newHash, old plumbing.Hash) error {
+	return r.updateRef(name, newHash, old, nil, freeReplaced)
+}
+
+// replaced says what becomes of the file a ref update renames over.
+type replaced int
+
+const (
+	freeReplaced    replaced = iota // the rename frees it (Repo.UpdateRef)
+	retireReplaced                  // freed after the turn (Turn.UpdateRef)
+	recycleReplaced                 // the ref's next lock file (Turn.UpdateHotRef)
+)
+
+func (r *Repo) updateRef(name string, newHash, old plumbing.Hash, t *Turn, how replaced) error {
 	if !strings.HasPrefix(name, "refs/grite/") {
 		return fmt.Errorf("refusing to write %s: grite only writes refs/grite/*", name)
 	}
@@ -63,9 +76,15 @@ func (r *Repo) UpdateRef(name string, newHash, old plumbing.Hash) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("update %s: %w", name, err)
 	}
-	f, err := acquireLock(lock)
-	if err != nil {
-		return fmt.Errorf("update %s: %w", name, err)
+	var f *os.File
+	if how == recycleReplaced {
+		f = t.takeSpare(name, lock)
+	}
+	if f == nil {
+		var err error
+		if f, err = acquireLock(lock); err != nil {
+			return fmt.Errorf("update %s: %w", name, err)
+		}
 	}
 	committed := false
 	defer func() {
@@ -81,17 +100,39 @@ func (r *Repo) UpdateRef(name string, newHash, old plumbing.Hash) error {
 	if cur != old {
 		return &ErrRefChanged{Ref: name, Expected: old, Current: cur}
 	}
-	if _, err := f.WriteString(newHash.String() + "\n"); err != nil {
+	if err := writeRefValue(f, newHash); err != nil {
 		return fmt.Errorf("update %s: %w", name, err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("update %s: %w", name, err)
+	}
+	if !cur.IsZero() {
+		switch how {
+		case retireReplaced:
+			t.retire(path)
+		case recycleReplaced:
+			t.keepSpare(name, path)
+		}
 	}
 	if err := os.Rename(lock, path); err != nil {
 		return fmt.Errorf("update %s: %w", name, err)
 	}
 	committed = true
 	return nil
+}
+
+// writeRefValue writes a ref's value at the start of f, a new lock file
+// or a recycled one (which held a value of the same length; anything
+// longer is cut off).
+func writeRefValue(f *os.File, h plumbing.Hash) error {
+	v := []byte(h.String() + "\n")
+	if _, err := f.WriteAt(v, 0); err != nil {
+		return err
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() == int64(len(v)) {
+		return err
+	}
+	return f.Truncate(int64(len(v)))
 }
 
 func acquireLock(lock string) (*os.File, error) {

@@ -79,8 +79,11 @@ func (m *Manager) Changes() (Delta, error) {
 
 func (m *Manager) journalPath() string { return filepath.Join(m.repo.GriteDir(), journalName) }
 
-// guarded runs fn holding the repository's locks file lock.
-func (m *Manager) guarded(fn func() error) error { return m.repo.WithFileLock(guardName, fn) }
+// guarded runs fn holding the repository's locks file lock; fn moves refs
+// with t.UpdateRef, so that the files they held are freed after the turn.
+func (m *Manager) guarded(fn func(t *gitdir.Turn) error) error {
+	return m.repo.WithTurn(guardName, fn)
+}
 
 // record journals changed refs; the caller holds the guard.
 func (m *Manager) record(refs ...string) error {

@@ -274,8 +274,8 @@ func (m *Manager) List() ([]Entry, error) {
 // is zero) and moves ref from expected to it; sync's reconciliation uses it
 // with a parent from the remote.
 func (m *Manager) WriteOnto(ref string, parent, expected plumbing.Hash, l Lock, now time.Time) (c plumbing.Hash, err error) {
-	err = m.guarded(func() error {
-		if c, err = m.writeOnto(ref, parent, expected, l, now); err != nil {
+	err = m.guarded(func(t *gitdir.Turn) error {
+		if c, err = m.writeOnto(t, ref, parent, expected, l, now); err != nil {
 			return err
 		}
 		return m.record(ref)
@@ -286,15 +286,15 @@ func (m *Manager) WriteOnto(ref string, parent, expected plumbing.Hash, l Lock, 
 // Adopt moves ref from old to new (a commit already in the repository,
 // such as a fetched lock), journaled like every lock change.
 func (m *Manager) Adopt(ref string, new, old plumbing.Hash) error {
-	return m.guarded(func() error {
-		if err := m.repo.UpdateRef(ref, new, old); err != nil {
+	return m.guarded(func(t *gitdir.Turn) error {
+		if err := t.UpdateRef(ref, new, old); err != nil {
 			return err
 		}
 		return m.record(ref)
 	})
 }
 
-func (m *Manager) writeOnto(ref string, parent, expected plumbing.Hash, l Lock, now time.Time) (plumbing.Hash, error) {
+func (m *Manager) writeOnto(t *gitdir.Turn, ref string, parent, expected plumbing.Hash, l Lock, now time.Time) (plumbing.Hash, error) {
 	blob, err := m.repo.WriteObject(plumbing.BlobObject, Marshal(l))
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -311,7 +311,7 @@ func (m *Manager) writeOnto(ref string, parent, expected plumbing.Hash, l Lock, 
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return c, m.repo.UpdateRef(ref, c, expected)
+	return c, t.UpdateRef(ref, c, expected)
 }
 
 // change is the read / decide / compare-and-swap loop of every lock
@@ -329,7 +329,7 @@ func (m *Manager) change(resource string, now time.Time, decide func(cur Entry, 
 	ref := RefName(resource)
 	for attempt := 0; attempt < 50; attempt++ {
 		var out Entry
-		err := m.guarded(func() error {
+		err := m.guarded(func(t *gitdir.Turn) error {
 			cur, exists, err := m.Read(ref)
 			if err != nil {
 				return err
@@ -339,7 +339,7 @@ func (m *Manager) change(resource string, now time.Time, decide func(cur Entry, 
 				out = cur
 				return err
 			}
-			c, err := m.writeOnto(ref, cur.Commit, cur.Commit, *next, now)
+			c, err := m.writeOnto(t, ref, cur.Commit, cur.Commit, *next, now)
 			if err != nil {
 				return err
 			}
@@ -478,7 +478,7 @@ func (m *Manager) Release(resource string, owner event.ActorID, now time.Time) (
 // GC deletes the local refs of expired or released locks (never pushed).
 func (m *Manager) GC(now time.Time) ([]Entry, error) {
 	var pruned []Entry
-	err := m.guarded(func() error {
+	err := m.guarded(func(*gitdir.Turn) error {
 		all, err := m.List()
 		if err != nil {
 			return err

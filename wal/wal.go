@@ -152,8 +152,10 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 		// moving the ref: racing, a swarm of sessions wrote a commit (three
 		// objects) for a head that had moved on about once per four
 		// appends. The compare-and-swap still guards against writers that
-		// do not take the turn (sync's rebase, the original grite).
-		err := w.repo.WithFileLock("wal-append", func() error {
+		// do not take the turn (sync's rebase, the original grite). The
+		// ref's file is recycled (UpdateHotRef): freeing the replaced one
+		// was most of the turn's time.
+		err := w.repo.WithTurn("wal-append", func(t *gitdir.Turn) error {
 			var err error
 			if prev, err = w.Head(); err != nil {
 				return err
@@ -162,7 +164,7 @@ func (w *WAL) appendChunk(ctx context.Context, actor event.ActorID, events []eve
 			if commit, err = writeCommit(w.repo, meta, eventsTree, prev, msg, now); err != nil {
 				return err
 			}
-			return w.repo.UpdateRef(w.ref, commit, prev)
+			return t.UpdateHotRef(w.ref, commit, prev)
 		})
 		var changed *gitdir.ErrRefChanged
 		if errors.As(err, &changed) {

@@ -32,7 +32,15 @@ func OpenFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
 
 // ReadFile is os.ReadFile for small files: one open, reads into a buffer
 // that starts at 512 bytes, one close.
-func ReadFile(path string) ([]byte, error) {
+func ReadFile(path string) ([]byte, error) { return readFile(path, false) }
+
+// ReadShared is ReadFile holding a shared flock(2) on the file while it
+// reads: a writer that rewrites a file in place takes an exclusive one
+// first, so the read never sees the rewrite half done. (A file system
+// without flock reads as ReadFile does.)
+func ReadShared(path string) ([]byte, error) { return readFile(path, true) }
+
+func readFile(path string, shared bool) ([]byte, error) {
 	var fd int
 	for {
 		var err error
@@ -45,7 +53,14 @@ func ReadFile(path string) ([]byte, error) {
 		}
 		break
 	}
-	defer syscall.Close(fd)
+	defer syscall.Close(fd) // which drops the flock
+	for shared && syscall.Flock(fd, syscall.LOCK_SH) == syscall.EINTR {
+	}
+	return readAll(fd, path)
+}
+
+// readAll reads fd from its offset to the end.
+func readAll(fd int, path string) ([]byte, error) {
 	b := make([]byte, 0, 512)
 	for {
 		if len(b) == cap(b) {

@@ -14,3 +14,7 @@ func OpenFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
 
 // ReadFile is os.ReadFile where plain system calls are not available.
 func ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// ReadShared is os.ReadFile where plain system calls are not available
+// (nothing is rewritten in place there).
+func ReadShared(path string) ([]byte, error) { return os.ReadFile(path) }
