@@ -97,7 +97,9 @@ claim_part() {
 		"$work/populate" -dir "$d" -n "$ISSUES" >/dev/null
 		"$work/swarm" -mcp "$work/grite-mcp" -dir "$d" -sessions "$SESSIONS" | tee "$work/claim$r.out" | grep -v '^RESULT' || fail=1
 		local open
-		open=$(cd "$d" && "$grite" issue list --state open --json | jq '.data.total')
+		# No background packing from this check: it would pack this run's
+		# repository (removing its loose files) in the middle of the next run.
+		open=$(cd "$d" && GRITE_AUTO_PACK=0 "$grite" issue list --state open --json | jq '.data.total')
 		[ "$open" = 0 ] || { echo "claim run $r left $open issues open" >&2; fail=1; }
 	done
 	echo

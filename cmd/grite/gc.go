@@ -18,9 +18,11 @@ func gcCmd(g *globals) *cobra.Command {
 grite's small packs, as git gc keeps a repository compact. Only objects and
 packs grite wrote are touched: the user's objects, and packs git made, are
 left as they are. grite runs this by itself, in the background, once 128
-loose objects have accumulated (set GRITE_AUTO_PACK=0 to turn that off);
---auto packs only then. grite-mcp waits for a quiet moment (no grite process
-writing for 2 s) unless 1,024 have accumulated.`,
+loose objects have accumulated (set GRITE_AUTO_PACK=0 to turn that off), in
+a quiet moment: once no grite process has written an object for 2 s, or at
+once when 8,192 have accumulated. --auto does the same, waiting up to a
+minute for the quiet moment (and returning at once while another grite gc
+--auto waits).`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return withBareOp(g, tools.GC, in, func(w io.Writer, o tools.GCOutput) {
@@ -37,7 +39,7 @@ writing for 2 s) unless 1,024 have accumulated.`,
 				}
 			})
 		}}
-	c.Flags().BoolVar(&in.Auto, "auto", false, "pack only if enough loose objects have accumulated")
+	c.Flags().BoolVar(&in.Auto, "auto", false, "pack only when due: enough loose objects, in a quiet moment")
 	return c
 }
 
