@@ -110,6 +110,7 @@ claim_part() {
 }
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+"$work/swarm" -probe-disk -dir "$work"
 case $part in
 sync) sync_part ;;
 claim) claim_part ;;

@@ -6,10 +6,15 @@
 // client's side, and checks that no issue was claimed twice.
 //
 // With -count-wal it instead counts the events in a repository's WAL, all
-// and distinct, for the sync half's duplicate check.
+// and distinct, for the sync half's duplicate check. With -probe-disk it
+// times the creation of small files in a directory (which it leaves
+// behind): every number of the bench moves with that, and on some disks
+// it is several times slower for minutes after mass removals
+// (docs/performance.md).
 //
 //	go run ./bench/swarm -mcp ./grite-mcp -dir REPO -sessions 8
 //	go run ./bench/swarm -count-wal -dir REPO
+//	go run ./bench/swarm -probe-disk -dir SCRATCH
 package main
 
 import (
@@ -39,7 +44,15 @@ func main() {
 	sessions := flag.Int("sessions", 8, "concurrent sessions, one actor each")
 	deadline := flag.Duration("deadline", 2*time.Minute, "give up on the drain after this long")
 	countWAL := flag.Bool("count-wal", false, "print the WAL's event count and distinct event count, and exit")
+	probeDisk := flag.Bool("probe-disk", false, "print how long creating a small file in -dir takes, and exit")
 	flag.Parse()
+	if *probeDisk {
+		if err := probe(*dir); err != nil {
+			fmt.Fprintln(os.Stderr, "swarm:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *countWAL {
 		if err := count(*dir); err != nil {
 			fmt.Fprintln(os.Stderr, "swarm:", err)
@@ -234,4 +247,24 @@ func pct(d []time.Duration, p int) time.Duration {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", msf(d)) }
 func msf(d time.Duration) float64 {
 	return float64(d.Microseconds()) / 1000
+}
+
+// probe creates 200 small files under dir/probe (kept: removing them would
+// slow the disk it measures) and prints the median time of one.
+func probe(dir string) error {
+	d, err := os.MkdirTemp(dir, "probe")
+	if err != nil {
+		return err
+	}
+	times := make([]time.Duration, 200)
+	for i := range times {
+		start := time.Now()
+		if err := os.WriteFile(fmt.Sprintf("%s/%d", d, i), []byte("probe\n"), 0o644); err != nil {
+			return err
+		}
+		times[i] = time.Since(start)
+	}
+	slices.Sort(times)
+	fmt.Printf("disk: creating a small file takes %d µs (median of %d; 20-30 µs on a quiet disk of the 2-core machine)\n", times[len(times)/2].Microseconds(), len(times))
+	return nil
 }
