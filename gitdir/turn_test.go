@@ -15,6 +15,17 @@ import (
 	"grite/internal/testrepo"
 )
 
+// newTestRepo is a new repository and grite's handle on it.
+func newTestRepo(t *testing.T) (string, *gitdir.Repo) {
+	t.Helper()
+	dir := testrepo.New(t)
+	r, err := gitdir.Discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, r
+}
+
 // hashN is a distinct value for a ref (UpdateRef does not look objects
 // up, so any hash will do).
 func hashN(i int) plumbing.Hash {
@@ -50,11 +61,7 @@ func dirNames(t *testing.T, dir string) []string {
 // A hot ref's updates reuse two files, turn about: the one the ref holds
 // and its spare; git reads every value, and nothing is left behind.
 func TestHotRefRecyclesItsFile(t *testing.T) {
-	dir := testrepo.New(t)
-	r, err := gitdir.Discover(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, r := newTestRepo(t)
 	const ref = "refs/grite/hot"
 	path := filepath.Join(r.CommonDir, "refs", "grite", "hot")
 	spare := filepath.Join(r.GriteDir(), "spare", "refs+grite+hot")
@@ -85,7 +92,7 @@ func TestHotRefRecyclesItsFile(t *testing.T) {
 		t.Errorf("spare files %v, want one", names)
 	}
 	// A lost compare-and-swap leaves the ref and git's lock as they were.
-	err = r.WithTurn("test-turn", func(t *gitdir.Turn) error { return t.UpdateHotRef(ref, hashN(99), hashN(5)) })
+	err := r.WithTurn("test-turn", func(t *gitdir.Turn) error { return t.UpdateHotRef(ref, hashN(99), hashN(5)) })
 	if _, ok := err.(*gitdir.ErrRefChanged); !ok {
 		t.Fatalf("update from a stale value: %v, want ErrRefChanged", err)
 	}
@@ -100,18 +107,14 @@ func TestHotRefRecyclesItsFile(t *testing.T) {
 // A ref moved in a turn keeps the file it replaced until the turn ends,
 // then frees it.
 func TestTurnFreesReplacedFilesAfterIt(t *testing.T) {
-	dir := testrepo.New(t)
-	r, err := gitdir.Discover(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, r := newTestRepo(t)
 	const ref = "refs/grite/cold"
 	if err := r.UpdateRef(ref, hashN(0), plumbing.ZeroHash); err != nil {
 		t.Fatal(err)
 	}
 	retired := filepath.Join(r.GriteDir(), "retired")
 	var during []string
-	err = r.WithTurn("test-turn", func(turn *gitdir.Turn) error {
+	err := r.WithTurn("test-turn", func(turn *gitdir.Turn) error {
 		if err := turn.UpdateRef(ref, hashN(1), hashN(0)); err != nil {
 			return err
 		}
@@ -135,11 +138,7 @@ func TestTurnFreesReplacedFilesAfterIt(t *testing.T) {
 // Readers of a hot ref racing its updates read only values it was given,
 // never a mix of two (the files are rewritten in place).
 func TestHotRefReadersSeeWholeValues(t *testing.T) {
-	dir := testrepo.New(t)
-	r, err := gitdir.Discover(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, r := newTestRepo(t)
 	const ref, updates = "refs/grite/busy", 400
 	written := map[plumbing.Hash]bool{hashN(0): true}
 	for i := 1; i <= updates; i++ {
@@ -183,11 +182,7 @@ func TestHotRefReadersSeeWholeValues(t *testing.T) {
 // Files a writer that died in its turn left under grite/retired/ go at the
 // next sweep once they are old; a young one stays.
 func TestSweepRetiredRemovesOldFiles(t *testing.T) {
-	dir := testrepo.New(t)
-	r, err := gitdir.Discover(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, r := newTestRepo(t)
 	retired := filepath.Join(r.GriteDir(), "retired")
 	if err := os.MkdirAll(retired, 0o755); err != nil {
 		t.Fatal(err)
@@ -211,11 +206,7 @@ func TestSweepRetiredRemovesOldFiles(t *testing.T) {
 // (as ReadRef does while it reads) keeps it: the update does not rewrite
 // that file but writes a new one.
 func TestHotRefSpareHeldByReaderIsNotRewritten(t *testing.T) {
-	dir := testrepo.New(t)
-	r, err := gitdir.Discover(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, r := newTestRepo(t)
 	const ref = "refs/grite/held"
 	update := func(next, cur plumbing.Hash) {
 		t.Helper()
