@@ -77,8 +77,10 @@ func (r *Repo) updateRef(name string, newHash, old plumbing.Hash, t *Turn, how r
 		return fmt.Errorf("update %s: %w", name, err)
 	}
 	var f *os.File
+	written := false
 	if how == recycleReplaced {
-		f = t.takeSpare(name, lock)
+		f = t.takeSpare(name, lock, newHash)
+		written = f != nil
 	}
 	if f == nil {
 		var err error
@@ -100,8 +102,10 @@ func (r *Repo) updateRef(name string, newHash, old plumbing.Hash, t *Turn, how r
 	if cur != old {
 		return &ErrRefChanged{Ref: name, Expected: old, Current: cur}
 	}
-	if err := writeRefValue(f, newHash); err != nil {
-		return fmt.Errorf("update %s: %w", name, err)
+	if !written {
+		if err := writeRefValue(f, newHash); err != nil {
+			return fmt.Errorf("update %s: %w", name, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("update %s: %w", name, err)
@@ -122,7 +126,7 @@ func (r *Repo) updateRef(name string, newHash, old plumbing.Hash, t *Turn, how r
 }
 
 // writeRefValue writes a ref's value at the start of f, a new lock file
-// or a recycled one (which held a value of the same length; anything
+// or a hot ref's spare (which held a value of the same length; anything
 // longer is cut off).
 func writeRefValue(f *os.File, h plumbing.Hash) error {
 	v := []byte(h.String() + "\n")

@@ -6,4 +6,4 @@ import "os"
 
 // openSpare needs renameat2(RENAME_NOREPLACE), which only Linux has:
 // elsewhere hot refs do not recycle their files.
-func openSpare(spare, lock string) *os.File { return nil }
+func openSpare(spare, lock string, write func(*os.File) error) *os.File { return nil }

@@ -16,9 +16,8 @@ import (
 // Turn is one holder's turn on a file lock (WithTurn) in which refs are
 // moved while other writers wait for the lock. Renaming a ref's new file
 // over the old one frees the old file, and on ext4 freeing a file is
-// nearly all of the rename's cost: under a swarm's load 0.4–0.7 ms, with
-// the block's discard on top on a disk mounted with it, against 0.03 ms
-// for a rename that frees nothing. A ref moved in a turn frees nothing
+// nearly all of the rename's cost: under a swarm's load 0.4–0.7 ms
+// against 0.03 ms for a rename that frees nothing. A ref moved in a turn frees nothing
 // there: Turn.UpdateRef keeps the replaced file linked until the turn is
 // over, and Turn.UpdateHotRef, for the ref written at every append, makes
 // it the ref's next lock file, so that ref's updates create and free no
@@ -47,8 +46,8 @@ func (t *Turn) UpdateRef(name string, newHash, old plumbing.Hash) error {
 
 // UpdateHotRef is UpdateRef for a ref moved at nearly every write (the
 // WAL). The file the ref held becomes the ref's spare (grite/spare/), and
-// the next update renames the spare to <ref>.lock (exclusively, as git
-// creates a lock file) and writes the new value into it in place.
+// the next update writes the new value into the spare in place and
+// renames it to <ref>.lock (exclusively, as git creates a lock file).
 //
 // A reader that opened the ref's file before one update and reads it after
 // the next reads that next value, a newer value of the same ref. It could
@@ -87,8 +86,11 @@ func (t *Turn) sparePath(ref string) string {
 // renamed over (nothing happens when a spare is there already).
 func (t *Turn) keepSpare(ref, path string) { link(path, t.sparePath(ref)) }
 
-// takeSpare makes ref's spare its lock file (openSpare), or returns nil.
-func (t *Turn) takeSpare(ref, lock string) *os.File { return openSpare(t.sparePath(ref), lock) }
+// takeSpare makes ref's spare its lock file holding value (openSpare), or
+// returns nil.
+func (t *Turn) takeSpare(ref, lock string, value plumbing.Hash) *os.File {
+	return openSpare(t.sparePath(ref), lock, func(f *os.File) error { return writeRefValue(f, value) })
+}
 
 // link makes dst a second name of path, making dst's directory on first
 // use; it reports whether it did.
