@@ -46,8 +46,8 @@ func (t *Turn) UpdateRef(name string, newHash, old plumbing.Hash) error {
 
 // UpdateHotRef is UpdateRef for a ref moved at nearly every write (the
 // WAL). The file the ref held becomes the ref's spare (grite/spare/), and
-// the next update writes the new value into the spare in place and
-// renames it to <ref>.lock (exclusively, as git creates a lock file).
+// the next update renames the spare to <ref>.lock (exclusively, as git
+// creates a lock file) and writes the new value into it in place.
 //
 // A reader that opened the ref's file before one update and reads it after
 // the next reads that next value, a newer value of the same ref. It could
