@@ -10,6 +10,9 @@ import (
 	"grite/internal/plainfile"
 )
 
+// sparesRecycled: hot refs keep a spare file (openSpare can take it).
+const sparesRecycled = true
+
 // openSpare makes a hot ref's spare file its lock file holding value: it
 // takes an exclusive flock on the spare (readers of refs hold a shared one
 // while they read: plainfile.ReadShared), sets its modification time to

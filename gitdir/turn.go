@@ -83,8 +83,13 @@ func (t *Turn) sparePath(ref string) string {
 }
 
 // keepSpare links the loose ref file at path as ref's spare before it is
-// renamed over (nothing happens when a spare is there already).
-func (t *Turn) keepSpare(ref, path string) { link(path, t.sparePath(ref)) }
+// renamed over (nothing happens when a spare is there already, or where
+// spares are not recycled).
+func (t *Turn) keepSpare(ref, path string) {
+	if sparesRecycled {
+		link(path, t.sparePath(ref))
+	}
+}
 
 // takeSpare makes ref's spare its lock file holding value (openSpare), or
 // returns nil.
