@@ -8,9 +8,11 @@ import (
 	"hash"
 	"hash/adler32"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/pjbgf/sha1cd"
@@ -86,9 +88,15 @@ func (r *Repo) WriteObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 // its error.
 func inFanOut(dir string, tries int, write func() error) error {
 	err := write()
-	for range tries {
+	for i := range tries {
 		if !fanOutGone(err) {
 			return err
+		}
+		if i > 0 {
+			// Lost twice in a row: a remover in step with us (a loop
+			// that removes as fast as we make). A jittered pause breaks
+			// the step.
+			time.Sleep(time.Duration(rand.Int64N(int64(20 * time.Microsecond * time.Duration(i)))))
 		}
 		if mk := os.MkdirAll(dir, 0o755); mk != nil {
 			return mk
@@ -100,7 +108,9 @@ func inFanOut(dir string, tries int, write func() error) error {
 
 // fanOutTries bounds inFanOut's retries of a named temporary; a lost
 // race costs one, and once the temporary exists the directory stays.
-const fanOutTries = 8
+// Under a full CPU, a removal loop running beside the writer won 8 races
+// in a row once.
+const fanOutTries = 32
 
 // fanOutGone reports whether a file could not be made because its
 // directory is missing, or went while the file was being made (ext4 then
