@@ -103,7 +103,7 @@ func (r *Repo) updateRef(name string, newHash, old plumbing.Hash, t *Turn, how r
 		return &ErrRefChanged{Ref: name, Expected: old, Current: cur}
 	}
 	if !written {
-		if err := writeRefValue(f, newHash); err != nil {
+		if _, err := f.WriteString(newHash.String() + "\n"); err != nil {
 			return fmt.Errorf("update %s: %w", name, err)
 		}
 	}
@@ -125,10 +125,9 @@ func (r *Repo) updateRef(name string, newHash, old plumbing.Hash, t *Turn, how r
 	return nil
 }
 
-// writeRefValue writes a ref's value at the start of f, a new lock file
-// or a hot ref's spare (which held a value of the same length; anything
-// longer is cut off).
-func writeRefValue(f *os.File, h plumbing.Hash) error {
+// rewriteRefValue writes a ref's value over a hot ref's spare, which held
+// a value of the same length (anything longer is cut off).
+func rewriteRefValue(f *os.File, h plumbing.Hash) error {
 	v := []byte(h.String() + "\n")
 	if _, err := f.WriteAt(v, 0); err != nil {
 		return err

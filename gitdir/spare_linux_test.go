@@ -29,7 +29,7 @@ func TestOpenSpareMakesAFreshWholeLockFile(t *testing.T) {
 		if fi, err := os.Stat(lock); err != nil || time.Since(fi.ModTime()) > staleLockAge/2 {
 			t.Errorf("when it appears the lock file is %v old (%v)", time.Since(fi.ModTime()), err)
 		}
-		return writeRefValue(f, value)
+		return rewriteRefValue(f, value)
 	})
 	if f == nil {
 		t.Fatal("the spare was not taken")

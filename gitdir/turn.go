@@ -16,12 +16,12 @@ import (
 // Turn is one holder's turn on a file lock (WithTurn) in which refs are
 // moved while other writers wait for the lock. Renaming a ref's new file
 // over the old one frees the old file, and on ext4 freeing a file is
-// nearly all of the rename's cost: under a swarm's load 0.4–0.7 ms
-// against 0.03 ms for a rename that frees nothing. A ref moved in a turn frees nothing
-// there: Turn.UpdateRef keeps the replaced file linked until the turn is
-// over, and Turn.UpdateHotRef, for the ref written at every append, makes
-// it the ref's next lock file, so that ref's updates create and free no
-// file at all.
+// nearly all of the rename's cost: under a swarm's load 0.4–0.7 ms against
+// 0.03 ms for a rename that frees nothing. A ref moved in a turn frees
+// nothing there: Turn.UpdateRef keeps the replaced file linked until the
+// turn is over, and Turn.UpdateHotRef, for the ref written at every
+// append, makes it the ref's next lock file, so that ref's updates create
+// and free no file at all.
 type Turn struct {
 	repo    *Repo
 	retired []string
@@ -94,7 +94,7 @@ func (t *Turn) keepSpare(ref, path string) {
 // takeSpare makes ref's spare its lock file holding value (openSpare), or
 // returns nil.
 func (t *Turn) takeSpare(ref, lock string, value plumbing.Hash) *os.File {
-	return openSpare(t.sparePath(ref), lock, func(f *os.File) error { return writeRefValue(f, value) })
+	return openSpare(t.sparePath(ref), lock, func(f *os.File) error { return rewriteRefValue(f, value) })
 }
 
 // link makes dst a second name of path, making dst's directory on first

@@ -54,7 +54,7 @@ var GC = Op[GCInput, GCOutput]{
 		case err != nil:
 		case !waited:
 			out.Skipped = "another grite process waits to pack"
-		case !packed && out.Skipped == "":
+		case !packed:
 			out.Skipped = "the repository stayed busy, or another process packed"
 		}
 		return out, err
